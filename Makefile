@@ -1,0 +1,54 @@
+# Meerpunt Gateway — the two commands of the README, and a few more for developers.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEV_DIR ?= .dev
+HOST ?= 127.0.0.1
+PORT ?= 8443
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+PYTEST_ARGS ?=
+
+.PHONY: run test lint typecheck test-sqlite test-postgres bench install install-dev clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## make run: set up, create the development environment in ./.dev if needed, serve on https://127.0.0.1:8443
+run: $(VENV)/.installed
+	$(BIN)/meerpunt-gateway init --dir $(DEV_DIR)
+	$(BIN)/meerpunt-gateway serve --config $(DEV_DIR)/gateway.toml --host $(HOST) --port $(PORT)
+
+## make test: lint, type check, and the whole suite on SQLite and on PostgreSQL
+test: lint typecheck test-sqlite test-postgres
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
+test-sqlite: $(VENV)/.installed-dev
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: $(VENV)/.installed-dev
+	MEERPUNT_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+## make bench: the benchmarks (PostgreSQL), printing tables and writing bench/results/*.json
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

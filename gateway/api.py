@@ -1,0 +1,44 @@
+"""Operational endpoints and the directory: health, readiness, metrics, partners, categories."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from gateway.db import database_reachable
+from gateway.deps import PartnerDep, RuntimeDep
+from gateway.problems import Problem
+
+router = APIRouter()
+
+
+@router.get("/healthz", tags=["operations"])
+def healthz() -> dict[str, str]:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", tags=["operations"])
+def readyz(runtime: RuntimeDep) -> dict[str, str]:
+    """Readiness: the database answers; a load balancer stops routing here when it does not."""
+    if not database_reachable(runtime.engine):
+        raise Problem("The database is not reachable.", status=503, slug="not-ready", title="Not ready")
+    return {"status": "ready"}
+
+
+@router.get("/metrics", tags=["operations"])
+def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/v1/partners", tags=["directory"])
+def list_partners(_partner: PartnerDep, runtime: RuntimeDep) -> dict[str, Any]:
+    """The partner directory, with each partner's public encryption key (JWK) for end-to-end JWE."""
+    return {"items": [partner.public_view() for partner in runtime.partners], "next_cursor": None}
+
+
+@router.get("/v1/categories", tags=["directory"])
+def list_categories(_partner: PartnerDep, runtime: RuntimeDep) -> dict[str, Any]:
+    return {"items": [category.public_view() for category in runtime.categories], "next_cursor": None}

@@ -1,0 +1,53 @@
+"""The FastAPI application factory (SPEC §3: gateway/ is the HTTP shell around the domain packages)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+
+from gateway import errors, routes
+from gateway.middleware import BodyLimitMiddleware, MetricsMiddleware
+from gateway.runtime import Runtime, build_runtime
+from gateway.settings import Settings
+from gateway.workers import background_workers
+
+log = logging.getLogger("meerpunt.gateway")
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> Any:
+    """Build the ASGI app. Settings come from the caller (CLI or tests), never from import time."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_runtime = runtime is None
+        app.state.runtime = runtime or build_runtime(settings)
+        tasks: list[asyncio.Task[None]] = []
+        if settings.background_workers:
+            tasks = [asyncio.create_task(worker(app.state.runtime)) for worker in background_workers()]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            if own_runtime:
+                app.state.runtime.dispose()
+
+    app = FastAPI(
+        title="Meerpunt Gateway",
+        version="1.0",
+        summary="Secure exchange of case information between the Meerpunt partners.",
+        lifespan=lifespan,
+    )
+    if runtime is not None:
+        app.state.runtime = runtime
+    errors.install(app)
+    routes.include_all(app)
+    return MetricsMiddleware(BodyLimitMiddleware(app, settings.max_body_bytes))

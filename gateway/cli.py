@@ -1,0 +1,194 @@
+"""The operator CLI, `meerpunt-gateway` (SPEC §7: stable, the README and external tests use it)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(
+    name="meerpunt-gateway",
+    help="Meerpunt Gateway: secure exchange of case information between the Meerpunt partners.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+audit_app = typer.Typer(help="The art. 8 register.", no_args_is_help=True)
+pki_app = typer.Typer(help="Development PKI.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+app.add_typer(pki_app, name="pki")
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="Path to gateway.toml", exists=True, dir_okay=False)
+]
+CONFIG_ENV = "MEERPUNT_CONFIG"
+
+
+@app.command()
+def init(
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Directory for the development environment")
+    ] = Path(".dev"),
+) -> None:
+    """Create a complete development environment: CA, certificates, keys, gateway.toml (idempotent)."""
+    from gateway.pki import init_dev_environment
+
+    env = init_dev_environment(directory)
+    typer.echo(f"Development environment ready in {env.directory}")
+    typer.echo(f"  config:   {env.config_file}")
+    typer.echo(f"  CA:       {env.ca_file}")
+    typer.echo(
+        f"  partners: {len(env.partner_oins)} client certificates in {env.directory / 'pki' / 'partners'}"
+    )
+
+
+@app.command()
+def migrate(config: ConfigOption) -> None:
+    """Apply pending database migrations."""
+    from gateway.db import create_db_engine
+    from gateway.migrate import upgrade
+    from gateway.settings import load_settings
+
+    settings = load_settings(config)
+    engine = create_db_engine(settings.database_url)
+    upgrade(engine)
+    engine.dispose()
+    typer.echo("database is up to date")
+
+
+def build_app_from_env() -> Any:
+    """uvicorn factory for `serve --workers N`: each worker process builds its own app."""
+    from gateway.app import create_app
+    from gateway.settings import load_settings
+
+    return create_app(load_settings(Path(os.environ[CONFIG_ENV])))
+
+
+def ssl_context_from_env(_config: Any, _default: Any) -> Any:
+    from gateway.settings import load_settings
+    from gateway.tls import build_server_ssl_context
+
+    return build_server_ssl_context(load_settings(Path(os.environ[CONFIG_ENV])))
+
+
+@app.command()
+def serve(
+    config: ConfigOption,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="HTTPS port")] = 8443,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    log_level: Annotated[str, typer.Option(help="Log level")] = "info",
+) -> None:
+    """Serve the API over HTTPS with client-certificate authentication (TLS 1.2+)."""
+    import uvicorn
+
+    from gateway.db import create_db_engine
+    from gateway.migrate import upgrade
+    from gateway.settings import load_settings
+    from gateway.tls import PeerCertH11Protocol
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    os.environ[CONFIG_ENV] = str(config.resolve())
+    settings = load_settings(config)
+    engine = create_db_engine(settings.database_url)
+    upgrade(engine)
+    engine.dispose()
+    uvicorn.run(
+        "gateway.cli:build_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        http=PeerCertH11Protocol,
+        ssl_certfile=str(settings.tls_cert_file),
+        ssl_keyfile=str(settings.tls_key_file),
+        ssl_context_factory=ssl_context_from_env,
+        # uvicorn's access log prints raw paths and query strings, which can hold a BSN
+        # (/v1/subjects/{bsn}/…, ?subject_bsn=); request metrics use route templates instead.
+        access_log=False,
+        log_level=log_level,
+        timeout_keep_alive=30,
+    )
+
+
+@app.command("dev-token")
+def dev_token(
+    config: ConfigOption,
+    role: Annotated[str, typer.Option(help="privacy_officer or citizen")],
+    org: Annotated[str | None, typer.Option(help="Officer's organisation: an OIN or 'meerpunt'")] = None,
+    bsn: Annotated[str | None, typer.Option(help="Citizen's BSN")] = None,
+    name: Annotated[str | None, typer.Option(help="Display name")] = None,
+    hours: Annotated[int, typer.Option(help="Lifetime in hours")] = 8,
+) -> None:
+    """Print a development bearer token signed with the local token-signing key."""
+    import datetime as dt
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from gateway.auth import mint_dev_token
+    from gateway.pki import load_private_key
+    from gateway.settings import load_settings
+
+    settings = load_settings(config)
+    if settings.environment != "development":
+        raise typer.BadParameter("dev-token only works in a development environment")
+    if role == "privacy_officer" and not org:
+        raise typer.BadParameter("--org is required for --role privacy_officer")
+    if role == "citizen" and not bsn:
+        raise typer.BadParameter("--bsn is required for --role citizen")
+    if role not in ("privacy_officer", "citizen"):
+        raise typer.BadParameter("--role must be privacy_officer or citizen")
+    issuer = settings.token_issuers[0]
+    key_file = issuer.public_key_file.with_name(issuer.public_key_file.name.replace(".pub.pem", ".key"))
+    key = load_private_key(key_file)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    typer.echo(
+        mint_dev_token(
+            key,
+            issuer=issuer.issuer,
+            audience=issuer.audience,
+            role=role,
+            org=org,
+            bsn=bsn,
+            name=name,
+            lifetime=dt.timedelta(hours=hours),
+        )
+    )
+
+
+@audit_app.command("verify")
+def audit_verify(config: ConfigOption) -> None:
+    """Verify the whole register; exits non-zero naming the first bad entry."""
+    from gateway.db import create_db_engine
+    from gateway.runtime import build_runtime
+    from gateway.settings import load_settings
+
+    settings = load_settings(config)
+    runtime = build_runtime(settings, create_db_engine(settings.database_url))
+    try:
+        from audit.verify import verify_register
+
+        report = verify_register(runtime)
+    finally:
+        runtime.dispose()
+    typer.echo(report.summary())
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
+@pki_app.command("revoke")
+def pki_revoke(
+    directory: Annotated[Path, typer.Option("--dir", help="Development environment directory")],
+    cert: Annotated[Path, typer.Option("--cert", help="Certificate file to revoke", exists=True)],
+) -> None:
+    """Add a certificate to the development CRL (picked up by a running gateway)."""
+    from gateway.pki import revoke_certificate
+
+    serial = revoke_certificate(directory, cert)
+    typer.echo(f"revoked serial {serial:x}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,88 @@
+"""One exception handler renders every error as RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gateway.problems import PROBLEM_BASE, PROBLEM_JSON, Problem
+
+log = logging.getLogger("meerpunt.gateway")
+
+
+def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
+    instance = request.url.path if request is not None else None
+    return JSONResponse(
+        problem.body(instance), status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers
+    )
+
+
+def _location(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in loc if part != "body") or "body"
+
+
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return problem_response(exc, request)
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    malformed = any(error.get("type") == "json_invalid" for error in errors)
+    violations = [
+        {
+            "code": str(error.get("type", "invalid")),
+            "article": "",
+            "message": f"{_location(error.get('loc', ()))}: {error.get('msg', 'invalid')}",
+        }
+        for error in errors
+    ]
+    status = 400 if malformed else 422
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + ("malformed-json" if malformed else "invalid-request"),
+        "title": "Malformed JSON" if malformed else "The request does not match the API contract",
+        "status": status,
+        "detail": "; ".join(v["message"] for v in violations[:10]),
+        "instance": request.url.path,
+        "violations": violations,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    titles = {404: "Not found", 405: "Method not allowed"}
+    body = {
+        "type": PROBLEM_BASE + str(exc.status_code),
+        "title": titles.get(exc.status_code, "HTTP error"),
+        "status": exc.status_code,
+        "detail": str(exc.detail),
+        "instance": request.url.path,
+    }
+    return JSONResponse(body, status_code=exc.status_code, media_type=PROBLEM_JSON, headers=exc.headers)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Never echo the exception: it may contain a payload or a BSN.
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    body = {
+        "type": PROBLEM_BASE + "internal-error",
+        "title": "Internal error",
+        "status": 500,
+        "detail": "The gateway could not complete the request; nothing was accepted.",
+        "instance": request.url.path,
+    }
+    return JSONResponse(body, status_code=500, media_type=PROBLEM_JSON)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(Exception, _on_unexpected)

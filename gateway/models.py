@@ -1,0 +1,12 @@
+"""The one metadata object that holds every table of every context (for Alembic and tests)."""
+
+from __future__ import annotations
+
+from sqlmodel import SQLModel
+
+# Importing the model modules registers their tables on SQLModel.metadata.
+import audit.models  # noqa: F401
+import consent.models  # noqa: F401
+import exchange.models  # noqa: F401
+
+metadata = SQLModel.metadata

@@ -1,0 +1,198 @@
+"""Gateway configuration: one `Settings` object, built in the app factory and passed down.
+
+Sources, highest priority first: keyword arguments, `MEERPUNT_*` environment variables, the TOML
+file given with `--config`. Relative paths in the TOML file are resolved against its directory,
+so a development directory made by `meerpunt-gateway init` can be moved as a whole.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_DATA_DIR = Path(__file__).parent / "data"
+
+#: Values that mark a secret as a development placeholder; refused outside development.
+PLACEHOLDER_MARKERS = ("dev-only", "change-me", "placeholder")
+
+_PATH_FIELDS = (
+    "tls_cert_file",
+    "tls_key_file",
+    "ca_file",
+    "crl_file",
+    "partners_file",
+    "categories_file",
+    "gateway_signing_key_file",
+    "gateway_client_cert_file",
+    "gateway_client_key_file",
+)
+
+
+class TokenIssuer(BaseModel):
+    """A trusted OpenID Connect issuer for officer and citizen bearer tokens (SPEC §5)."""
+
+    issuer: str
+    audience: str = "meerpunt-gateway"
+    public_key_file: Path
+    algorithms: list[str] = Field(default_factory=lambda: ["ES256"])
+
+
+class Settings(BaseSettings):
+    """Everything the gateway needs to run; secrets are `SecretStr` so they never show in `repr`."""
+
+    model_config = SettingsConfigDict(env_prefix="MEERPUNT_", extra="ignore", env_nested_delimiter="__")
+
+    environment: Literal["development", "production"] = "development"
+    config_dir: Path = Path()
+
+    database_url: str = "sqlite:///meerpunt.db"
+    database_pool_size: int = 20
+
+    # Transport (art. 19): server certificate, trust anchors, revocation list.
+    tls_cert_file: Path = Path("pki/server.pem")
+    tls_key_file: Path = Path("pki/server.key")
+    ca_file: Path = Path("pki/ca.pem")
+    crl_file: Path | None = Path("pki/crl.pem")
+    #: `optional`: the handshake verifies any certificate presented (chain, validity) and partner
+    #: routes refuse requests without one (401); officer and citizen routes use bearer tokens on the
+    #: same port. `required`: the handshake itself refuses clients without a certificate.
+    tls_client_auth: Literal["optional", "required"] = "optional"
+
+    partners_file: Path = DEFAULT_DATA_DIR / "partners.toml"
+    categories_file: Path = DEFAULT_DATA_DIR / "categories.toml"
+
+    # Keys of the gateway itself: receipts and tree heads are signed with this key (ES256).
+    gateway_signing_key_file: Path = Path("pki/gateway-signing.key")
+    gateway_client_cert_file: Path = Path("pki/gateway-client.pem")
+    gateway_client_key_file: Path = Path("pki/gateway-client.key")
+
+    #: Key-encryption key for payloads at rest (base64 of 32 bytes, AES-256-GCM).
+    kek: SecretStr = SecretStr("")
+    #: HMAC key for the keyed BSN hash used in indexes (SPEC §8).
+    bsn_hash_key: SecretStr = SecretStr("")
+
+    token_issuers: list[TokenIssuer] = Field(default_factory=list)
+
+    max_body_bytes: int = 10 * 1024 * 1024
+    consent_max_validity_days: int = 366
+
+    # Delivery.
+    push_max_attempts: int = 8
+    push_backoff_base_seconds: float = 1.0
+    push_backoff_max_seconds: float = 300.0
+    push_timeout_seconds: float = 10.0
+    outbox_poll_seconds: float = 0.5
+    payload_grace_days: int = 7
+
+    # Register sequencer (Tessera-like batching).
+    sequencer_batch_size: int = 256
+    sequencer_interval_seconds: float = 0.25
+    checkpoint_interval_seconds: float = 2.0
+
+    # Override policy (art. 7).
+    override_four_eyes_partners: list[str] = Field(default_factory=list)
+    override_hold_seconds: int = 4 * 3600
+    override_inform_overdue_days: int = 14
+    statutory_grounds: list[str] = Field(
+        default_factory=lambda: [
+            "wet_verplichte_meldcode_veilig_thuis",
+            "jeugdwet_7_1_4_raad_voor_de_kinderbescherming",
+            "court_order",
+        ]
+    )
+
+    background_workers: bool = True
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings)
+
+    @field_validator("token_issuers", mode="before")
+    @classmethod
+    def _issuers_from_tables(cls, value: Any) -> Any:
+        return list(value.values()) if isinstance(value, dict) else value
+
+    @model_validator(mode="after")
+    def _resolve_and_check(self) -> Settings:
+        base = self.config_dir
+        for name in _PATH_FIELDS:
+            value = getattr(self, name)
+            if value is not None and not value.is_absolute():
+                object.__setattr__(self, name, base / value)
+        for issuer in self.token_issuers:
+            if not issuer.public_key_file.is_absolute():
+                issuer.public_key_file = base / issuer.public_key_file
+        if self.database_url.startswith("sqlite:///") and not self.database_url.startswith("sqlite:////"):
+            relative = self.database_url.removeprefix("sqlite:///")
+            if relative and relative != ":memory:":
+                self.database_url = f"sqlite:///{(base / relative).resolve()}"
+        if self.environment != "development":
+            self._refuse_placeholders()
+        return self
+
+    def _refuse_placeholders(self) -> None:
+        """Outside development a placeholder or empty secret would silently weaken encryption."""
+        for name in ("kek", "bsn_hash_key"):
+            secret: str = getattr(self, name).get_secret_value()
+            if not secret or any(marker in secret for marker in PLACEHOLDER_MARKERS):
+                raise ValueError(f"{name} is empty or a development placeholder; set MEERPUNT_{name.upper()}")
+
+    def kek_bytes(self) -> bytes:
+        return _decode_key(self.kek, "kek")
+
+    def bsn_hash_key_bytes(self) -> bytes:
+        return _decode_key(self.bsn_hash_key, "bsn_hash_key")
+
+
+def _decode_key(secret: SecretStr, name: str) -> bytes:
+    raw = secret.get_secret_value()
+    for marker in PLACEHOLDER_MARKERS:
+        raw = raw.removeprefix(f"{marker}:")
+    try:
+        key = base64.b64decode(raw, validate=True)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be base64") from exc
+    if len(key) != 32:
+        raise ValueError(f"{name} must be 32 bytes (base64), got {len(key)}")
+    return key
+
+
+def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
+    """Build settings from an optional TOML file, the environment and explicit overrides."""
+    if config is None:
+        return Settings(**overrides)
+    config = config.resolve()
+    toml_values = TomlConfigSettingsSource(Settings, toml_file=config)()
+
+    class _WithFile(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config))
+
+    values = {"config_dir": config.parent, **overrides}
+    if "config_dir" in toml_values:
+        values.pop("config_dir")
+    return _WithFile(**values)

@@ -1,0 +1,85 @@
+"""Mutual TLS for the gateway server (art. 19; SPEC §5).
+
+uvicorn verifies client certificates in the handshake but does not hand the verified certificate to
+the application. `PeerCertH11Protocol` closes that gap: when a connection is made it reads the peer
+certificate from the TLS object and exposes it in every request scope of that connection under the
+ASGI TLS extension (`scope["extensions"]["tls"]["client_cert_chain"]`), plus the DER bytes under
+`"meerpunt.peer_der"` so the app does not re-encode PEM. The certificate comes from the TLS layer
+itself, never from a header, so a client cannot claim another partner's identity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import ssl
+from typing import Any
+
+from uvicorn.config import Config
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from gateway.settings import Settings
+
+ASGIApp = Any
+
+
+def build_server_ssl_context(settings: Settings) -> ssl.SSLContext:
+    """TLS 1.2+ server context that verifies client certificates against the configured anchors."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(str(settings.tls_cert_file), str(settings.tls_key_file))
+    context.load_verify_locations(cafile=str(settings.ca_file))
+    context.verify_mode = ssl.CERT_REQUIRED if settings.tls_client_auth == "required" else ssl.CERT_OPTIONAL
+    # Forward secrecy and AEAD only for TLS 1.2 (TLS 1.3 suites are always strong).
+    context.set_ciphers("ECDHE+AESGCM:ECDHE+CHACHA20")
+    context.options |= ssl.OP_NO_COMPRESSION
+    return context
+
+
+def build_client_ssl_context(
+    ca_file: str, cert_file: str | None = None, key_file: str | None = None
+) -> ssl.SSLContext:
+    """Client context for the gateway's own calls (push delivery) and for tests and tools."""
+    context = ssl.create_default_context(cafile=ca_file)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if cert_file:
+        context.load_cert_chain(cert_file, key_file)
+    return context
+
+
+def _peer_der(transport: asyncio.BaseTransport) -> bytes | None:
+    ssl_object = transport.get_extra_info("ssl_object")
+    if ssl_object is None:
+        return None
+    der: bytes | None = ssl_object.getpeercert(binary_form=True)
+    return der
+
+
+async def _with_peer(app: ASGIApp, tls: dict[str, Any], scope: Any, receive: Any, send: Any) -> None:
+    extensions = scope.setdefault("extensions", {})
+    extensions["tls"] = tls
+    await app(scope, receive, send)
+
+
+class PeerCertH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, plus the verified peer certificate in the request scope."""
+
+    def __init__(self, config: Config, *args: Any, **kwargs: Any) -> None:
+        super().__init__(config, *args, **kwargs)
+        self._inner_app = self.app
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        der = _peer_der(transport)
+        ssl_object = transport.get_extra_info("ssl_object")
+        tls: dict[str, Any] = {
+            "server_cert": None,
+            "client_cert_chain": [ssl.DER_cert_to_PEM_cert(der)] if der else [],
+            "client_cert_name": None,
+            "client_cert_error": None,
+            "tls_version": None,
+            "cipher_suite": None,
+            "meerpunt.peer_der": der,
+            "meerpunt.tls_protocol": ssl_object.version() if ssl_object is not None else None,
+        }
+        self.app = functools.partial(_with_peer, self._inner_app, tls)

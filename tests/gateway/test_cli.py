@@ -1,0 +1,91 @@
+"""The operator CLI of SPEC §7, run as a real process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from jose import jwt
+
+from tests.support import free_port
+
+CLI = [sys.executable, "-m", "gateway"]
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=120, env=env, check=False)
+
+
+def test_init_is_idempotent_and_complete(tmp_path: Path) -> None:
+    assert _run("init", "--dir", str(tmp_path)).returncode == 0
+    pki = tmp_path / "pki"
+    for name in ("ca.pem", "server.pem", "crl.pem", "token-signing.key", "gateway-signing.key"):
+        assert (pki / name).exists(), name
+    partner_certs = sorted((pki / "partners").glob("*[0-9].pem"))
+    assert len(partner_certs) >= 40
+    before = {p.name: p.read_bytes() for p in pki.rglob("*") if p.is_file()}
+    config_before = (tmp_path / "gateway.toml").read_text()
+    assert _run("init", "--dir", str(tmp_path)).returncode == 0
+    after = {p.name: p.read_bytes() for p in pki.rglob("*") if p.is_file()}
+    assert before == after
+    assert (tmp_path / "gateway.toml").read_text() == config_before
+    assert oct((pki / "ca.key").stat().st_mode & 0o777) == "0o600"
+
+
+def test_dev_token_prints_a_verifiable_officer_token(tmp_path: Path) -> None:
+    _run("init", "--dir", str(tmp_path))
+    result = _run(
+        "dev-token",
+        "--config",
+        str(tmp_path / "gateway.toml"),
+        "--role",
+        "privacy_officer",
+        "--org",
+        "meerpunt",
+    )
+    assert result.returncode == 0, result.stderr
+    claims = jwt.get_unverified_claims(result.stdout.strip())
+    assert claims["role"] == "privacy_officer"
+    assert claims["org"] == "meerpunt"
+    assert _run("dev-token", "--config", str(tmp_path / "gateway.toml"), "--role", "citizen").returncode != 0
+
+
+def test_serve_answers_over_mutual_tls(tmp_path: Path) -> None:
+    _run("init", "--dir", str(tmp_path))
+    port = free_port()
+    env = {
+        **os.environ,
+        "MEERPUNT_DATABASE_URL": os.environ.get("MEERPUNT_TEST_SERVE_DB", f"sqlite:///{tmp_path}/s.db"),
+    }
+    process = subprocess.Popen(
+        [*CLI, "serve", "--config", str(tmp_path / "gateway.toml"), "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        oin = "99990000000000000001"
+        partners = tmp_path / "pki" / "partners"
+        cert = (str(partners / f"{oin}.pem"), str(partners / f"{oin}.key"))
+        import ssl
+
+        context = ssl.create_default_context(cafile=str(tmp_path / "pki" / "ca.pem"))
+        context.load_cert_chain(*cert)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"https://localhost:{port}/v1/partners", verify=context, timeout=5)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        assert response.status_code == 200
+        assert any(p["oin"] == oin for p in response.json()["items"])
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

@@ -1,0 +1,158 @@
+"""The mTLS rejection matrix, over real TLS connections to a running server (issue 2, art. 19)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ssl
+import warnings
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from gateway.app import create_app
+from gateway.pki import (
+    issue_client_certificate,
+    load_certificate,
+    load_private_key,
+    make_ca,
+    revoke_certificate,
+    write_certificate,
+    write_private_key,
+)
+from gateway.runtime import Runtime
+from gateway.settings import load_settings
+from tests.support import MUNICIPALITY, DevEnv, ServerThread, client_context
+
+
+def _make_client_cert(
+    directory: Path,
+    name: str,
+    *,
+    oin: str | None,
+    ca: tuple[object, ec.EllipticCurvePrivateKey] | None = None,
+    not_before: dt.datetime | None = None,
+    not_after: dt.datetime | None = None,
+    env: DevEnv,
+) -> tuple[str, str]:
+    if ca is None:
+        ca_cert = load_certificate(env.directory / "pki" / "ca.pem")
+        ca_key = load_private_key(env.directory / "pki" / "ca.key")
+        assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    else:
+        ca_cert, ca_key = ca  # type: ignore[assignment]
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = issue_client_certificate(
+        ca_cert,
+        ca_key,
+        key,
+        oin=oin,
+        name=name,
+        not_before=not_before,
+        not_after=not_after,  # type: ignore[arg-type]
+    )
+    cert_file, key_file = directory / f"{name}.pem", directory / f"{name}.key"
+    write_certificate(cert_file, cert)
+    write_private_key(key_file, key)
+    return str(cert_file), str(key_file)
+
+
+def _get(env: DevEnv, base_url: str, cert: tuple[str, str] | None) -> httpx.Response:
+    with httpx.Client(base_url=base_url, verify=client_context(env, cert=cert), timeout=10) as client:
+        return client.get("/v1/partners")
+
+
+def test_registered_partner_is_admitted(dev_env: DevEnv, server: ServerThread) -> None:
+    response = _get(dev_env, server.base_url, dev_env.partner_cert(MUNICIPALITY))
+    assert response.status_code == 200
+    oins = {p["oin"] for p in response.json()["items"]}
+    assert MUNICIPALITY in oins
+
+
+def test_no_certificate_is_refused_with_401(dev_env: DevEnv, server: ServerThread) -> None:
+    response = _get(dev_env, server.base_url, None)
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "art. 19" in response.json()["detail"]
+
+
+def test_foreign_ca_fails_the_handshake(dev_env: DevEnv, server: ServerThread, tmp_path: Path) -> None:
+    foreign_key = ec.generate_private_key(ec.SECP256R1())
+    foreign_ca = make_ca(foreign_key, name="Not Meerpunt CA")
+    cert = _make_client_cert(tmp_path, "foreign", oin=MUNICIPALITY, ca=(foreign_ca, foreign_key), env=dev_env)
+    with pytest.raises((httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError)):
+        _get(dev_env, server.base_url, cert)
+
+
+def test_expired_certificate_fails_the_handshake(
+    dev_env: DevEnv, server: ServerThread, tmp_path: Path
+) -> None:
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=400)
+    cert = _make_client_cert(
+        tmp_path,
+        "expired",
+        oin=MUNICIPALITY,
+        not_before=past,
+        not_after=past + dt.timedelta(days=30),
+        env=dev_env,
+    )
+    with pytest.raises((httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError)):
+        _get(dev_env, server.base_url, cert)
+
+
+def test_revoked_certificate_is_refused_with_403(
+    dev_env: DevEnv, server: ServerThread, tmp_path: Path
+) -> None:
+    cert = _make_client_cert(tmp_path, "to-revoke", oin=MUNICIPALITY, env=dev_env)
+    assert _get(dev_env, server.base_url, cert).status_code == 200
+    revoke_certificate(dev_env.directory, Path(cert[0]))
+    response = _get(dev_env, server.base_url, cert)
+    assert response.status_code == 403
+    assert response.json()["type"].endswith("certificate-revoked")
+    # The partner's own (unrevoked) certificate still works.
+    assert _get(dev_env, server.base_url, dev_env.partner_cert(MUNICIPALITY)).status_code == 200
+
+
+def test_unknown_oin_is_refused_with_403(dev_env: DevEnv, server: ServerThread, tmp_path: Path) -> None:
+    cert = _make_client_cert(tmp_path, "stranger", oin="12345678901234567890", env=dev_env)
+    response = _get(dev_env, server.base_url, cert)
+    assert response.status_code == 403
+    assert response.json()["type"].endswith("unknown-partner")
+    assert "12345678901234567890" in response.json()["detail"]
+
+
+def test_certificate_without_oin_is_refused_with_403(
+    dev_env: DevEnv, server: ServerThread, tmp_path: Path
+) -> None:
+    cert = _make_client_cert(tmp_path, "no-oin", oin=None, env=dev_env)
+    response = _get(dev_env, server.base_url, cert)
+    assert response.status_code == 403
+
+
+def test_tls_below_1_2_is_refused(dev_env: DevEnv, server: ServerThread) -> None:
+    context = client_context(dev_env, MUNICIPALITY)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = ssl.TLSVersion.TLSv1
+        context.maximum_version = ssl.TLSVersion.TLSv1_1
+    with (
+        pytest.raises((httpx.ConnectError, httpx.ReadError, ssl.SSLError)),
+        httpx.Client(base_url=server.base_url, verify=context, timeout=10) as client,
+    ):
+        client.get("/healthz")
+
+
+def test_required_mode_refuses_clients_without_certificate_in_the_handshake(
+    dev_env: DevEnv, runtime: Runtime
+) -> None:
+    settings = load_settings(
+        dev_env.directory / "gateway.toml",
+        database_url=dev_env.settings.database_url,
+        tls_client_auth="required",
+        background_workers=False,
+    )
+    with ServerThread(create_app(settings, runtime), settings) as strict:
+        with pytest.raises((httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError)):
+            _get(dev_env, strict.base_url, None)
+        assert _get(dev_env, strict.base_url, dev_env.partner_cert(MUNICIPALITY)).status_code == 200
