@@ -158,6 +158,36 @@ def dev_token(
     )
 
 
+@app.command()
+def deliver(
+    config: ConfigOption,
+    until_idle: Annotated[bool, typer.Option(help="Stop when nothing is due instead of polling forever")] = False,
+) -> None:
+    """Run a push-delivery worker without the API (several may run side by side on PostgreSQL)."""
+    import time
+
+    from adapters.push import drain_once, make_client
+    from gateway.runtime import build_runtime
+    from gateway.settings import load_settings
+
+    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    runtime = build_runtime(load_settings(config))
+    client = make_client(runtime)
+    delivered = 0
+    try:
+        while True:
+            from adapters.push import pending_count
+
+            delivered += drain_once(runtime, client)
+            if until_idle and pending_count(runtime) == 0:
+                break
+            time.sleep(runtime.settings.outbox_poll_seconds)
+    finally:
+        client.close()
+        runtime.dispose()
+    typer.echo(f"delivered {delivered}")
+
+
 @audit_app.command("verify")
 def audit_verify(config: ConfigOption) -> None:
     """Verify the whole register; exits non-zero naming the first bad entry."""

@@ -11,5 +11,7 @@ Worker = Callable[[Runtime], Coroutine[Any, Any, None]]
 
 
 def background_workers() -> list[Worker]:
-    workers: list[Worker] = []
+    from adapters.push import push_worker
+
+    workers: list[Worker] = [push_worker]
     return workers

@@ -28,7 +28,14 @@ from gateway.migrate import upgrade
 from gateway.pki import init_dev_environment
 from gateway.runtime import Runtime, build_runtime
 from gateway.settings import load_settings
-from tests.support import TEST_PARTNERS_TOML, DevEnv, ServerThread, partner_client
+from tests.support import (
+    DevEnv,
+    ServerThread,
+    WebhookReceiver,
+    free_port,
+    partner_client,
+    partners_toml_for_tests,
+)
 
 TEST_DB_ENV = "MEERPUNT_TEST_DATABASE_URL"
 
@@ -70,7 +77,8 @@ def database_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Calla
 def dev_env(tmp_path_factory: pytest.TempPathFactory, database_factory: Callable[[], str]) -> DevEnv:
     directory = tmp_path_factory.mktemp("dev")
     source = directory / "test-partners.toml"
-    source.write_text(TEST_PARTNERS_TOML)
+    webhook_port = free_port()
+    source.write_text(partners_toml_for_tests(webhook_port))
     env = init_dev_environment(directory, partners_source=source)
     settings = load_settings(
         env.config_file,
@@ -81,7 +89,14 @@ def dev_env(tmp_path_factory: pytest.TempPathFactory, database_factory: Callable
         push_backoff_base_seconds=0.05,
         push_backoff_max_seconds=0.2,
     )
-    return DevEnv(directory=directory, settings=settings)
+    return DevEnv(directory=directory, settings=settings, webhook_port=webhook_port)
+
+
+@pytest.fixture(scope="session")
+def webhook(dev_env: DevEnv) -> Iterator[WebhookReceiver]:
+    """The push partner's webhook endpoint, a real HTTPS server requiring the gateway's certificate."""
+    with WebhookReceiver(dev_env, dev_env.webhook_port) as receiver:
+        yield receiver
 
 
 @pytest.fixture(scope="session")

@@ -31,7 +31,8 @@ YOUTH_CARE = "99990000000000000014"
 FOUR_EYES = "99990000000000000019"
 PUSH_PARTNER = "99990000000000000031"
 
-TEST_PARTNERS_TOML = f"""
+
+TEST_PARTNERS_TEMPLATE = f"""
 [[partners]]
 oin = "{MUNICIPALITY}"
 name = "Gemeente Zoetermeer Jeugd- en Gezinshulp (JGH)"
@@ -68,8 +69,12 @@ oin = "{PUSH_PARTNER}"
 name = "De Drie Ballonnen"
 sector = "childcare"
 delivery = "push"
-webhook_url = "https://127.0.0.1:1/webhook"
+webhook_url = "https://localhost:{{webhook_port}}/webhook"
 """
+
+
+def partners_toml_for_tests(webhook_port: int) -> str:
+    return TEST_PARTNERS_TEMPLATE.replace("{webhook_port}", str(webhook_port))
 
 
 def new_bsn(rng: random.Random | None = None) -> str:
@@ -102,6 +107,7 @@ def free_port() -> int:
 class DevEnv:
     directory: Path
     settings: Settings
+    webhook_port: int = 0
 
     @property
     def ca_file(self) -> Path:
@@ -185,3 +191,65 @@ def partner_client(env: DevEnv, base_url: str, oin: str) -> Iterator[httpx.Clien
 
 def idempotency_key() -> str:
     return str(uuid.uuid4())
+
+
+class WebhookReceiver:
+    """A partner system's real HTTPS webhook: requires the gateway's client certificate (mTLS).
+
+    `fail_first[message_id] = n` makes the first n deliveries of that message answer 503.
+    """
+
+    def __init__(self, env: DevEnv, port: int) -> None:
+        import http.server
+        import json as _json
+
+        self.port = port
+        self.received: list[dict[str, Any]] = []
+        self.attempts: dict[str, int] = {}
+        self.fail_first: dict[str, int] = {}
+        self.fail_next = 0
+        self.peer_subjects: list[str] = []
+        receiver = self
+        lock = threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", "0"))
+                body = _json.loads(self.rfile.read(length))
+                message_id = self.headers.get("Meerpunt-Message-Id", "")
+                with lock:
+                    receiver.attempts[message_id] = receiver.attempts.get(message_id, 0) + 1
+                    failing = receiver.attempts[message_id] <= receiver.fail_first.get(message_id, 0)
+                    if receiver.fail_next > 0:
+                        receiver.fail_next -= 1
+                        failing = True
+                    if not failing:
+                        receiver.received.append(body)
+                    peer = self.connection.getpeercert()  # type: ignore[attr-defined]
+                    receiver.peer_subjects.append(str(peer.get("subject")) if peer else "")
+                self.send_response(503 if failing else 204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        pki = env.directory / "pki"
+        context.load_cert_chain(str(pki / "server.pem"), str(pki / "server.key"))
+        context.load_verify_locations(cafile=str(pki / "ca.pem"))
+        context.verify_mode = ssl.CERT_REQUIRED
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def ids(self) -> list[str]:
+        return [str(item["id"]) for item in self.received]
+
+    def __enter__(self) -> WebhookReceiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -1,0 +1,927 @@
+"""Overzicht voor de betrokkene: kennisnemingsrecht (art. 10 lid 4) and portability (art. 15).
+
+The pure core of the subject-access report. The service gathers the register entries (art. 8)
+and consents concerning one subject, the officer's decision on what to withhold (art. 10 lid 6),
+and calls :func:`build_report`; :func:`report_to_json` gives the structured, machine-readable form
+(art. 15) and :func:`render_html` the Dutch page a parent can read and print (art. 10 lid 3-4).
+
+No I/O, no database, no clock: every moment is a parameter and must be timezone-aware. Times are
+shown to people in Europe/Amsterdam and written to machines as RFC 3339 UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from html import escape
+from typing import Any
+from zoneinfo import ZoneInfo
+
+__all__ = [
+    "CONSENT_FORM_LABELS",
+    "CONSENT_STATUS_LABELS",
+    "REPORT_TITLE",
+    "REQUESTED_BY_LABELS",
+    "RIGHTS",
+    "AccessReport",
+    "AccessReportInput",
+    "ConsentGrantRecord",
+    "ConsentRecord",
+    "ConsentStatus",
+    "DisclosureRecord",
+    "LabelledCategory",
+    "LegalBasis",
+    "PartnerName",
+    "ReportConsent",
+    "ReportDisclosure",
+    "ReportGrant",
+    "Right",
+    "build_report",
+    "consent_status",
+    "format_date_nl",
+    "format_datetime_nl",
+    "legal_basis_label",
+    "render_html",
+    "report_to_json",
+    "withheld_ground_label",
+]
+
+REPORT_TITLE = "Overzicht van verstrekte gegevens"
+NO_DISCLOSURES_TEXT = "Er zijn via Meerpunt geen gegevens over u verstrekt."
+CORRECTION_LABEL = "Correctie doorgegeven"
+
+# People read Dutch wall-clock time; the register stores UTC.
+_LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
+_MONTHS_NL = (
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
+
+
+# --- Inputs: plain values gathered by the service ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartnerName:
+    """A Meerpuntpartner as the subject should see it: OIN and display name."""
+
+    oin: str
+    name: str
+
+
+@dataclass(frozen=True)
+class DisclosureRecord:
+    """One registered verstrekking concerning the subject (register, art. 8 lid 1-2).
+
+    ``legal_basis_type`` is ``consent`` (art. 6), ``override`` (art. 7 lid 3/5, ``ground`` names
+    which) or ``statutory`` (``ground`` names the law). ``kind`` is ``disclosure`` or
+    ``correction`` (a correction passed on to an earlier recipient, art. 11 lid 4).
+    """
+
+    entry_id: str
+    occurred_at: datetime
+    sender: PartnerName
+    recipient: PartnerName
+    categories: tuple[str, ...]
+    reason: str
+    description: str | None
+    legal_basis_type: str
+    consent_given_at: datetime | None
+    ground: str | None
+    acknowledged: bool
+    acknowledged_at: datetime | None
+    kind: str = "disclosure"
+
+
+@dataclass(frozen=True)
+class ConsentGrantRecord:
+    """One yes/no line of a toestemmingsverklaring: recipient, data, purpose (Bijlage VIII)."""
+
+    recipient: PartnerName
+    categories: tuple[str, ...]
+    purpose: str
+    granted: bool
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    """A toestemmingsverklaring (art. 6 lid 1-4), valid from ``given_at`` until ``valid_until``.
+
+    ``withdrawn_at`` is when the withdrawal was received; it applies from then on (Bijlage VIII).
+    """
+
+    consent_id: str
+    obtained_by: PartnerName
+    form: str
+    given_at: datetime
+    valid_until: datetime
+    withdrawn_at: datetime | None
+    grants: tuple[ConsentGrantRecord, ...]
+
+
+@dataclass(frozen=True)
+class AccessReportInput:
+    """Everything one kennisnemingsverzoek (art. 10) is answered from.
+
+    ``subject_label`` is a masked identifier (``*****1234``), never the full BSN.
+    ``withheld_entry_ids`` are register entries the officer left out on ``withheld_ground``
+    (``art10_6_a`` … ``art10_6_e``, art. 10 lid 6). ``restricted``: a beperking (art. 14) is active.
+    """
+
+    request_id: str
+    subject_label: str
+    requested_by: str
+    received_at: datetime
+    decided_at: datetime
+    disclosures: tuple[DisclosureRecord, ...]
+    consents: tuple[ConsentRecord, ...]
+    withheld_entry_ids: frozenset[str]
+    withheld_ground: str | None
+    category_labels: Mapping[str, str]
+    restricted: bool
+
+
+# --- Consent status ------------------------------------------------------------------------------
+
+
+class ConsentStatus(StrEnum):
+    """Where a consent stands at a moment (Bijlage VIII: one year, withdrawable at any time)."""
+
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+    NOT_YET_VALID = "not_yet_valid"
+
+
+CONSENT_STATUS_LABELS: Mapping[ConsentStatus, str] = {
+    ConsentStatus.ACTIVE: "geldig",
+    ConsentStatus.EXPIRED: "verlopen",
+    ConsentStatus.WITHDRAWN: "ingetrokken",
+    ConsentStatus.NOT_YET_VALID: "nog niet ingegaan",
+}
+
+CONSENT_FORM_LABELS: Mapping[str, str] = {"written": "schriftelijk", "oral": "mondeling"}
+
+REQUESTED_BY_LABELS: Mapping[str, str] = {
+    "self": "uzelf",
+    "parent_with_authority": "een ouder met gezag",
+    "guardian": "een voogd",
+    "partner_desk": "een schriftelijk verzoek bij een Meerpuntpartner",
+}
+
+
+def consent_status(consent: ConsentRecord, at: datetime) -> ConsentStatus:
+    """Status of a toestemmingsverklaring at ``at`` (art. 6, Bijlage VIII).
+
+    Same boundaries as the consent decision (``consent.rules.decide``): valid for
+    ``given_at <= at < valid_until``; a withdrawal counts from the moment it was received
+    (``withdrawn_at <= at``) and, as there, outranks expiry: the subject sees that they withdrew.
+    """
+    _require_aware(at=at, given_at=consent.given_at, valid_until=consent.valid_until)
+    if consent.withdrawn_at is not None:
+        _require_aware(withdrawn_at=consent.withdrawn_at)
+        if consent.withdrawn_at <= at:
+            return ConsentStatus.WITHDRAWN
+    if at < consent.given_at:
+        return ConsentStatus.NOT_YET_VALID
+    if at >= consent.valid_until:
+        return ConsentStatus.EXPIRED
+    return ConsentStatus.ACTIVE
+
+
+# --- Legal basis and grounds in plain Dutch ------------------------------------------------------
+
+_OVERRIDE_LABELS: Mapping[str, str] = {
+    "art7_3_refused_consent": (
+        "Zonder toestemming, ondanks weigering, vanwege de veiligheid (artikel 7 lid 3)"
+    ),
+    "art7_5_not_asked_safety": "Zonder toestemming te vragen, vanwege de veiligheid (artikel 7 lid 5)",
+    "art7_5_not_asked_contact_loss": (
+        "Zonder toestemming te vragen, omdat anders het contact verloren dreigde te gaan (artikel 7 lid 5)"
+    ),
+}
+_STATUTORY_LABELS: Mapping[str, str] = {
+    "wet_verplichte_meldcode_veilig_thuis": (
+        "Wettelijke plicht: melding bij Veilig Thuis (Wet verplichte meldcode)"
+    ),
+    "jeugdwet_7_1_4_raad_voor_de_kinderbescherming": (
+        "Wettelijke plicht: verzoek van de Raad voor de Kinderbescherming (Jeugdwet)"
+    ),
+    "court_order": "Rechterlijke uitspraak",
+}
+_WITHHELD_GROUNDS: Mapping[str, str] = {
+    "art10_6_a": "artikel 10 lid 6 onder a van het Privacyreglement Meerpunt (de veiligheid van de Staat)",
+    "art10_6_b": (
+        "artikel 10 lid 6 onder b van het Privacyreglement Meerpunt "
+        "(het voorkomen, opsporen en vervolgen van strafbare feiten)"
+    ),
+    "art10_6_c": (
+        "artikel 10 lid 6 onder c van het Privacyreglement Meerpunt "
+        "(gewichtige economische en financiële belangen van de overheid)"
+    ),
+    "art10_6_d": (
+        "artikel 10 lid 6 onder d van het Privacyreglement Meerpunt "
+        "(het toezicht op de naleving van wettelijke voorschriften)"
+    ),
+    "art10_6_e": (
+        "artikel 10 lid 6 onder e van het Privacyreglement Meerpunt "
+        "(de bescherming van u of van de rechten en vrijheden van anderen)"
+    ),
+}
+
+
+def legal_basis_label(legal_basis_type: str, ground: str | None, consent_given_at: datetime | None) -> str:
+    """The grondslag of a verstrekking in plain Dutch: toestemming (art. 6), zonder toestemming
+    (art. 7 lid 3 and 5) or a wettelijke plicht, as art. 10 lid 4 asks for the purpose of each."""
+    if legal_basis_type == "consent":
+        if consent_given_at is None:
+            return "Toestemming"
+        return f"Toestemming (gegeven op {format_date_nl(consent_given_at)})"
+    if legal_basis_type == "override":
+        return _OVERRIDE_LABELS.get(ground or "", "Zonder toestemming (artikel 7)")
+    if legal_basis_type == "statutory":
+        if not ground:
+            return "Wettelijke grondslag"
+        return _STATUTORY_LABELS.get(ground, f"Wettelijke grondslag: {ground}")
+    return f"Grondslag: {legal_basis_type}"
+
+
+def withheld_ground_label(ground: str | None) -> str:
+    """The weigeringsgrond of art. 10 lid 6 in Dutch, for the motivation art. 10 lid 7 requires."""
+    if ground is None:
+        return "artikel 10 lid 6 van het Privacyreglement Meerpunt"
+    return _WITHHELD_GROUNDS.get(ground, f"artikel 10 lid 6 van het Privacyreglement Meerpunt ({ground})")
+
+
+# --- Rights (art. 10 lid 4: "een omschrijving van de rechten") -----------------------------------
+
+
+@dataclass(frozen=True)
+class Right:
+    code: str
+    title: str
+    article: str
+    description: str
+
+
+RIGHTS: tuple[Right, ...] = (
+    Right(
+        "correction",
+        "Correctie",
+        "artikel 11",
+        "Kloppen gegevens niet, zijn ze onvolledig of horen ze er niet bij? Dan kunt u vragen ze te "
+        "verbeteren, aan te vullen, te verwijderen of af te schermen. Zet in uw verzoek wat er moet "
+        "veranderen. Wordt een gegeven aangepast, dan geven wij dat zo snel mogelijk door aan de "
+        "organisaties die het eerder kregen.",
+    ),
+    Right(
+        "erasure",
+        "Verwijdering",
+        "artikel 12",
+        "U kunt vragen uw gegevens te wissen, bijvoorbeeld als ze niet meer nodig zijn, als u uw "
+        "toestemming intrekt of als ze onrechtmatig zijn gebruikt. Soms mag een organisatie gegevens "
+        "toch bewaren, bijvoorbeeld omdat de wet dat verplicht.",
+    ),
+    Right(
+        "objection",
+        "Bezwaar",
+        "artikel 13",
+        "Vanwege uw persoonlijke situatie kunt u bezwaar maken tegen het gebruik van uw gegevens. De "
+        "organisatie weegt uw belangen af, en ook die van de kinderen in uw gezin. Wijst zij uw "
+        "bezwaar af, dan hoort u schriftelijk waarom.",
+    ),
+    Right(
+        "restriction",
+        "Beperking",
+        "artikel 14",
+        "U kunt vragen het gebruik van uw gegevens te beperken, bijvoorbeeld zolang wordt nagegaan of "
+        "ze kloppen of zolang uw bezwaar wordt beoordeeld. De gegevens worden dan alleen bewaard en "
+        "niet gedeeld, behalve in uitzonderlijke gevallen die de regels noemen. U hoort het vooraf als "
+        "de beperking stopt.",
+    ),
+    Right(
+        "portability",
+        "Overdraagbaarheid",
+        "artikel 15",
+        "U kunt de gegevens die u zelf aan een organisatie gaf in een gestructureerde, gangbare en "
+        "machineleesbare vorm krijgen en aan een ander doorgeven. Dit overzicht is daarom ook "
+        "beschikbaar als gestructureerd bestand (JSON).",
+    ),
+    Right(
+        "complaint",
+        "Klacht bij de Autoriteit Persoonsgegevens",
+        "artikel 10 lid 4",
+        "Bent u het niet eens met hoe met uw gegevens is omgegaan? Dan kunt u een klacht indienen bij "
+        "de Autoriteit Persoonsgegevens, de toezichthouder voor privacy in Nederland "
+        "(www.autoriteitpersoonsgegevens.nl).",
+    ),
+)
+
+RESPONSE_PERIOD = "P1M"
+RESPONSE_PERIOD_TEXT = (
+    "Op een verzoek krijgt u binnen één maand na ontvangst schriftelijk antwoord "
+    "(artikel 10 lid 3, artikel 11 lid 3 en artikel 13 lid 2)."
+)
+
+
+# --- The report ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LabelledCategory:
+    code: str
+    label: str
+
+
+@dataclass(frozen=True)
+class LegalBasis:
+    """Grondslag of one verstrekking; ``label`` is the Dutch text shown to the subject."""
+
+    type: str
+    consent_given_at: datetime | None
+    ground: str | None
+    label: str
+
+
+@dataclass(frozen=True)
+class ReportDisclosure:
+    entry_id: str
+    kind: str
+    occurred_at: datetime
+    sender: PartnerName
+    recipient: PartnerName
+    categories: tuple[LabelledCategory, ...]
+    reason: str
+    description: str | None
+    legal_basis: LegalBasis
+    acknowledged: bool
+    acknowledged_at: datetime | None
+
+    @property
+    def is_correction(self) -> bool:
+        return self.kind == "correction"
+
+
+@dataclass(frozen=True)
+class ReportGrant:
+    recipient: PartnerName
+    categories: tuple[LabelledCategory, ...]
+    purpose: str
+    granted: bool
+
+
+@dataclass(frozen=True)
+class ReportConsent:
+    consent_id: str
+    obtained_by: PartnerName
+    form: str
+    given_at: datetime
+    valid_until: datetime
+    withdrawn_at: datetime | None
+    status: ConsentStatus
+    grants: tuple[ReportGrant, ...]
+
+    @property
+    def status_label(self) -> str:
+        return CONSENT_STATUS_LABELS[self.status]
+
+    @property
+    def form_label(self) -> str:
+        return CONSENT_FORM_LABELS.get(self.form, self.form)
+
+
+@dataclass(frozen=True)
+class AccessReport:
+    """Mededeling op een kennisnemingsverzoek (art. 10 lid 3-4), as of ``generated_at``."""
+
+    request_id: str
+    subject_label: str
+    requested_by: str
+    received_at: datetime
+    decided_at: datetime
+    generated_at: datetime
+    disclosures: tuple[ReportDisclosure, ...]
+    withheld_count: int
+    withheld_ground: str | None
+    consents: tuple[ReportConsent, ...]
+    rights: tuple[Right, ...]
+    restricted: bool
+
+    @property
+    def requested_by_label(self) -> str:
+        return REQUESTED_BY_LABELS.get(self.requested_by, self.requested_by)
+
+
+# Nine digits in a row look like a BSN: never print one, even if a caller passed it by mistake.
+_BSN_LIKE = re.compile(r"\d{9}")
+
+
+def _mask_subject_label(label: str) -> str:
+    return _BSN_LIKE.sub(lambda m: "*****" + m.group()[-4:], label)
+
+
+def build_report(data: AccessReportInput, at: datetime) -> AccessReport:
+    """Volledig overzicht voor de betrokkene (art. 10 lid 4), as it stands at ``at``.
+
+    Disclosures newest first; entries the officer withheld (art. 10 lid 6) are left out and only
+    counted, so the page can say that something was withheld and on which ground (art. 10 lid 7).
+    Consents newest first with their status at ``at``; the rights of art. 11-15 and the complaint.
+    """
+    _require_aware(at=at, received_at=data.received_at, decided_at=data.decided_at)
+    labels = data.category_labels
+    shown: list[ReportDisclosure] = []
+    withheld = 0
+    for record in data.disclosures:
+        if record.entry_id in data.withheld_entry_ids:
+            withheld += 1
+            continue
+        shown.append(_report_disclosure(record, labels))
+    shown.sort(key=lambda d: (d.occurred_at, d.entry_id), reverse=True)
+    consents = sorted(
+        (_report_consent(c, labels, at) for c in data.consents),
+        key=lambda c: (c.given_at, c.consent_id),
+        reverse=True,
+    )
+    return AccessReport(
+        request_id=data.request_id,
+        subject_label=_mask_subject_label(data.subject_label),
+        requested_by=data.requested_by,
+        received_at=data.received_at,
+        decided_at=data.decided_at,
+        generated_at=at,
+        disclosures=tuple(shown),
+        withheld_count=withheld,
+        withheld_ground=data.withheld_ground if withheld else None,
+        consents=tuple(consents),
+        rights=RIGHTS,
+        restricted=data.restricted,
+    )
+
+
+def _labelled(codes: Iterable[str], labels: Mapping[str, str]) -> tuple[LabelledCategory, ...]:
+    # An unknown code is still shown (as itself): leaving it out would hide a disclosure.
+    return tuple(LabelledCategory(code, labels.get(code, code)) for code in dict.fromkeys(codes))
+
+
+def _report_disclosure(record: DisclosureRecord, labels: Mapping[str, str]) -> ReportDisclosure:
+    _require_aware(occurred_at=record.occurred_at)
+    if record.consent_given_at is not None:
+        _require_aware(consent_given_at=record.consent_given_at)
+    if record.acknowledged_at is not None:
+        _require_aware(acknowledged_at=record.acknowledged_at)
+    consent_given_at = record.consent_given_at if record.legal_basis_type == "consent" else None
+    basis = LegalBasis(
+        type=record.legal_basis_type,
+        consent_given_at=consent_given_at,
+        ground=record.ground,
+        label=legal_basis_label(record.legal_basis_type, record.ground, consent_given_at),
+    )
+    return ReportDisclosure(
+        entry_id=record.entry_id,
+        kind=record.kind,
+        occurred_at=record.occurred_at,
+        sender=record.sender,
+        recipient=record.recipient,
+        categories=_labelled(record.categories, labels),
+        reason=record.reason,
+        description=record.description,
+        legal_basis=basis,
+        acknowledged=record.acknowledged,
+        acknowledged_at=record.acknowledged_at,
+    )
+
+
+def _report_consent(consent: ConsentRecord, labels: Mapping[str, str], at: datetime) -> ReportConsent:
+    return ReportConsent(
+        consent_id=consent.consent_id,
+        obtained_by=consent.obtained_by,
+        form=consent.form,
+        given_at=consent.given_at,
+        valid_until=consent.valid_until,
+        withdrawn_at=consent.withdrawn_at,
+        status=consent_status(consent, at),
+        grants=tuple(
+            ReportGrant(g.recipient, _labelled(g.categories, labels), g.purpose, g.granted)
+            for g in consent.grants
+        ),
+    )
+
+
+# --- Machine-readable form (art. 15) -------------------------------------------------------------
+
+
+def report_to_json(report: AccessReport) -> dict[str, Any]:
+    """Gestructureerde, gangbare en machineleesbare vorm (art. 15 lid 1) of the report.
+
+    English keys, RFC 3339 UTC times, category codes with their Dutch labels. Withheld entries
+    appear only as a count and a ground (art. 10 lid 6-7), never by id.
+    """
+    withheld: dict[str, Any] = {"count": report.withheld_count, "ground": report.withheld_ground}
+    if report.withheld_count:
+        withheld["ground_label"] = withheld_ground_label(report.withheld_ground)
+    return {
+        "request": {
+            "id": report.request_id,
+            "requested_by": report.requested_by,
+            "received_at": _rfc3339(report.received_at),
+            "decided_at": _rfc3339(report.decided_at),
+        },
+        "subject": {"label": report.subject_label},
+        "generated_at": _rfc3339(report.generated_at),
+        "restricted": report.restricted,
+        "disclosures": [_disclosure_json(d) for d in report.disclosures],
+        "withheld": withheld,
+        "consents": [_consent_json(c) for c in report.consents],
+        "rights": [
+            {"code": r.code, "title": r.title, "article": r.article, "description": r.description}
+            for r in report.rights
+        ],
+        "response_period": {
+            "duration": RESPONSE_PERIOD,
+            "article": "10.3",
+            "description": RESPONSE_PERIOD_TEXT,
+        },
+    }
+
+
+def _partner_json(partner: PartnerName) -> dict[str, str]:
+    return {"oin": partner.oin, "name": partner.name}
+
+
+def _categories_json(categories: Iterable[LabelledCategory]) -> list[dict[str, str]]:
+    return [{"code": c.code, "label": c.label} for c in categories]
+
+
+def _disclosure_json(d: ReportDisclosure) -> dict[str, Any]:
+    basis: dict[str, Any] = {"type": d.legal_basis.type}
+    if d.legal_basis.consent_given_at is not None:
+        basis["consent_given_at"] = _rfc3339(d.legal_basis.consent_given_at)
+    if d.legal_basis.ground is not None:
+        basis["ground"] = d.legal_basis.ground
+    basis["ground_label"] = d.legal_basis.label
+    return {
+        "id": d.entry_id,
+        "kind": d.kind,
+        "occurred_at": _rfc3339(d.occurred_at),
+        "sender": _partner_json(d.sender),
+        "recipient": _partner_json(d.recipient),
+        "categories": _categories_json(d.categories),
+        "reason": d.reason,
+        "description": d.description,
+        "legal_basis": basis,
+        "acknowledged": d.acknowledged,
+        "acknowledged_at": _rfc3339(d.acknowledged_at) if d.acknowledged_at else None,
+    }
+
+
+def _consent_json(c: ReportConsent) -> dict[str, Any]:
+    return {
+        "id": c.consent_id,
+        "obtained_by": _partner_json(c.obtained_by),
+        "form": c.form,
+        "given_at": _rfc3339(c.given_at),
+        "valid_until": _rfc3339(c.valid_until),
+        "withdrawn_at": _rfc3339(c.withdrawn_at) if c.withdrawn_at else None,
+        "status": str(c.status),
+        "status_label": c.status_label,
+        "grants": [
+            {
+                "recipient": _partner_json(g.recipient),
+                "categories": _categories_json(g.categories),
+                "purpose": g.purpose,
+                "granted": g.granted,
+            }
+            for g in c.grants
+        ],
+    }
+
+
+# --- Human-readable form (art. 10 lid 3-4) -------------------------------------------------------
+
+
+def format_datetime_nl(moment: datetime) -> str:
+    """``3 februari 2026, 14:05`` in Europe/Amsterdam time."""
+    local = moment.astimezone(_LOCAL_TZ)
+    return f"{format_date_nl(moment)}, {local:%H:%M}"
+
+
+def format_date_nl(moment: datetime) -> str:
+    """``3 februari 2026`` (the date in Europe/Amsterdam)."""
+    local = moment.astimezone(_LOCAL_TZ)
+    return f"{local.day} {_MONTHS_NL[local.month - 1]} {local.year}"
+
+
+def render_html(report: AccessReport) -> str:
+    """The report as one self-contained, printable Dutch HTML5 page (art. 10 lid 3-4).
+
+    Inline CSS only: no scripts, fonts, images or links to other sites, so the page works offline,
+    prints as it looks and leaks nothing to third parties when opened. Every value that comes from
+    partners (names, reasons, descriptions) is escaped: professionals type them, and the page must
+    not run or show markup a professional put there.
+    """
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="nl">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_e(REPORT_TITLE)}</title>",
+        f"<style>{_CSS}</style>",
+        "</head>",
+        "<body>",
+        _header_html(report),
+        '<main id="inhoud">',
+        _intro_html(report),
+        _disclosures_html(report),
+        _consents_html(report),
+        _rights_html(report),
+        "</main>",
+        _footer_html(report),
+        "</body>",
+        "</html>",
+    ]
+    return "\n".join(p for p in parts if p) + "\n"
+
+
+def _e(value: object) -> str:
+    return escape(str(value), quote=True)
+
+
+def _time(moment: datetime, *, date_only: bool = False) -> str:
+    text = format_date_nl(moment) if date_only else format_datetime_nl(moment)
+    return f'<time datetime="{_e(_rfc3339(moment))}">{_e(text)}</time>'
+
+
+def _header_html(report: AccessReport) -> str:
+    return f"""<header class="page-header">
+<p class="sender">Meerpunt Zoetermeer</p>
+<h1>{_e(REPORT_TITLE)}</h1>
+<dl class="meta">
+<div><dt>Over</dt><dd>{_e(report.subject_label)}</dd></div>
+<div><dt>Aangevraagd door</dt><dd>{_e(report.requested_by_label)}</dd></div>
+<div><dt>Verzoek ontvangen op</dt><dd>{_time(report.received_at)}</dd></div>
+<div><dt>Besluit genomen op</dt><dd>{_time(report.decided_at)}</dd></div>
+<div><dt>Kenmerk</dt><dd>{_e(report.request_id)}</dd></div>
+</dl>
+</header>"""
+
+
+def _intro_html(report: AccessReport) -> str:
+    restricted = ""
+    if report.restricted:
+        restricted = (
+            '<p class="notice"><strong>Beperking van kracht.</strong> Voor uw gegevens geldt op dit moment '
+            "een beperking van de verwerking (artikel 14). Uw gegevens worden bewaard, maar alleen in "
+            "uitzonderlijke gevallen gedeeld.</p>"
+        )
+    return f"""<section aria-labelledby="over-titel">
+<h2 id="over-titel">Over dit overzicht</h2>
+<p>U vroeg welke gegevens over u via Meerpunt zijn gedeeld. In dit overzicht staat welke organisatie
+welke gegevens aan wie heeft gegeven, wanneer, waarom en op welke grond. Ook staat erin welke
+toestemming u hebt gegeven en welke rechten u heeft (artikel 10 lid 4 van het Privacyreglement
+Meerpunt).</p>
+<p>Hebt u dit overzicht als ouder of voogd aangevraagd? Dan gaat het over uw kind waar hier
+&lsquo;u&rsquo; staat.</p>
+<p>Wilt u weten welke gegevens een organisatie zelf over u bewaart? Vraag dat aan die organisatie
+(artikel 9 lid 2).</p>
+{restricted}
+</section>"""
+
+
+_DISCLOSURE_COLUMNS = ("Datum", "Van", "Aan", "Welke gegevens", "Waarom", "Grondslag", "Ontvangen/bevestigd")
+
+
+def _disclosures_html(report: AccessReport) -> str:
+    lines = [
+        '<section aria-labelledby="verstrekkingen-titel">',
+        '<h2 id="verstrekkingen-titel">Aan wie zijn uw gegevens gegeven?</h2>',
+    ]
+    if report.withheld_count:
+        lines.append(_withheld_html(report))
+    if not report.disclosures:
+        lines.append(f'<p class="empty">{_e(NO_DISCLOSURES_TEXT)}</p>')
+    else:
+        count = len(report.disclosures)
+        header = "".join(f'<th scope="col">{_e(c)}</th>' for c in _DISCLOSURE_COLUMNS)
+        lines += [
+            '<div class="table-wrap" role="region" aria-labelledby="verstrekkingen-caption" tabindex="0">',
+            '<table class="disclosures">',
+            f'<caption id="verstrekkingen-caption">Verstrekkingen, nieuwste eerst ({count})</caption>',
+            f"<thead><tr>{header}</tr></thead>",
+            "<tbody>",
+            *(_disclosure_row(d) for d in report.disclosures),
+            "</tbody>",
+            "</table>",
+            "</div>",
+            '<p class="hint"><strong>Ontvangen/bevestigd</strong> betekent dat de ontvangende organisatie '
+            "heeft laten weten dat zij de gegevens heeft ontvangen (artikel 8 lid 2).</p>",
+        ]
+    lines.append("</section>")
+    return "\n".join(lines)
+
+
+def _withheld_html(report: AccessReport) -> str:
+    n = report.withheld_count
+    what = "1 verstrekking" if n == 1 else f"{n} verstrekkingen"
+    return (
+        '<p class="notice withheld">Een deel van de gegevens is niet opgenomen in dit overzicht '
+        f"({_e(what)}). Dat is gedaan op grond van {_e(withheld_ground_label(report.withheld_ground))}. "
+        "U kunt hierover een klacht indienen bij de Autoriteit Persoonsgegevens.</p>"
+    )
+
+
+def _categories_html(categories: Iterable[LabelledCategory]) -> str:
+    items = "".join(f"<li>{_e(c.label)}</li>" for c in categories)
+    return f'<ul class="categories">{items}</ul>'
+
+
+def _disclosure_row(d: ReportDisclosure) -> str:
+    why = f"<p>{_e(d.reason)}</p>"
+    if d.is_correction:
+        why = f'<p class="kind">{_e(CORRECTION_LABEL)}</p>{why}'
+    if d.description:
+        why += f'<p class="description">{_e(d.description)}</p>'
+    if d.acknowledged:
+        ack = f"Ja, op {_time(d.acknowledged_at)}" if d.acknowledged_at else "Ja"
+    else:
+        ack = "Nog niet bevestigd"
+    cells = (
+        _time(d.occurred_at),
+        _e(d.sender.name),
+        _e(d.recipient.name),
+        _categories_html(d.categories),
+        why,
+        _e(d.legal_basis.label),
+        ack,
+    )
+    return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
+
+
+def _consents_html(report: AccessReport) -> str:
+    lines = [
+        '<section aria-labelledby="toestemmingen-titel">',
+        '<h2 id="toestemmingen-titel">Uw toestemmingen</h2>',
+    ]
+    if not report.consents:
+        lines.append('<p class="empty">Er is via Meerpunt geen toestemming van u vastgelegd.</p>')
+    else:
+        lines.append(
+            "<p>Een toestemming geldt per organisatie en per soort gegevens, hooguit één jaar. U kunt haar "
+            "altijd schriftelijk intrekken; wat daarvoor al gedeeld is, blijft rechtmatig.</p>"
+        )
+        lines += [_consent_html(c, i) for i, c in enumerate(report.consents, start=1)]
+    lines.append("</section>")
+    return "\n".join(lines)
+
+
+_GRANT_COLUMNS = ("Aan", "Welke gegevens", "Doel", "Uw keuze")
+
+
+def _consent_html(c: ReportConsent, index: int) -> str:
+    withdrawn = ""
+    if c.withdrawn_at is not None:
+        withdrawn = f"<div><dt>Ingetrokken op</dt><dd>{_time(c.withdrawn_at)}</dd></div>"
+    rows = "\n".join(
+        "<tr>"
+        f"<td>{_e(g.recipient.name)}</td>"
+        f"<td>{_categories_html(g.categories)}</td>"
+        f"<td>{_e(g.purpose)}</td>"
+        f"<td>{'Ja, toestemming gegeven' if g.granted else 'Nee, geen toestemming'}</td>"
+        "</tr>"
+        for g in c.grants
+    )
+    header = "".join(f'<th scope="col">{_e(col)}</th>' for col in _GRANT_COLUMNS)
+    heading_id = f"toestemming-{index}"
+    return f"""<article class="consent" aria-labelledby="{heading_id}">
+<h3 id="{heading_id}">Toestemming vastgelegd door {_e(c.obtained_by.name)}</h3>
+<p class="status status-{_e(c.status)}">Status: <strong>{_e(c.status_label)}</strong></p>
+<dl class="meta">
+<div><dt>Vorm</dt><dd>{_e(c.form_label)}</dd></div>
+<div><dt>Gegeven op</dt><dd>{_time(c.given_at)}</dd></div>
+<div><dt>Geldig tot</dt><dd>{_time(c.valid_until)}</dd></div>
+{withdrawn}
+</dl>
+<div class="table-wrap">
+<table class="grants">
+<caption>Waarvoor deze toestemming geldt</caption>
+<thead><tr>{header}</tr></thead>
+<tbody>
+{rows}
+</tbody>
+</table>
+</div>
+</article>"""
+
+
+def _rights_html(report: AccessReport) -> str:
+    items = "\n".join(
+        f'<li><h3>{_e(r.title)} <span class="article">({_e(r.article)})</span></h3>'
+        f"<p>{_e(r.description)}</p></li>"
+        for r in report.rights
+    )
+    return f"""<section aria-labelledby="rechten-titel">
+<h2 id="rechten-titel">Uw rechten</h2>
+<p>U kunt de volgende rechten gebruiken bij de organisatie die uw gegevens verwerkt. Met vragen kunt u
+ook terecht bij de organisatie die u hulp geeft (artikel 9).</p>
+<ul class="rights">
+{items}
+</ul>
+<p>{_e(RESPONSE_PERIOD_TEXT)}</p>
+<p>Is het kind jonger dan 12 jaar, dan gebruikt de ouder met gezag of de voogd deze rechten. Van 12 tot
+16 jaar doen het kind en de ouder of voogd dat samen; vanaf 16 jaar doet het kind dat zelf
+(artikel 16).</p>
+</section>"""
+
+
+def _footer_html(report: AccessReport) -> str:
+    return f"""<footer class="page-footer">
+<p>Opgesteld op {_time(report.generated_at)} &middot; kenmerk {_e(report.request_id)} &middot;
+Privacyreglement Meerpunt, artikel 10.</p>
+</footer>"""
+
+
+# Contrast: body text #1a1a1a and accent #003a63 on white are both above 10:1 (WCAG AAA).
+_CSS = """
+:root { color-scheme: light; }
+* { box-sizing: border-box; }
+body { margin: 0; font-family: "Segoe UI", Roboto, Arial, sans-serif; font-size: 1.0625rem;
+  line-height: 1.5; color: #1a1a1a; background: #ffffff; }
+.page-header, main, .page-footer { max-width: 72rem; margin: 0 auto; padding: 0 1.25rem; }
+.page-header { padding-top: 1.5rem; padding-bottom: 1rem; border-bottom: 4px solid #003a63; }
+.sender { margin: 0; font-weight: 600; color: #003a63; }
+h1 { margin: 0.25rem 0 1rem; font-size: 1.9rem; line-height: 1.2; color: #003a63; }
+h2 { margin: 2rem 0 0.75rem; font-size: 1.4rem; color: #003a63; border-bottom: 1px solid #c8c8c8; }
+h3 { margin: 1rem 0 0.25rem; font-size: 1.1rem; }
+dl.meta { display: grid; grid-template-columns: repeat(auto-fit, minmax(14rem, 1fr)); gap: 0.5rem 1.5rem;
+  margin: 0; }
+dl.meta div { margin: 0; }
+dt { font-size: 0.9rem; color: #4a4a4a; }
+dd { margin: 0; font-weight: 600; }
+.notice { padding: 0.75rem 1rem; border-left: 6px solid #8a4b00; background: #fff4e5; }
+.empty { padding: 0.75rem 1rem; border: 1px solid #c8c8c8; background: #f4f6f8; font-weight: 600; }
+.hint { font-size: 0.95rem; color: #3d3d3d; }
+.table-wrap { overflow-x: auto; }
+.table-wrap:focus { outline: 3px solid #003a63; outline-offset: 2px; }
+table { width: 100%; border-collapse: collapse; font-size: 0.95rem; }
+caption { text-align: left; font-weight: 600; padding: 0.5rem 0; }
+th, td { text-align: left; vertical-align: top; padding: 0.5rem 0.6rem; border: 1px solid #c8c8c8; }
+th { background: #e8eef3; color: #1a1a1a; }
+tbody tr:nth-child(even) { background: #f7f9fa; }
+td p { margin: 0 0 0.35rem; }
+td p:last-child { margin-bottom: 0; }
+.description { color: #3d3d3d; }
+.kind { font-weight: 700; color: #8a4b00; }
+ul.categories { margin: 0; padding-left: 1.1rem; }
+.consent { margin: 1rem 0 1.5rem; padding: 0.75rem 1rem 1rem; border: 1px solid #c8c8c8; }
+.consent h3 { margin-top: 0; }
+.status { margin: 0 0 0.5rem; }
+.status strong { padding: 0.1rem 0.5rem; border: 1px solid currentColor; }
+.status-active strong { color: #0b5d1e; }
+.status-expired strong, .status-not_yet_valid strong { color: #4a4a4a; }
+.status-withdrawn strong { color: #8a1c1c; }
+ul.rights { padding-left: 0; list-style: none; }
+ul.rights li { margin-bottom: 0.75rem; }
+ul.rights h3 { margin-bottom: 0.1rem; }
+ul.rights p { margin: 0; }
+.article { font-weight: 400; color: #4a4a4a; }
+.page-footer { margin-top: 2rem; padding-top: 0.75rem; padding-bottom: 2rem; border-top: 1px solid #c8c8c8;
+  font-size: 0.9rem; color: #3d3d3d; }
+@media print {
+  @page { size: A4; margin: 15mm 12mm; }
+  body { font-size: 10pt; }
+  .page-header, main, .page-footer { max-width: none; padding: 0; }
+  h1, h2, .sender { color: #000000; }
+  .table-wrap { overflow: visible; }
+  thead { display: table-header-group; }
+  tr, .consent, ul.rights li { break-inside: avoid; }
+  h2, h3 { break-after: avoid; }
+  tbody tr:nth-child(even), th, .notice, .empty { background: none; }
+}
+"""
+
+
+# --- Helpers -------------------------------------------------------------------------------------
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _require_aware(**moments: datetime) -> None:
+    # A naive datetime would be read as server-local time and shift every date on the report.
+    for name, moment in moments.items():
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError(f"{name} must be timezone-aware")

@@ -1,0 +1,137 @@
+"""Writing the register: `record(session, draft)` inside the caller's transaction.
+
+Every registrable event (art. 8 lid 1-2, and the access to the register itself) goes through here, in
+the same transaction as the action it records: no entry, no action (fail closed). The request only
+inserts its entry with its leaf hash; the sequencer assigns tree positions later, in batches, so
+appends never serialise the gateway on one lock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session
+
+from audit.canonical import entry_leaf_hash
+from audit.models import RegisterEntry
+
+
+class EntryKind:
+    """The kinds of register entries (closed list; the officer API filters on them)."""
+
+    DISCLOSURE_SENT = "disclosure_sent"
+    DISCLOSURE_RECEIVED = "disclosure_received"
+    DISCLOSURE_REFUSED = "disclosure_refused"
+    DISCLOSURE_APPROVED = "disclosure_approved"
+    DISCLOSURE_EXPIRED = "disclosure_expired"
+    DELIVERY_FAILED = "delivery_failed"
+    INFORMATION_REQUEST_SENT = "information_request_sent"
+    INFORMATION_REQUEST_DECLINED = "information_request_declined"
+    CORRECTION_SENT = "correction_sent"
+    CONSENT_REGISTERED = "consent_registered"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    OVERRIDE_REVIEWED = "override_reviewed"
+    SUBJECT_INFORMED = "subject_informed"
+    RESTRICTION_SET = "restriction_set"
+    RESTRICTION_LIFTED = "restriction_lifted"
+    ERASURE = "erasure"
+    ACCESS_REQUEST_RECEIVED = "access_request_received"
+    ACCESS_REQUEST_DECIDED = "access_request_decided"
+    REGISTER_ACCESSED = "register_accessed"
+
+
+def new_trace_id() -> str:
+    """A W3C trace-context trace id (32 lowercase hex), shared by both sides of one exchange."""
+    return secrets.token_hex(16)
+
+
+def traceparent(trace_id: str) -> str:
+    return f"00-{trace_id}-{secrets.token_hex(8)}-01"
+
+
+def rfc3339(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class EntryDraft:
+    """What a caller knows about the event; the register adds id, hash and position."""
+
+    kind: str
+    occurred_at: dt.datetime
+    actor: str
+    actor_role: str
+    actor_org: str | None = None
+    sender: str | None = None
+    recipient: str | None = None
+    subject_hash: str | None = None
+    categories: Sequence[str] = ()
+    reason: str | None = None
+    description: str | None = None
+    legal_basis: Mapping[str, Any] | None = None
+    professional: Mapping[str, Any] | None = None
+    trace_id: str = field(default_factory=new_trace_id)
+    disclosure_id: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+def entry_content(entry_id: str, draft: EntryDraft) -> dict[str, Any]:
+    """The hashed content of an entry: everything the register says about the event."""
+    return {
+        "id": entry_id,
+        "kind": draft.kind,
+        "occurred_at": rfc3339(draft.occurred_at),
+        "actor": draft.actor,
+        "actor_role": draft.actor_role,
+        "actor_org": draft.actor_org,
+        "sender": draft.sender,
+        "recipient": draft.recipient,
+        "subject_hash": draft.subject_hash,
+        "categories": list(draft.categories),
+        "reason": draft.reason,
+        "description": draft.description,
+        "legal_basis": dict(draft.legal_basis) if draft.legal_basis is not None else None,
+        "professional": dict(draft.professional) if draft.professional is not None else None,
+        "trace_id": draft.trace_id,
+        "disclosure_id": draft.disclosure_id,
+        "details": dict(draft.details),
+    }
+
+
+def encode_categories(categories: Sequence[str]) -> str:
+    """`,a,b,` so that a category filter is a portable `LIKE '%,a,%'` on SQLite and PostgreSQL."""
+    return "," + ",".join(categories) + "," if categories else ""
+
+
+def record(session: Session, draft: EntryDraft) -> RegisterEntry:
+    """Append an entry in the caller's transaction (flush only: the caller's unit of work commits)."""
+    entry_id = str(uuid.uuid4())
+    content = entry_content(entry_id, draft)
+    legal_basis_type = draft.legal_basis.get("type") if draft.legal_basis else None
+    entry = RegisterEntry(
+        id=entry_id,
+        kind=draft.kind,
+        occurred_at=draft.occurred_at,
+        sender=draft.sender,
+        recipient=draft.recipient,
+        actor=draft.actor,
+        actor_role=draft.actor_role,
+        actor_org=draft.actor_org,
+        subject_hash=draft.subject_hash,
+        categories=encode_categories(draft.categories),
+        reason=draft.reason,
+        description=draft.description,
+        legal_basis=str(legal_basis_type) if legal_basis_type else None,
+        trace_id=draft.trace_id,
+        disclosure_id=draft.disclosure_id,
+        content=content,
+        leaf_hash=entry_leaf_hash(content),
+    )
+    session.add(entry)
+    session.flush()
+    return entry

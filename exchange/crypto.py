@@ -1,0 +1,86 @@
+"""Payload protection: JWE to the recipient's public key, and envelope encryption at rest (art. 19).
+
+In transit and in the recipient's inbox a payload is a JWE (RSA-OAEP-256 + A256GCM) that only the
+recipient's private key opens. At rest the gateway seals that JWE, together with the subject's BSN,
+under a per-message data key; the data key is wrapped by the key-encryption key from configuration
+(AES key wrap, RFC 3394). Destroying the wrapped data key crypto-shreds the message (art. 12).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.keywrap import aes_key_unwrap, aes_key_wrap
+from jose import jwe
+
+JWE_ALGORITHM = "RSA-OAEP-256"
+JWE_ENCRYPTION = "A256GCM"
+
+
+def encrypt_for_recipient(plaintext: bytes, public_key: RSAPublicKey, *, kid: str | None = None) -> str:
+    """Encrypt to the recipient's key, handed over as a parsed `cryptography` object (never a PEM).
+
+    python-jose wraps the object in its cryptography-backed key class on each call, which is cheap;
+    given a PEM or JWK it would parse the key again every time.
+    """
+    key: Any = public_key
+    token: bytes = jwe.encrypt(
+        plaintext, key, encryption=JWE_ENCRYPTION, algorithm=JWE_ALGORITHM, kid=kid, cty="application/json"
+    )
+    return token.decode("ascii")
+
+
+def decrypt_as_recipient(token: str, private_key: RSAPrivateKey) -> bytes:
+    """What a recipient's system does with its private key (used by tests and example clients)."""
+    key: Any = private_key
+    plaintext: bytes | None = jwe.decrypt(token, key)
+    if plaintext is None:
+        raise ValueError("JWE could not be decrypted")
+    return plaintext
+
+
+def looks_like_compact_jwe(token: str) -> bool:
+    """Five base64url parts: the shape of a compact JWE (RFC 7516 §7.1); contents are not ours to read."""
+    parts = token.split(".")
+    if len(parts) != 5 or not parts[0] or not parts[2] or not parts[3] or not parts[4]:
+        return False
+    alphabet = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    return all(set(part) <= alphabet for part in parts)
+
+
+@dataclass(frozen=True)
+class SealedPayload:
+    wrapped_key: bytes
+    nonce: bytes
+    ciphertext: bytes
+
+
+class PayloadVault:
+    """Envelope encryption at rest with a per-message data key under the configured KEK."""
+
+    def __init__(self, kek: bytes) -> None:
+        if len(kek) != 32:
+            raise ValueError("the key-encryption key must be 32 bytes")
+        self._kek = kek
+
+    def seal(self, message_id: str, content: dict[str, Any]) -> SealedPayload:
+        data_key = AESGCM.generate_key(bit_length=256)
+        nonce = os.urandom(12)
+        plaintext = json.dumps(content, separators=(",", ":")).encode()
+        # The message id is authenticated data: a sealed blob cannot be moved to another message.
+        ciphertext = AESGCM(data_key).encrypt(nonce, plaintext, message_id.encode())
+        return SealedPayload(aes_key_wrap(self._kek, data_key), nonce, ciphertext)
+
+    def open(self, message_id: str, sealed: SealedPayload) -> dict[str, Any]:
+        data_key = aes_key_unwrap(self._kek, sealed.wrapped_key)
+        plaintext = AESGCM(data_key).decrypt(sealed.nonce, sealed.ciphertext, message_id.encode())
+        content: dict[str, Any] = json.loads(plaintext)
+        return content
+
+    def __repr__(self) -> str:
+        return "PayloadVault(<kek hidden>)"

@@ -1,0 +1,400 @@
+"""Sending a disclosure (verstrekking, art. 6 and 8 lid 1): check, decide, encrypt, register, enqueue.
+
+Acceptance, the sender-side register entry and the outbox row are written in the caller's single
+transaction: either all of them commit or none does. A refused attempt stores nothing but its own
+register entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from consent.service import decide_for_subject
+from prometheus_client import Counter
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from audit.service import EntryDraft, EntryKind, new_trace_id, record, rfc3339
+from consent.rules import Decision
+from exchange import rules
+from exchange.crypto import PayloadVault, encrypt_for_recipient, looks_like_compact_jwe
+from exchange.envelope import store_payload
+from exchange.legal_basis import BasisCheck, check_legal_basis
+from exchange.models import Message, MessageKind, MessageStatus, OutboxItem, OutboxState, Override
+from exchange.schemas import DisclosureIn
+from gateway.principals import PartnerPrincipal
+from gateway.problems import Conflict, Problem, RuleBroken, RuleViolation
+from gateway.runtime import Runtime
+
+DISCLOSURES = Counter(
+    "meerpunt_disclosures_total", "Disclosure attempts by outcome and legal basis", ["outcome", "basis"]
+)
+
+DENY_ARTICLES = {
+    "restricted": "14",
+    "refused": "7.2",
+    "not_explicit": "2",
+    "withdrawn": "Bijlage VIII",
+    "expired": "Bijlage VIII",
+    "not_yet_valid": "6.1",
+}
+
+
+@dataclass
+class SendResult:
+    """What the handler returns: 202 with `body`, or a problem that must still commit its entry."""
+
+    status_code: int
+    body: dict[str, Any]
+    problem: Problem | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def request_fingerprint(body: DisclosureIn) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def accepted_body(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "status": message.status,
+        "register_entry": message.register_entry_id,
+        "receipt": message.receipt,
+        "trace_id": message.trace_id,
+    }
+
+
+def _replay(session: Session, sender: str, key: str, fingerprint: str) -> SendResult | None:
+    """Idempotent retry: same key and body → the original result; same key, other body → 409."""
+    existing = session.exec(
+        select(Message).where(Message.sender == sender, Message.idempotency_key == key)
+    ).first()
+    if existing is None:
+        return None
+    if existing.request_hash != fingerprint:
+        raise Conflict(
+            "This Idempotency-Key was already used for a different request body.",
+            slug="idempotency-key-reused",
+        )
+    return SendResult(202, accepted_body(existing), headers={"Idempotent-Replayed": "true"})
+
+
+def _denial(decision: Decision) -> Problem:
+    violations = [
+        RuleViolation(c.reason, DENY_ARTICLES.get(c.reason, "6.1"), _deny_message(c.category, c.reason))
+        for c in decision.per_category
+        if c.decision == "deny"
+    ]
+    return Problem(
+        "No valid consent covers every category for this recipient (art. 6.1-6.2); nothing was sent.",
+        status=403,
+        slug="consent_denied",
+        title="Consent denied",
+        violations=violations,
+        extra={
+            "per_category": [
+                {
+                    "category": c.category,
+                    "decision": c.decision,
+                    "consent_id": c.consent_id,
+                    "reason": c.reason,
+                }
+                for c in decision.per_category
+            ]
+        },
+    )
+
+
+def _deny_message(category: str, reason: str) -> str:
+    texts = {
+        "no_consent": "there is no consent on record for this subject",
+        "refused": "consent was refused for this recipient and category",
+        "withdrawn": "the consent was withdrawn",
+        "expired": "the consent has expired (valid one year)",
+        "not_yet_valid": "the consent is not yet in force",
+        "recipient_not_covered": "no consent names this recipient",
+        "category_not_covered": "the consent for this recipient does not cover this category",
+        "not_explicit": "special category data needs written or explicit consent (art. 2)",
+        "restricted": "processing of this subject's data is restricted (art. 14)",
+    }
+    return f"{category}: {texts.get(reason, reason)}"
+
+
+def send_disclosure(
+    session: Session,
+    runtime: Runtime,
+    caller: PartnerPrincipal,
+    body: DisclosureIn,
+    idempotency_key: str | None,
+) -> SendResult:
+    if not idempotency_key or len(idempotency_key) > 200:
+        raise Problem(
+            "Sends need an Idempotency-Key header (1-200 characters) so that a retry is never sent twice.",
+            slug="idempotency-key-required",
+            title="Idempotency-Key required",
+        )
+    fingerprint = request_fingerprint(body)
+    replay = _replay(session, caller.oin, idempotency_key, fingerprint)
+    if replay is not None:
+        return replay
+
+    now = runtime.clock()
+    violations = rules.check_send(
+        rules.SendFacts(
+            sender=caller.oin,
+            recipient=body.recipient,
+            bsn=body.subject.bsn,
+            categories=body.categories,
+            reason=body.reason,
+            description=body.description,
+            has_payload=body.payload is not None,
+            has_payload_jwe=body.payload_jwe is not None,
+            payload_jwe_well_formed=body.payload_jwe is not None and looks_like_compact_jwe(body.payload_jwe),
+        ),
+        runtime.partners.partners,
+        runtime.categories.categories,
+    )
+    recipient = runtime.partners.get(body.recipient)
+    if recipient is not None and body.payload is not None and recipient.encryption_key is None:
+        violations.append(
+            RuleViolation("recipient_key_missing", "19", "The recipient has no registered encryption key.")
+        )
+    subject_hash = runtime.bsn_hash(body.subject.bsn) if not rules.check_subject(body.subject.bsn) else ""
+    if body.in_reply_to and subject_hash:
+        violations += _check_reply(session, caller.oin, body, subject_hash)
+    basis = check_legal_basis(runtime, caller, body, at=now)
+    violations += basis.violations
+    if violations:
+        raise RuleBroken("The disclosure breaks one or more rules; nothing was sent.", violations=violations)
+    assert recipient is not None
+
+    trace_id = new_trace_id()
+    decision: Decision | None = None
+    if basis.kind == "consent":
+        decision = decide_for_subject(
+            session,
+            subject_hash=subject_hash,
+            recipient=body.recipient,
+            categories=body.categories,
+            at=now,
+            special_categories=runtime.categories.special_codes,
+        )
+        if not decision.permitted:
+            _record_refusal(session, caller, body, subject_hash, decision, now, trace_id)
+            DISCLOSURES.labels("refused", "consent").inc()
+            return SendResult(403, {}, problem=_denial(decision))
+
+    message_id = str(uuid.uuid4())
+    if body.payload is not None:
+        plaintext = json.dumps(body.payload, separators=(",", ":"), ensure_ascii=False).encode()
+        payload_sha256 = hashlib.sha256(plaintext).hexdigest()
+        assert recipient.encryption_key is not None
+        kid = str(recipient.encryption_jwk.get("kid")) if recipient.encryption_jwk else None
+        payload_jwe = encrypt_for_recipient(plaintext, recipient.encryption_key, kid=kid)
+    else:
+        assert body.payload_jwe is not None
+        payload_jwe = body.payload_jwe  # end-to-end encrypted by the sender: passed through untouched
+        payload_sha256 = hashlib.sha256(payload_jwe.encode()).hexdigest()
+
+    held = basis.kind == "override" and _four_eyes_applies(runtime, caller)
+    legal_basis = basis.record
+    message = Message(
+        id=message_id,
+        kind=MessageKind.DISCLOSURE,
+        sender=caller.oin,
+        recipient=body.recipient,
+        subject_hash=subject_hash,
+        categories=list(body.categories),
+        reason=body.reason,
+        description=body.description,
+        professional=body.professional.model_dump(),
+        legal_basis=legal_basis,
+        consent_ids=list(decision.consent_ids) if decision else [],
+        in_reply_to=body.in_reply_to,
+        status=MessageStatus.AWAITING_APPROVAL if held else MessageStatus.ACCEPTED,
+        created_at=now,
+        payload_sha256=payload_sha256,
+        end_to_end=body.payload_jwe is not None,
+        trace_id=trace_id,
+        idempotency_key=idempotency_key,
+        request_hash=fingerprint,
+    )
+    try:
+        with session.begin_nested():
+            session.add(message)
+            session.flush()
+    except IntegrityError:
+        # A concurrent retry with the same key won the race: answer with its result.
+        replay = _replay(session, caller.oin, idempotency_key, fingerprint)
+        if replay is None:
+            raise
+        return replay
+
+    store_payload(session, PayloadVault(runtime.kek), message, bsn=body.subject.bsn, payload_jwe=payload_jwe)
+    if basis.kind != "consent":
+        session.add(_override_row(runtime, message, basis, held=held, at=now))
+    entry_id = None if held else register_and_enqueue(session, runtime, message, at=now)
+    message.register_entry_id = entry_id
+    message.receipt = runtime.signer.sign(
+        {
+            "id": message.id,
+            "sender": message.sender,
+            "recipient": message.recipient,
+            "categories": message.categories,
+            "payload_sha256": payload_sha256,
+            "accepted_at": rfc3339(now),
+            "status": message.status,
+            "register_entry": entry_id,
+            "trace_id": trace_id,
+        },
+        typ="meerpunt-receipt+jws",
+    )
+    session.add(message)
+    session.flush()
+    DISCLOSURES.labels("held" if held else "accepted", basis.kind).inc()
+    return SendResult(202, accepted_body(message))
+
+
+def register_and_enqueue(session: Session, runtime: Runtime, message: Message, *, at: dt.datetime) -> str:
+    """The sender-side entry (art. 8.1: reasons, recipient, which data) and the outbox row."""
+    entry = record(
+        session,
+        EntryDraft(
+            kind=EntryKind.DISCLOSURE_SENT
+            if message.kind == MessageKind.DISCLOSURE
+            else EntryKind.CORRECTION_SENT,
+            occurred_at=at,
+            actor=message.sender,
+            actor_role="partner",
+            actor_org=message.sender,
+            sender=message.sender,
+            recipient=message.recipient,
+            subject_hash=message.subject_hash,
+            categories=message.categories,
+            reason=message.reason,
+            description=message.description,
+            legal_basis=message.legal_basis,
+            professional=message.professional,
+            trace_id=message.trace_id,
+            disclosure_id=message.id,
+            details={
+                "consent_ids": list(message.consent_ids),
+                "payload_sha256": message.payload_sha256,
+                "end_to_end": message.end_to_end,
+                "in_reply_to": message.in_reply_to,
+                "message_kind": message.kind,
+            },
+        ),
+    )
+    enqueue(session, runtime, message, at=at)
+    return entry.id
+
+
+def enqueue(session: Session, runtime: Runtime, message: Message, *, at: dt.datetime) -> None:
+    partner = runtime.partners.get(message.recipient)
+    push = partner is not None and partner.delivery == "push"
+    session.add(
+        OutboxItem(
+            message_id=message.id,
+            recipient=message.recipient,
+            state=OutboxState.PENDING if push else OutboxState.IN_INBOX,
+            next_attempt_at=at,
+        )
+    )
+
+
+def _four_eyes_applies(runtime: Runtime, caller: PartnerPrincipal) -> bool:
+    return caller.partner.four_eyes or caller.oin in runtime.settings.override_four_eyes_partners
+
+
+def _override_row(
+    runtime: Runtime, message: Message, basis: BasisCheck, *, held: bool, at: dt.datetime
+) -> Override:
+    inform = basis.record.get("inform_subject") or {}
+    if basis.kind == "statutory":
+        inform_status = "not_applicable"
+    else:
+        inform_status = "waived" if inform.get("waived") else "planned"
+    return Override(
+        message_id=message.id,
+        partner=message.sender,
+        recipient=message.recipient,
+        basis_type=basis.kind,
+        ground=str(basis.record.get("ground")),
+        created_at=at,
+        professional=message.professional,
+        approval_status="awaiting" if held else "not_required",
+        approval_deadline=at + dt.timedelta(seconds=runtime.settings.override_hold_seconds) if held else None,
+        inform_status=inform_status,
+        review_status="pending_review",
+    )
+
+
+def _check_reply(session: Session, holder: str, body: DisclosureIn, subject_hash: str) -> list[RuleViolation]:
+    """An answer to an information request goes back to the requester, about the same subject."""
+    request = session.exec(select(Message).where(Message.id == body.in_reply_to)).first()
+    if (
+        request is None
+        or request.kind != MessageKind.INFORMATION_REQUEST
+        or request.recipient != holder
+        or request.sender != body.recipient
+        or request.subject_hash != subject_hash
+    ):
+        return [
+            RuleViolation(
+                "in_reply_to_invalid",
+                "6.3",
+                "in_reply_to must name an information request from this recipient about this subject.",
+            )
+        ]
+    if request.status == MessageStatus.DECLINED:
+        return [RuleViolation("request_declined", "6.3", "You declined this information request.")]
+    return []
+
+
+def _record_refusal(
+    session: Session,
+    caller: PartnerPrincipal,
+    body: DisclosureIn,
+    subject_hash: str,
+    decision: Decision,
+    at: dt.datetime,
+    trace_id: str,
+) -> None:
+    """A refused attempt leaves only this entry: who tried to send what to whom, and why it was refused."""
+    record(
+        session,
+        EntryDraft(
+            kind=EntryKind.DISCLOSURE_REFUSED,
+            occurred_at=at,
+            actor=caller.oin,
+            actor_role="partner",
+            actor_org=caller.oin,
+            sender=caller.oin,
+            recipient=body.recipient,
+            subject_hash=subject_hash,
+            categories=list(body.categories),
+            reason=body.reason,
+            description=body.description,
+            legal_basis={"type": "consent"},
+            professional=body.professional.model_dump(),
+            trace_id=trace_id,
+            details={
+                "per_category": [
+                    {
+                        "category": c.category,
+                        "decision": c.decision,
+                        "reason": c.reason,
+                        "consent_id": c.consent_id,
+                    }
+                    for c in decision.per_category
+                ]
+            },
+        ),
+    )
