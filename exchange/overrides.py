@@ -130,6 +130,8 @@ def list_overrides(
     cursor: str | None,
     limit: int,
 ) -> dict[str, Any]:
+    if not isinstance(viewer, OfficerPrincipal | PartnerPrincipal):
+        raise Forbidden("The override queue is for privacy officers and partner systems.", slug="officer-required")
     now = runtime.clock()
     expire_held(session, runtime, now)
     after = decode_cursor(cursor)
@@ -170,6 +172,7 @@ def approve(
         raise Conflict(
             "The hold expired before approval; nothing was sent. Send again if still needed.",
             slug="override-hold-expired",
+            commit=True,  # the expiry and its register entry stand
         )
     if override.approval_status != "awaiting":
         raise Conflict(

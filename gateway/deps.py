@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from sqlmodel import Session
 
 from gateway.principals import CitizenPrincipal, OfficerPrincipal, PartnerPrincipal, Principal
-from gateway.problems import NotAuthenticated
+from gateway.problems import NotAuthenticated, Problem
 from gateway.runtime import Runtime
 
 
@@ -31,6 +31,12 @@ def get_session(runtime: RuntimeDep) -> Iterator[Session]:
     try:
         yield session
         session.commit()
+    except Problem as problem:
+        if problem.commit:
+            session.commit()
+        else:
+            session.rollback()
+        raise
     except BaseException:
         session.rollback()
         raise

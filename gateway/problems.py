@@ -37,6 +37,9 @@ class Problem(Exception):
     status: int = 400
     slug: str = "bad-request"
     title: str = "Bad request"
+    #: True when the work done before the refusal must still commit (e.g. the register entry that
+    #: records the refusal itself, or the expiry of a held override).
+    commit: bool = False
 
     def __init__(
         self,
@@ -48,6 +51,7 @@ class Problem(Exception):
         violations: Iterable[ViolationLike] = (),
         extra: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        commit: bool = False,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
@@ -60,6 +64,7 @@ class Problem(Exception):
         self.violations: Sequence[ViolationLike] = tuple(violations)
         self.extra = dict(extra or {})
         self.headers = dict(headers or {})
+        self.commit = commit
 
     def body(self, instance: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {

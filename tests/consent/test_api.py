@@ -33,7 +33,9 @@ def now() -> dt.datetime:
 def born(years: int, days_more: int = 40) -> str:
     """A birth date making the subject `years` old (plus some days) when consent is given yesterday."""
     today = dt.date.today() - dt.timedelta(days=1)
-    return (dt.date(today.year - years, today.month, min(today.day, 28)) - dt.timedelta(days=days_more)).isoformat()
+    return (
+        dt.date(today.year - years, today.month, min(today.day, 28)) - dt.timedelta(days=days_more)
+    ).isoformat()
 
 
 def parents() -> list[dict[str, str]]:
@@ -188,7 +190,9 @@ def test_malformed_body_is_refused(client_for: Client, overrides: dict[str, Any]
     assert response.headers["content-type"] == "application/problem+json"
 
 
-def test_valid_consent_is_registered_for_one_year(client_for: Client, engine: Engine, runtime: Runtime) -> None:
+def test_valid_consent_is_registered_for_one_year(
+    client_for: Client, engine: Engine, runtime: Runtime
+) -> None:
     plus_one = dt.timezone(dt.timedelta(hours=1))
     given_at = (now() - dt.timedelta(days=10)).astimezone(plus_one)
     one_year_later = given_at.astimezone(dt.UTC).replace(year=given_at.year + 1)
@@ -221,7 +225,11 @@ def test_shorter_validity_is_kept(client_for: Client) -> None:
 @pytest.mark.parametrize(
     ("age", "signatories", "extra"),
     [
-        (8, parents()[:1], {"other_parent_statement": "Vader is op de hoogte en stemt in (telefoon 3 maart)."}),
+        (
+            8,
+            parents()[:1],
+            {"other_parent_statement": "Vader is op de hoogte en stemt in (telefoon 3 maart)."},
+        ),
         (8, [{"role": "guardian", "name": "Stichting Jeugdbescherming"}], {}),
         (13, [*parents(), {"role": "youth", "name": "Daan de Vries"}], {}),
         (17, [{"role": "youth", "name": "Daan de Vries"}], {}),
@@ -245,7 +253,9 @@ def test_registration_writes_a_register_entry_without_the_bsn(
     with Session(engine) as session:
         entries = list(
             session.exec(
-                select(RegisterEntry).where(RegisterEntry.subject_hash == runtime.bsn_hash(body["subject"]["bsn"]))
+                select(RegisterEntry).where(
+                    RegisterEntry.subject_hash == runtime.bsn_hash(body["subject"]["bsn"])
+                )
             )
         )
     [entry] = entries
@@ -322,7 +332,9 @@ def test_special_category_needs_explicit_consent(client_for: Client) -> None:
 def test_withdrawal_denies_from_then_on(client_for: Client, engine: Engine, runtime: Runtime) -> None:
     client = client_for(MUNICIPALITY)
     bsn = new_bsn()
-    created = register(client, consent_body(bsn=bsn, grants=[grant(JGZ, ["contact"]), grant(SCHOOL, ["contact"])]))
+    created = register(
+        client, consent_body(bsn=bsn, grants=[grant(JGZ, ["contact"]), grant(SCHOOL, ["contact"])])
+    )
     jgz_grant = next(g["id"] for g in created["grants"] if g["recipient"] == JGZ)
 
     response = client.post(
@@ -392,7 +404,10 @@ def test_decision_request_with_unknown_names_is_refused(client_for: Client) -> N
     bsn = new_bsn()
     cases = [
         ({"subject_bsn": bsn, "recipient": JGZ, "categories": ["astrology"]}, "unknown_category"),
-        ({"subject_bsn": bsn, "recipient": "99999999999999999999", "categories": ["contact"]}, "unknown_recipient"),
+        (
+            {"subject_bsn": bsn, "recipient": "99999999999999999999", "categories": ["contact"]},
+            "unknown_recipient",
+        ),
         ({"subject_bsn": "123456789", "recipient": JGZ, "categories": ["contact"]}, "invalid_bsn"),
     ]
     for body, code in cases:
@@ -490,7 +505,9 @@ def test_listing_refuses_an_invalid_bsn(client_for: Client) -> None:
 
 
 def test_grant_rows_are_stored_per_recipient(client_for: Client, engine: Engine) -> None:
-    created = register(client_for(MUNICIPALITY), consent_body(grants=[grant(JGZ, ["contact", "contact", "housing"])]))
+    created = register(
+        client_for(MUNICIPALITY), consent_body(grants=[grant(JGZ, ["contact", "contact", "housing"])])
+    )
     with Session(engine) as session:
         [row] = session.exec(select(ConsentGrant).where(ConsentGrant.consent_id == created["id"]))
     assert row.recipient == JGZ
