@@ -82,6 +82,11 @@ def _decision_facts_query() -> sa.CompoundSelect[Any]:
 _DECISION_FACTS = _decision_facts_query()
 
 
+def decision_facts_statement() -> sa.CompoundSelect[Any]:
+    """The decision query, for EXPLAIN in the benchmark (bind parameter `subject_hash`)."""
+    return _DECISION_FACTS
+
+
 def decision_facts(session: Session, subject_hash: str) -> SubjectFacts:
     """Consents, grants, withdrawals and restrictions of one subject, in one indexed query.
 

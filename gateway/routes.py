@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from consent import api as consent_api
+from audit.access import api as access_api
 from exchange import api as exchange_api
 from exchange import overrides_api
 from gateway import api as gateway_api
+from gateway import bench_api
 
 
 def include_all(app: FastAPI) -> None:
@@ -15,3 +17,5 @@ def include_all(app: FastAPI) -> None:
     app.include_router(consent_api.router)
     app.include_router(exchange_api.router)
     app.include_router(overrides_api.router)
+    app.include_router(access_api.router)
+    app.include_router(bench_api.router)  # answers 404 unless settings.benchmark_endpoints

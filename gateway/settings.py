@@ -111,6 +111,8 @@ class Settings(BaseSettings):
     )
 
     background_workers: bool = True
+    #: Mounts `/v1/_bench/*` (bench/exchange.py's baseline). Never turn on in production.
+    benchmark_endpoints: bool = False
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,47 @@
+"""The table of subject-access requests (kennisnemingsverzoeken, art. 10)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from gateway.sqltypes import JSONColumn, UTCDateTime
+
+
+class AccessRequestStatus:
+    PENDING_VERIFICATION = "pending_verification"
+    PENDING_CO_REQUESTER = "pending_co_requester"
+    PENDING_DECISION = "pending_decision"
+    RELEASED = "released"
+    REFUSED = "refused"
+
+
+class SubjectAccessRequest(SQLModel, table=True):
+    __tablename__ = "subject_access_request"
+
+    id: str = Field(primary_key=True, max_length=36)
+    subject_hash: str = Field(max_length=64, index=True)
+    subject_label: str = Field(max_length=20)
+    subject_birth_date: dt.date | None = None
+    relationship: str = Field(max_length=30)
+    channel: str = Field(max_length=20)  # citizen | partner_desk
+    requester_hash: str | None = Field(default=None, max_length=64, index=True)
+    requester_subject: str | None = Field(default=None, max_length=200)
+    co_requester_hash: str | None = Field(default=None, max_length=64, index=True)
+    needs: str | None = Field(default=None, max_length=30)  # youth | representative | verification
+    representation_evidence: str | None = Field(default=None, max_length=40)
+    lodged_with: str | None = Field(default=None, max_length=20, index=True)
+    verified_by: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(JSONColumn, nullable=True))
+    contact: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    status: str = Field(max_length=30, index=True)
+    received_at: dt.datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    due_date: dt.date
+    decision: str | None = Field(default=None, max_length=10)
+    ground: str | None = Field(default=None, max_length=20)
+    motivation: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    withheld_entries: list[str] = Field(default_factory=list, sa_column=sa.Column(JSONColumn, nullable=False))
+    decided_by: str | None = Field(default=None, max_length=200)
+    decided_at: dt.datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=True))

@@ -1,0 +1,45 @@
+"""Benchmark-only routes: the baseline that `bench/exchange.py` compares `POST /v1/disclosures` with.
+
+`POST /v1/_bench/baseline` takes the same path through the gateway as a disclosure (TLS, the
+middleware, partner authentication from the client certificate, the request's unit of work) and
+then does one plain INSERT, so the ratio of the two measures what the exchange itself adds.
+
+The routes answer 404, exactly like an unknown path, unless `Settings.benchmark_endpoints` is on;
+`meerpunt-gateway serve` only turns it on when the benchmark sets `MEERPUNT_BENCHMARK_ENDPOINTS`.
+The table is created by the benchmark (`BASELINE_DDL`), not by a migration: it has no place in a
+production schema.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gateway.deps import PartnerDep, RuntimeDep, SessionDep
+
+BASELINE_TABLE = "bench_baseline"
+BASELINE_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {BASELINE_TABLE} ("
+    "id BIGSERIAL PRIMARY KEY, partner VARCHAR(20) NOT NULL, created_at TIMESTAMPTZ NOT NULL)"
+)
+_INSERT = text(f"INSERT INTO {BASELINE_TABLE} (partner, created_at) VALUES (:partner, :created_at)")
+
+
+async def _enabled(request: Request) -> None:
+    # async: a gate this small must not cost the baseline a thread-pool hop the real route lacks.
+    if not request.app.state.runtime.settings.benchmark_endpoints:
+        raise StarletteHTTPException(status_code=404)
+
+
+router = APIRouter(
+    prefix="/v1/_bench", tags=["benchmark"], include_in_schema=False, dependencies=[Depends(_enabled)]
+)
+
+
+@router.post("/baseline", status_code=202)
+def baseline(caller: PartnerDep, session: SessionDep, runtime: RuntimeDep) -> JSONResponse:
+    """One authenticated request, one INSERT, one commit: the floor under every exchange call."""
+    session.connection().execute(_INSERT, {"partner": caller.oin, "created_at": runtime.clock()})
+    return JSONResponse({"status": "accepted"}, status_code=202)
