@@ -21,13 +21,14 @@ must stay readable for as long as entries encoded with it exist.**
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Mapping
 from typing import Any
 
 from audit.merkle import leaf_hash
 
-__all__ = ["CANONICAL_VERSION", "canonical_bytes", "entry_leaf_hash"]
+__all__ = ["CANONICAL_VERSION", "canonical_bytes", "canonical_json", "entry_leaf_hash", "rfc3339"]
 
 CANONICAL_VERSION = 1
 _VERSION_PREFIX = bytes([CANONICAL_VERSION])
@@ -56,10 +57,32 @@ def canonical_bytes(fields: Mapping[str, object]) -> bytes:
     string that is not valid Unicode (a lone surrogate) raises
     ``UnicodeEncodeError``.
     """
+    return _VERSION_PREFIX + canonical_json(fields).encode("utf-8")
+
+
+def canonical_json(fields: Mapping[str, object]) -> str:
+    """The JSON text of :func:`canonical_bytes`, without the version byte.
+
+    Used on its own where the surrounding format carries the version (the
+    body of a version-2 leaf, see :mod:`audit.leaf`). Control characters
+    inside strings are escaped, so the text never contains a raw byte below
+    0x20.
+    """
     if not isinstance(fields, dict):
         fields = dict(fields)
     _check_object(fields)
-    return _VERSION_PREFIX + _ENCODER.encode(fields).encode("utf-8")
+    return _ENCODER.encode(fields)
+
+
+def rfc3339(moment: dt.datetime) -> str:
+    """A timestamp as canonical content carries it: RFC 3339 in UTC with a `Z`.
+
+    A naive datetime is taken as UTC (SQLite returns stored timestamps without an offset), never
+    as the host's local time.
+    """
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def entry_leaf_hash(fields: Mapping[str, object]) -> bytes:

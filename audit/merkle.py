@@ -27,6 +27,7 @@ __all__ = [
     "TILE_HEIGHT",
     "CompactRange",
     "NodeSource",
+    "border_in_block",
     "consistency_proof",
     "consistency_proof_from_leaves",
     "inclusion_proof",
@@ -37,6 +38,7 @@ __all__ = [
     "perfect_nodes_above",
     "root_from_leaf_hashes",
     "subtree_hash",
+    "tree_levels",
     "verify_consistency",
     "verify_inclusion",
 ]
@@ -144,6 +146,37 @@ def perfect_nodes_above(leaf_hashes: Sequence[bytes], level: int) -> list[bytes]
     for _ in range(level):
         row = _hash_pairs(row)
     return row
+
+
+def tree_levels(leaf_hashes: Sequence[bytes]) -> list[list[bytes]]:
+    """Every row of complete nodes above the leaves: ``levels[l][i] == node(l, i)``.
+
+    ``levels[0]`` is the leaf hashes; each next row is :func:`perfect_nodes_above`
+    by one level, until a row has fewer than two nodes. A verifier that streams
+    the register in aligned blocks computes each block's rows once and reads
+    from them both the block's root and the border of any tree size that ends
+    inside it (:func:`border_in_block`).
+    """
+    levels = [list(leaf_hashes)]
+    while len(levels[-1]) > 1:
+        levels.append(_hash_pairs(levels[-1]))
+    return levels
+
+
+def border_in_block(levels: Sequence[Sequence[bytes]], count: int) -> list[bytes]:
+    """Border subtree roots (largest first) of the first ``count`` leaves of a block.
+
+    ``levels`` is :func:`tree_levels` of the block. Together with the border of
+    everything before an aligned block, this is the compact range of any tree
+    size ending inside the block.
+    """
+    border: list[bytes] = []
+    position = 0
+    for level in range(count.bit_length() - 1, -1, -1):
+        if count >> level & 1:
+            border.append(levels[level][position >> level])
+            position += 1 << level
+    return border
 
 
 def node_source(stored: Mapping[int, Sequence[bytes]]) -> NodeSource:

@@ -3,25 +3,64 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from gateway.sqltypes import JSONColumn, UTCDateTime
+from audit.canonical import rfc3339
+from audit.leaf import HEADER_FIELDS, encode_line, header_values, leaf_input
+
+class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """`timestamptz` on PostgreSQL; on SQLite, which keeps no offset, stored as UTC and read back aware.
+
+    Without it SQLite silently drops a non-UTC offset on write and returns naive values on read,
+    so the same entry would show different times on the two databases.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(dt.UTC)
+        return value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value
+
+
+AUDIT_TABLES = frozenset({"register_entry", "register_tree_state", "register_tree_tile", "register_tree_head"})
+"""The tables of the `audit` migration branch (gateway/migrations/versions/audit_0001_initial.py)."""
+
+
+def decode_categories(stored: str) -> list[str]:
+    """Inverse of `audit.service.encode_categories` (`,a,b,` → `["a", "b"]`)."""
+    return [code for code in stored.split(",") if code]
 
 
 class RegisterEntry(SQLModel, table=True):
     """Registratie (art. 8): one registrable event. No code path updates or deletes a row.
 
-    Only `leaf_index` is written after insert, once, by the sequencer; it is not part of the hashed
-    content, and verification checks that positions form the sequence 0..n-1.
+    The indexed columns and `body` (canonical JSON of the rest: actor role, reason, description,
+    the full legal basis, professional, details) are together the hashed content, encoded as in
+    `audit.leaf`; `content` puts them back together. Only `leaf_index` is written after insert,
+    once, by the sequencer; it is not hashed, and verification checks that positions form the
+    sequence 0..n-1 and reproduce every signed tree head.
     """
 
     __tablename__ = "register_entry"
     __table_args__ = (
         sa.Index("ix_register_entry_subject_time", "subject_hash", "occurred_at"),
-        sa.Index("ix_register_entry_unsequenced", "seq", postgresql_where=sa.text("leaf_index IS NULL")),
+        sa.Index(
+            "ix_register_entry_unsequenced",
+            "seq",
+            postgresql_where=sa.text("leaf_index IS NULL"),
+            sqlite_where=sa.text("leaf_index IS NULL"),
+        ),
     )
 
     seq: int | None = Field(
@@ -33,25 +72,72 @@ class RegisterEntry(SQLModel, table=True):
     id: str = Field(max_length=36, unique=True)
     kind: str = Field(max_length=40, index=True)
     occurred_at: dt.datetime = Field(
-        sa_column=sa.Column(UTCDateTime(), nullable=False, index=True)
+        sa_column=sa.Column(UtcDateTime(), nullable=False, index=True)
     )
+    actor: str = Field(max_length=200, index=True)
+    actor_org: str | None = Field(default=None, max_length=20, index=True)
     sender: str | None = Field(default=None, max_length=20, index=True)
     recipient: str | None = Field(default=None, max_length=20, index=True)
-    actor: str = Field(max_length=200, index=True)
-    actor_role: str = Field(max_length=20)
-    actor_org: str | None = Field(default=None, max_length=20, index=True)
     subject_hash: str | None = Field(default=None, max_length=64)
     categories: str = Field(default="", max_length=1000)
-    reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
-    description: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     legal_basis: str | None = Field(default=None, max_length=20, index=True)
     trace_id: str = Field(max_length=55, index=True)
     disclosure_id: str | None = Field(default=None, max_length=36, index=True)
-    content: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(JSONColumn, nullable=False))
+    body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     leaf_hash: bytes = Field(sa_column=sa.Column(sa.LargeBinary(32), nullable=False))
     leaf_index: int | None = Field(
         default=None, sa_column=sa.Column(sa.BigInteger, unique=True, nullable=True)
     )
+
+    @property
+    def body_fields(self) -> dict[str, Any]:
+        """The decoded `body`: actor_role, reason, description, legal_basis, professional, details."""
+        body: dict[str, Any] = json.loads(self.body)
+        return body
+
+    @property
+    def content(self) -> dict[str, Any]:
+        """Everything the register says about the event (the hashed content), as one mapping."""
+        body = self.body_fields
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "occurred_at": rfc3339(self.occurred_at),
+            "actor": self.actor,
+            "actor_role": body.get("actor_role"),
+            "actor_org": self.actor_org,
+            "sender": self.sender,
+            "recipient": self.recipient,
+            "subject_hash": self.subject_hash,
+            "categories": decode_categories(self.categories),
+            "reason": body.get("reason"),
+            "description": body.get("description"),
+            "legal_basis": body.get("legal_basis"),
+            "professional": body.get("professional"),
+            "trace_id": self.trace_id,
+            "disclosure_id": self.disclosure_id,
+            "details": body.get("details", {}),
+        }
+
+    @property
+    def reason(self) -> str | None:
+        value: str | None = self.body_fields.get("reason")
+        return value
+
+    @property
+    def description(self) -> str | None:
+        value: str | None = self.body_fields.get("description")
+        return value
+
+    @property
+    def actor_role(self) -> str:
+        value: str = self.body_fields.get("actor_role", "")
+        return value
+
+    def leaf_input(self) -> bytes:
+        """The bytes behind `leaf_hash` (see `audit.leaf`), rebuilt from the stored columns."""
+        columns = {name: getattr(self, name) for name in HEADER_FIELDS}
+        return leaf_input(encode_line(header_values(columns), self.body))
 
 
 class TreeState(SQLModel, table=True):
@@ -62,7 +148,7 @@ class TreeState(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     size: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, default=0))
     frontier: bytes = Field(default=b"", sa_column=sa.Column(sa.LargeBinary, nullable=False, default=b""))
-    updated_at: dt.datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    updated_at: dt.datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False))
 
 
 class TreeTile(SQLModel, table=True):
@@ -87,5 +173,5 @@ class TreeHead(SQLModel, table=True):
     )
     size: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False, index=True))
     root_hash: bytes = Field(sa_column=sa.Column(sa.LargeBinary(32), nullable=False))
-    signed_at: dt.datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    signed_at: dt.datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False))
     jws: str = Field(sa_column=sa.Column(sa.Text, nullable=False))

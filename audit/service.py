@@ -17,8 +17,20 @@ from typing import Any
 
 from sqlmodel import Session
 
-from audit.canonical import entry_leaf_hash
+from audit.canonical import canonical_json, rfc3339
+from audit.leaf import encode_line, header_values, line_leaf_hash
 from audit.models import RegisterEntry
+
+__all__ = [
+    "EntryDraft",
+    "EntryKind",
+    "encode_categories",
+    "entry_content",
+    "new_trace_id",
+    "record",
+    "rfc3339",
+    "traceparent",
+]
 
 
 class EntryKind:
@@ -44,6 +56,12 @@ class EntryKind:
     ACCESS_REQUEST_DECIDED = "access_request_decided"
     REGISTER_ACCESSED = "register_accessed"
 
+    @classmethod
+    def all(cls) -> frozenset[str]:
+        return frozenset(
+            value for name, value in vars(cls).items() if name.isupper() and isinstance(value, str)
+        )
+
 
 def new_trace_id() -> str:
     """A W3C trace-context trace id (32 lowercase hex), shared by both sides of one exchange."""
@@ -52,10 +70,6 @@ def new_trace_id() -> str:
 
 def traceparent(trace_id: str) -> str:
     return f"00-{trace_id}-{secrets.token_hex(8)}-01"
-
-
-def rfc3339(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -108,30 +122,49 @@ def encode_categories(categories: Sequence[str]) -> str:
     return "," + ",".join(categories) + "," if categories else ""
 
 
-def record(session: Session, draft: EntryDraft) -> RegisterEntry:
-    """Append an entry in the caller's transaction (flush only: the caller's unit of work commits)."""
-    entry_id = str(uuid.uuid4())
-    content = entry_content(entry_id, draft)
-    legal_basis_type = draft.legal_basis.get("type") if draft.legal_basis else None
-    entry = RegisterEntry(
-        id=entry_id,
-        kind=draft.kind,
-        occurred_at=draft.occurred_at,
-        sender=draft.sender,
-        recipient=draft.recipient,
-        actor=draft.actor,
-        actor_role=draft.actor_role,
-        actor_org=draft.actor_org,
-        subject_hash=draft.subject_hash,
-        categories=encode_categories(draft.categories),
-        reason=draft.reason,
-        description=draft.description,
-        legal_basis=str(legal_basis_type) if legal_basis_type else None,
-        trace_id=draft.trace_id,
-        disclosure_id=draft.disclosure_id,
-        content=content,
-        leaf_hash=entry_leaf_hash(content),
+def entry_body(draft: EntryDraft) -> str:
+    """The hashed content that is not an indexed column, as canonical JSON (see `audit.leaf`)."""
+    return canonical_json(
+        {
+            "actor_role": draft.actor_role,
+            "reason": draft.reason,
+            "description": draft.description,
+            "legal_basis": dict(draft.legal_basis) if draft.legal_basis is not None else None,
+            "professional": dict(draft.professional) if draft.professional is not None else None,
+            "details": dict(draft.details),
+        }
     )
+
+
+def record(session: Session, draft: EntryDraft) -> RegisterEntry:
+    """Append an entry in the caller's transaction (flush only: the caller's unit of work commits).
+
+    Only an INSERT: no lock, no tree work. The sequencer gives the entry its tree position within
+    `sequencer_interval_seconds`; its inclusion proof is available after the next checkpoint.
+    Raises ValueError for a naive `occurred_at` or a control character in an indexed field.
+    """
+    if draft.occurred_at.tzinfo is None:
+        raise ValueError("occurred_at must be timezone-aware")
+    legal_basis_type = draft.legal_basis.get("type") if draft.legal_basis else None
+    columns: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "kind": draft.kind,
+        # Stored in UTC: SQLite drops the offset, and the leaf encodes the instant.
+        "occurred_at": draft.occurred_at.astimezone(dt.UTC),
+        "actor": draft.actor,
+        # "" and None both mean "absent" and hash the same; store one of them.
+        "actor_org": draft.actor_org or None,
+        "sender": draft.sender or None,
+        "recipient": draft.recipient or None,
+        "subject_hash": draft.subject_hash or None,
+        "categories": encode_categories(draft.categories),
+        "legal_basis": str(legal_basis_type) if legal_basis_type else None,
+        "trace_id": draft.trace_id,
+        "disclosure_id": draft.disclosure_id or None,
+    }
+    body = entry_body(draft)
+    line = encode_line(header_values(columns), body)
+    entry = RegisterEntry(**columns, body=body, leaf_hash=line_leaf_hash(line))
     session.add(entry)
     session.flush()
     return entry

@@ -51,6 +51,6 @@ def withdraw_consent(
 
 
 @router.post("/v1/consent-decisions")
-def decide(body: DecisionIn, _partner: PartnerDep, session: SessionDep, runtime: RuntimeDep) -> DecisionOut:
-    """Dry run: would the subject's consent cover these categories for this recipient now?"""
-    return service.dry_run_decision(session, runtime, body)
+def decide(body: DecisionIn, partner: PartnerDep, session: SessionDep, runtime: RuntimeDep) -> DecisionOut:
+    """Dry run: would the subject's consent let the caller send these categories to this recipient now?"""
+    return service.dry_run_decision(session, runtime, body, sender=partner.oin)

@@ -48,6 +48,8 @@ def _decision_facts_query() -> sa.CompoundSelect[Any]:
             consent.c.explicit,
             consent.c.given_at.label("t1"),
             consent.c.valid_until.label("t2"),
+            consent.c.obtained_by.label("o1"),
+            consent.c.obtained_on_behalf_of.label("o2"),
         )
         .select_from(consent.join(grant, grant.c.consent_id == consent.c.id))
         .where(consent.c.subject_hash == subject)
@@ -63,6 +65,8 @@ def _decision_facts_query() -> sa.CompoundSelect[Any]:
         null,
         withdrawal.c.received_at,
         null,
+        null,
+        null,
     ).where(withdrawal.c.subject_hash == subject)
     restrictions = sa.select(
         sa.literal_column("'r'"),
@@ -75,6 +79,8 @@ def _decision_facts_query() -> sa.CompoundSelect[Any]:
         null,
         restriction.c.starts_at,
         restriction.c.ends_at,
+        null,
+        null,
     ).where(restriction.c.subject_hash == subject)
     return sa.union_all(grants, withdrawals, restrictions)
 
@@ -87,8 +93,12 @@ def decision_facts_statement() -> sa.CompoundSelect[Any]:
     return _DECISION_FACTS
 
 
-def decision_facts(session: Session, subject_hash: str) -> SubjectFacts:
+def decision_facts(session: Session, subject_hash: str, sender: str | None = None) -> SubjectFacts:
     """Consents, grants, withdrawals and restrictions of one subject, in one indexed query.
+
+    With `sender`, only statements that partner may rely on count: those it obtained itself, or
+    that were obtained on its behalf by a requesting partner (art. 6.1, 6.3; Bijlage VIII: the
+    form authorises the named Meerpuntpartner to share, not every partner).
 
     Core rows, not ORM objects: the decision sits on the path of every disclosure, and
     hydrating and tracking entities would cost more than the query itself.
@@ -98,8 +108,10 @@ def decision_facts(session: Session, subject_hash: str) -> SubjectFacts:
     grants: dict[str, list[GrantFacts]] = {}
     withdrawals: list[WithdrawalFacts] = []
     restrictions: list[RestrictionFacts] = []
-    for kind, consent_id, grant_id, recipient, ids, granted, form, explicit, t1, t2 in rows:
+    for kind, consent_id, grant_id, recipient, ids, granted, form, explicit, t1, t2, o1, o2 in rows:
         if kind == "g":
+            if sender is not None and sender not in (o1, o2):
+                continue
             if consent_id not in headers:
                 headers[consent_id] = (ConsentForm(form), bool(explicit), t1, t2)
                 grants[consent_id] = []

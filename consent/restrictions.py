@@ -1,7 +1,9 @@
 """Beperking van de verwerking (art. 14): while a subject is restricted, consent permits nothing.
 
 `consent.service.decide_for_subject` reads these rows with the consents, so a restriction takes
-effect on the next decision. Setting and lifting are registered in the same transaction.
+effect on the next decision. Setting and lifting are registered (art. 8 register) in the caller's
+transaction: callers must not record them again. `runtime` is part of the signature like every
+use case's, although these do not need it yet.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ def set_restriction(
     *,
     actor_role: str = "privacy_officer",
     actor_org: str | None = None,
+    note: str | None = None,
 ) -> SubjectRestriction:
     """Beperking van de verwerking (art. 14) from `at`; registers a `restriction_set` entry.
 
@@ -45,7 +48,9 @@ def set_restriction(
         id=str(uuid.uuid4()), subject_hash=subject_hash, starts_at=at, ground=ground, set_by=actor
     )
     repository.add_restriction(session, restriction)
-    _record_restriction(session, EntryKind.RESTRICTION_SET, restriction, actor, actor_role, actor_org, at)
+    _record_restriction(
+        session, EntryKind.RESTRICTION_SET, restriction, actor, actor_role, actor_org, at, note
+    )
     return restriction
 
 
@@ -58,6 +63,7 @@ def lift_restriction(
     *,
     actor_role: str = "privacy_officer",
     actor_org: str | None = None,
+    note: str | None = None,
 ) -> SubjectRestriction:
     """End the restriction active at `at` (art. 14); registers a `restriction_lifted` entry.
 
@@ -71,7 +77,9 @@ def lift_restriction(
         restriction.lifted_by = actor
         session.add(restriction)
     session.flush()
-    _record_restriction(session, EntryKind.RESTRICTION_LIFTED, active[0], actor, actor_role, actor_org, at)
+    _record_restriction(
+        session, EntryKind.RESTRICTION_LIFTED, active[0], actor, actor_role, actor_org, at, note
+    )
     return active[0]
 
 
@@ -87,6 +95,7 @@ def _record_restriction(
     actor_role: str,
     actor_org: str | None,
     at: dt.datetime,
+    note: str | None = None,
 ) -> None:
     record(
         session,
@@ -98,6 +107,7 @@ def _record_restriction(
             actor_org=actor_org,
             subject_hash=restriction.subject_hash,
             reason=restriction.ground,
+            description=note,
             details={"restriction_id": restriction.id},
         ),
     )

@@ -67,13 +67,14 @@ def decide_for_subject(
     categories: Sequence[str],
     at: dt.datetime,
     special_categories: Collection[str],
+    sender: str | None = None,
 ) -> Decision:
     """Voorafgaande toestemming (art. 6 lid 1-2): may these categories go to `recipient` at `at`?
 
     The call the exchange makes for every disclosure: one indexed query for everything known about
     the subject (consents, grants, withdrawals, restrictions), then the pure `rules.decide`.
     """
-    facts = repository.decision_facts(session, subject_hash)
+    facts = repository.decision_facts(session, subject_hash, sender)
     return rules.decide(
         facts.consents,
         facts.withdrawals,
@@ -84,7 +85,9 @@ def decide_for_subject(
     )
 
 
-def dry_run_decision(session: Session, runtime: Runtime, body: DecisionIn) -> DecisionOut:
+def dry_run_decision(
+    session: Session, runtime: Runtime, body: DecisionIn, *, sender: str | None = None
+) -> DecisionOut:
     """`POST /v1/consent-decisions`: what the exchange would decide now, without sending anything."""
     violations = _bsn_violations(body.subject_bsn, "subject_bsn")
     if body.recipient not in runtime.partners:
@@ -106,6 +109,7 @@ def dry_run_decision(session: Session, runtime: Runtime, body: DecisionIn) -> De
         categories=body.categories,
         at=at,
         special_categories=runtime.categories.special_codes,
+        sender=sender,
     )
     return DecisionOut(
         decision=decision.decision,
@@ -330,7 +334,7 @@ def list_for_subject(
     """Consents about a subject that involve the caller: as obtainer, on-behalf party or recipient."""
     violations = _bsn_violations(subject_bsn, "subject_bsn")
     if violations:
-        raise InvalidConsent("The subject cannot be identified.", violations=violations)
+        raise RuleBroken("The subject cannot be identified.", violations=violations)
     now = runtime.clock()
     consents = repository.consents_involving(
         session,

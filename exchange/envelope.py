@@ -9,26 +9,34 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from audit.service import EntryDraft, EntryKind, record, rfc3339
 from exchange.crypto import PayloadVault, SealedPayload
 from exchange.models import Message, MessageKind, MessageStatus, OutboxItem, OutboxState, StoredPayload
 
+_PAYLOADS: sa.Table = StoredPayload.__table__  # type: ignore[attr-defined]
+
 
 def store_payload(
     session: Session, vault: PayloadVault, message: Message, *, bsn: str, payload_jwe: str | None
 ) -> None:
-    """Seal the subject's BSN and the JWE under a fresh data key, in the message's transaction."""
+    """Seal the subject's BSN and the JWE under a fresh data key, in the message's transaction.
+
+    A Core INSERT, not an ORM object: it runs for every message, and nothing reads it back in the
+    same request.
+    """
     sealed = vault.seal(message.id, {"bsn": bsn, "payload_jwe": payload_jwe})
-    session.add(
-        StoredPayload(
-            message_id=message.id,
-            subject_hash=message.subject_hash,
-            wrapped_key=sealed.wrapped_key,
-            nonce=sealed.nonce,
-            ciphertext=sealed.ciphertext,
-        )
+    session.connection().execute(
+        _PAYLOADS.insert(),
+        {
+            "message_id": message.id,
+            "subject_hash": message.subject_hash,
+            "wrapped_key": sealed.wrapped_key,
+            "nonce": sealed.nonce,
+            "ciphertext": sealed.ciphertext,
+        },
     )
 
 

@@ -79,6 +79,7 @@ class CorrectionIn(BaseModel):
     payload: Any = None
     payload_jwe: str | None = None
     categories: list[str] | None = None
+    subject: SubjectRef | None = None
 
 
 class AcknowledgementIn(BaseModel):

@@ -11,16 +11,18 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from consent.service import decide_for_subject
+import sqlalchemy as sa
 from prometheus_client import Counter
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from audit.service import EntryDraft, EntryKind, new_trace_id, record, rfc3339
+from consent.restrictions import is_restricted
 from consent.rules import Decision
+from consent.service import decide_for_subject
 from exchange import rules
 from exchange.crypto import PayloadVault, encrypt_for_recipient, looks_like_compact_jwe
 from exchange.envelope import store_payload
@@ -60,7 +62,7 @@ def request_fingerprint(body: DisclosureIn) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def accepted_body(message: Message) -> dict[str, Any]:
+def accepted_body(message: Message | sa.Row[Any]) -> dict[str, Any]:
     return {
         "id": message.id,
         "status": message.status,
@@ -70,11 +72,39 @@ def accepted_body(message: Message) -> dict[str, Any]:
     }
 
 
+# The send path uses Core statements for its own rows: every disclosure runs them, and building,
+# tracking and flushing ORM objects cost several times the database round trip itself.
+_MESSAGES: sa.Table = Message.__table__  # type: ignore[attr-defined]
+_OUTBOX: sa.Table = OutboxItem.__table__  # type: ignore[attr-defined]
+_MESSAGE_COLUMNS = tuple(column.name for column in _MESSAGES.columns if column.name != "seq")
+_IDEMPOTENCY_LOOKUP = sa.select(
+    _MESSAGES.c.id,
+    _MESSAGES.c.status,
+    _MESSAGES.c.register_entry_id,
+    _MESSAGES.c.receipt,
+    _MESSAGES.c.trace_id,
+    _MESSAGES.c.request_hash,
+).where(_MESSAGES.c.sender == sa.bindparam("sender"), _MESSAGES.c.idempotency_key == sa.bindparam("key"))
+_INSERT_MESSAGE_ONCE = {
+    # One Idempotency-Key per sender: a concurrent duplicate inserts nothing (it waits for the
+    # first transaction and then sees its row) instead of failing, so no savepoint is needed.
+    "postgresql": postgresql.insert(_MESSAGES)
+    .on_conflict_do_nothing(index_elements=["sender", "idempotency_key"])
+    .returning(_MESSAGES.c.seq),
+    "sqlite": sqlite.insert(_MESSAGES)
+    .on_conflict_do_nothing(index_elements=["sender", "idempotency_key"])
+    .returning(_MESSAGES.c.seq),
+}
+_SET_RECEIPT = (
+    sa.update(_MESSAGES)
+    .where(_MESSAGES.c.id == sa.bindparam("message_id"))
+    .values(register_entry_id=sa.bindparam("entry_id"), receipt=sa.bindparam("receipt"))
+)
+
+
 def _replay(session: Session, sender: str, key: str, fingerprint: str) -> SendResult | None:
     """Idempotent retry: same key and body → the original result; same key, other body → 409."""
-    existing = session.exec(
-        select(Message).where(Message.sender == sender, Message.idempotency_key == key)
-    ).first()
+    existing = session.connection().execute(_IDEMPOTENCY_LOOKUP, {"sender": sender, "key": key}).first()
     if existing is None:
         return None
     if existing.request_hash != fingerprint:
@@ -173,6 +203,10 @@ def send_disclosure(
     if violations:
         raise RuleBroken("The disclosure breaks one or more rules; nothing was sent.", violations=violations)
     assert recipient is not None
+    if basis.kind != "consent" and is_restricted(session, subject_hash, now):
+        # Art. 14.2: a restriction blocks consent-based disclosure only; an override or statutory
+        # disclosure still goes, flagged so officers see it in the register.
+        basis = replace(basis, record={**basis.record, "restricted": True})
 
     trace_id = new_trace_id()
     decision: Decision | None = None
@@ -184,6 +218,7 @@ def send_disclosure(
             categories=body.categories,
             at=now,
             special_categories=runtime.categories.special_codes,
+            sender=caller.oin,  # only consents this partner obtained, or that were obtained for it
         )
         if not decision.permitted:
             _record_refusal(session, caller, body, subject_hash, decision, now, trace_id)
@@ -225,15 +260,14 @@ def send_disclosure(
         idempotency_key=idempotency_key,
         request_hash=fingerprint,
     )
-    try:
-        with session.begin_nested():
-            session.add(message)
-            session.flush()
-    except IntegrityError:
+    if not _insert_once(session, message):
         # A concurrent retry with the same key won the race: answer with its result.
         replay = _replay(session, caller.oin, idempotency_key, fingerprint)
         if replay is None:
-            raise
+            raise Conflict(
+                "A concurrent request with this Idempotency-Key is still in progress; retry.",
+                slug="idempotency-key-in-flight",
+            )
         return replay
 
     store_payload(session, PayloadVault(runtime.kek), message, bsn=body.subject.bsn, payload_jwe=payload_jwe)
@@ -255,10 +289,24 @@ def send_disclosure(
         },
         typ="meerpunt-receipt+jws",
     )
-    session.add(message)
-    session.flush()
+    session.connection().execute(
+        _SET_RECEIPT, {"message_id": message.id, "entry_id": entry_id, "receipt": message.receipt}
+    )
+    if basis.kind != "consent":
+        session.flush()  # the override row, so that a failure surfaces here, inside the request
     DISCLOSURES.labels("held" if held else "accepted", basis.kind).inc()
     return SendResult(202, accepted_body(message))
+
+
+def _insert_once(session: Session, message: Message) -> bool:
+    """Insert the message unless this sender already used its Idempotency-Key (then False).
+
+    The message is inserted first, so a duplicate is found before anything else is written.
+    """
+    connection = session.connection()
+    statement = _INSERT_MESSAGE_ONCE[connection.dialect.name]  # the gateway runs on these two only
+    values = {name: getattr(message, name) for name in _MESSAGE_COLUMNS}
+    return connection.execute(statement, values).first() is not None
 
 
 def register_and_enqueue(session: Session, runtime: Runtime, message: Message, *, at: dt.datetime) -> str:
@@ -299,13 +347,15 @@ def register_and_enqueue(session: Session, runtime: Runtime, message: Message, *
 def enqueue(session: Session, runtime: Runtime, message: Message, *, at: dt.datetime) -> None:
     partner = runtime.partners.get(message.recipient)
     push = partner is not None and partner.delivery == "push"
-    session.add(
-        OutboxItem(
-            message_id=message.id,
-            recipient=message.recipient,
-            state=OutboxState.PENDING if push else OutboxState.IN_INBOX,
-            next_attempt_at=at,
-        )
+    session.connection().execute(
+        _OUTBOX.insert(),
+        {
+            "message_id": message.id,
+            "recipient": message.recipient,
+            "state": OutboxState.PENDING if push else OutboxState.IN_INBOX,
+            "attempts": 0,
+            "next_attempt_at": at,
+        },
     )
 
 

@@ -24,7 +24,7 @@ BASELINE_DDL = (
     f"CREATE TABLE IF NOT EXISTS {BASELINE_TABLE} ("
     "id BIGSERIAL PRIMARY KEY, partner VARCHAR(20) NOT NULL, created_at TIMESTAMPTZ NOT NULL)"
 )
-_INSERT = text(f"INSERT INTO {BASELINE_TABLE} (partner, created_at) VALUES (:partner, :created_at)")
+_INSERT = text("INSERT INTO bench_baseline (partner, created_at) VALUES (:partner, :created_at)")
 
 
 async def _enabled(request: Request) -> None:

@@ -70,7 +70,9 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     # Never echo the exception: it may contain a payload or a BSN.
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    # The route template, not the raw path: paths such as /v1/subjects/{bsn}/… carry BSNs.
+    route = getattr(request.scope.get("route"), "path", "unmatched")
+    log.exception("unhandled error on %s %s", request.method, route)
     body = {
         "type": PROBLEM_BASE + "internal-error",
         "title": "Internal error",

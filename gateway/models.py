@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 # Importing the model modules registers their tables on SQLModel.metadata.
-import audit.access.models  # noqa: F401
+import audit.access.models
 import audit.models  # noqa: F401
 import consent.models  # noqa: F401
 import exchange.models  # noqa: F401

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from consent import api as consent_api
+from audit import api as audit_api
 from audit.access import api as access_api
+from consent import api as consent_api
 from exchange import api as exchange_api
-from exchange import overrides_api
+from exchange import overrides_api, rights_api
 from gateway import api as gateway_api
 from gateway import bench_api
 
@@ -17,5 +18,7 @@ def include_all(app: FastAPI) -> None:
     app.include_router(consent_api.router)
     app.include_router(exchange_api.router)
     app.include_router(overrides_api.router)
+    app.include_router(rights_api.router)
     app.include_router(access_api.router)
+    app.include_router(audit_api.router)
     app.include_router(bench_api.router)  # answers 404 unless settings.benchmark_endpoints

@@ -12,6 +12,7 @@ Worker = Callable[[Runtime], Coroutine[Any, Any, None]]
 
 def background_workers() -> list[Worker]:
     from adapters.push import push_worker
+    from audit.sequencer import run_sequencer
 
-    workers: list[Worker] = [push_worker]
+    workers: list[Worker] = [push_worker, run_sequencer]
     return workers

@@ -101,6 +101,12 @@ def stored_consents(engine: Engine, runtime: Runtime, bsn: str) -> list[Consent]
         return list(session.exec(select(Consent).where(Consent.subject_hash == runtime.bsn_hash(bsn))))
 
 
+def register_entries(engine: Engine, runtime: Runtime, bsn: str) -> list[RegisterEntry]:
+    with Session(engine) as session:
+        statement = select(RegisterEntry).where(RegisterEntry.subject_hash == runtime.bsn_hash(bsn))
+        return list(session.exec(statement))
+
+
 # ------------------------------------------------------------ registration
 
 
@@ -142,6 +148,7 @@ def test_invalid_consent_is_refused_naming_the_article(
     ]
     assert body["subject"]["bsn"] not in response.text  # a BSN is never echoed in errors
     assert stored_consents(engine, runtime, body["subject"]["bsn"]) == []
+    assert register_entries(engine, runtime, body["subject"]["bsn"]) == []
 
 
 def test_every_violation_is_listed_at_once(client_for: Client, engine: Engine, runtime: Runtime) -> None:
@@ -250,15 +257,7 @@ def test_registration_writes_a_register_entry_without_the_bsn(
     body = consent_body()
     created = register(client_for(MUNICIPALITY), body)
 
-    with Session(engine) as session:
-        entries = list(
-            session.exec(
-                select(RegisterEntry).where(
-                    RegisterEntry.subject_hash == runtime.bsn_hash(body["subject"]["bsn"])
-                )
-            )
-        )
-    [entry] = entries
+    [entry] = register_entries(engine, runtime, body["subject"]["bsn"])
     assert entry.kind == EntryKind.CONSENT_REGISTERED
     assert entry.actor_org == MUNICIPALITY
     assert entry.content["details"]["consent_id"] == created["id"]
@@ -371,7 +370,7 @@ def test_whole_withdrawal_by_a_recipient(client_for: Client) -> None:
 
     assert response.status_code == 201
     assert response.json()["grants"] is None
-    assert reasons(decide(jgz, bsn, SCHOOL, ["education"])) == {"education": "withdrawn"}
+    assert reasons(decide(client_for(MUNICIPALITY), bsn, SCHOOL, ["education"])) == {"education": "withdrawn"}
 
 
 def test_withdrawal_is_refused_for_uninvolved_partner_and_unknown_grants(

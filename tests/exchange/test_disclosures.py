@@ -358,3 +358,13 @@ def test_inbox_paginates_with_an_opaque_cursor(client_for: Client) -> None:
     assert sent <= set(seen)
     assert len(seen) == len(set(seen))
     assert inbox.get("/v1/inbox", params={"cursor": "!!"}).status_code == 400
+
+
+def test_a_consent_only_covers_the_partner_that_obtained_it(client_for: Client) -> None:
+    """Bijlage VIII: the form lets the named Meerpuntpartner share, not every partner (art. 6.1)."""
+    bsn = new_bsn()
+    register_consent(client_for(JGZ), consent_body(bsn, SCHOOL, ["contact"]))
+    response = send(client_for(MUNICIPALITY), disclosure_body(bsn, SCHOOL, ["contact"]))
+    assert response.status_code == 403
+    assert response.json()["per_category"][0]["reason"] == "no_consent"
+    assert send(client_for(JGZ), disclosure_body(bsn, SCHOOL, ["contact"])).status_code == 202

@@ -1,0 +1,98 @@
+"""Signed tree heads and inclusion proofs, served from the stored leaf hashes and level-8 tiles."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import overload
+
+from sqlmodel import Session, col, select
+
+from audit.merkle import TILE_HEIGHT, inclusion_proof, node_source, verify_inclusion
+from audit.models import RegisterEntry, TreeHead, TreeTile
+
+__all__ = ["InclusionProof", "RegisterInconsistent", "latest_head", "prove_inclusion"]
+
+log = logging.getLogger("meerpunt.audit.proofs")
+
+
+class RegisterInconsistent(RuntimeError):
+    """Stored hashes do not reproduce a signed tree head: never hand out such a proof."""
+
+
+def latest_head(session: Session) -> TreeHead | None:
+    return session.exec(select(TreeHead).order_by(col(TreeHead.id).desc()).limit(1)).first()
+
+
+class _StoredRow(Sequence[bytes]):
+    """Row `level` of the tree (0: leaf hashes, 8: tiles) as a lazy sequence read by slices."""
+
+    def __init__(self, session: Session, level: int, length: int) -> None:
+        self._session = session
+        self._level = level
+        self._length = length
+
+    def __len__(self) -> int:
+        return self._length
+
+    @overload
+    def __getitem__(self, index: int) -> bytes: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[bytes]: ...
+    def __getitem__(self, index: int | slice) -> bytes | Sequence[bytes]:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self._length)
+            if step != 1:
+                raise ValueError("stored rows are read in contiguous slices")
+            return self._read(start, stop)
+        if not 0 <= index < self._length:
+            raise IndexError(index)
+        return self._read(index, index + 1)[0]
+
+    def _read(self, start: int, stop: int) -> list[bytes]:
+        if stop <= start:
+            return []
+        if self._level == 0:
+            position, value = col(RegisterEntry.leaf_index), col(RegisterEntry.leaf_hash)
+        else:
+            position, value = col(TreeTile.tile_index), col(TreeTile.hash)
+        rows = self._session.exec(
+            select(position, value).where(position >= start, position < stop).order_by(position)
+        ).all()
+        if [row[0] for row in rows] != list(range(start, stop)):
+            raise RegisterInconsistent(f"level {self._level}, positions {start}..{stop - 1}: not all stored")
+        return [bytes(row[1]) for row in rows]
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    entry_id: str
+    leaf_index: int
+    leaf_hash: bytes
+    head: TreeHead
+    path: list[bytes]
+
+
+def prove_inclusion(session: Session, entry: RegisterEntry, head: TreeHead) -> InclusionProof:
+    """Audit path of `entry` in the tree of `head` (RFC 9162 §2.1.3), checked before it is returned.
+
+    Reads at most one tile's leaf hashes per level below 8 and slices of the tile row above it.
+    The caller makes sure the entry is in the tree (`leaf_index < head.size`).
+    """
+    assert entry.leaf_index is not None and entry.leaf_index < head.size
+    size = head.size
+    nodes = node_source(
+        {
+            0: _StoredRow(session, 0, size),
+            TILE_HEIGHT: _StoredRow(session, TILE_HEIGHT, size >> TILE_HEIGHT),
+        }
+    )
+    path = inclusion_proof(entry.leaf_index, size, nodes)
+    if not verify_inclusion(entry.leaf_hash, entry.leaf_index, size, path, head.root_hash):
+        # Tampered leaf hashes or tiles: `audit verify` names the entry; the client gets a 500.
+        log.error("inclusion proof of leaf %d does not reach tree head %s", entry.leaf_index, head.id)
+        raise RegisterInconsistent("the stored tree does not reproduce the signed tree head")
+    return InclusionProof(
+        entry_id=entry.id, leaf_index=entry.leaf_index, leaf_hash=entry.leaf_hash, head=head, path=path
+    )

@@ -1,0 +1,98 @@
+"""Queries on the register. Every query that returns entries is scoped with `scoped_to(viewer)`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col, select
+
+from audit.models import RegisterEntry
+from gateway.principals import OfficerPrincipal, PartnerPrincipal, Principal
+
+__all__ = ["RegisterFilter", "find_entry", "list_entries", "scoped_to"]
+
+
+def scoped_to(viewer: Principal) -> ColumnElement[bool]:
+    """Which entries `viewer` may see (art. 8 and 18.3 Privacyreglement Meerpunt).
+
+    A partner system and a partner's privacy officer see the entries in which their organisation
+    is the sender, the recipient or the acting organisation; the central Meerpunt officer sees all.
+    Citizens see nothing here (their view is the subject access report, art. 10). The one place
+    that decides this, so that no endpoint can forget the organisation filter.
+    """
+    if isinstance(viewer, OfficerPrincipal):
+        if viewer.is_central:
+            return sa.true()
+        org = viewer.org
+    elif isinstance(viewer, PartnerPrincipal):
+        org = viewer.oin
+    else:
+        return sa.false()
+    return sa.or_(
+        col(RegisterEntry.sender) == org,
+        col(RegisterEntry.recipient) == org,
+        col(RegisterEntry.actor_org) == org,
+    )
+
+
+@dataclass(frozen=True)
+class RegisterFilter:
+    """Filters of `GET /v1/register`, already validated; times are UTC, `to` is exclusive."""
+
+    subject_hash: str | None = None
+    partner: str | None = None
+    category: str | None = None
+    legal_basis: str | None = None
+    kind: str | None = None
+    occurred_from: dt.datetime | None = None
+    occurred_to: dt.datetime | None = None
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        clauses: list[ColumnElement[bool]] = []
+        if self.subject_hash is not None:
+            clauses.append(col(RegisterEntry.subject_hash) == self.subject_hash)
+        if self.partner is not None:
+            clauses.append(
+                sa.or_(
+                    col(RegisterEntry.sender) == self.partner, col(RegisterEntry.recipient) == self.partner
+                )
+            )
+        if self.category is not None:
+            # Categories are stored as ",a,b,"; "_" and "%" would be LIKE wildcards.
+            code = self.category.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            clauses.append(col(RegisterEntry.categories).like(f"%,{code},%", escape="\\"))
+        if self.legal_basis is not None:
+            clauses.append(col(RegisterEntry.legal_basis) == self.legal_basis)
+        if self.kind is not None:
+            clauses.append(col(RegisterEntry.kind) == self.kind)
+        if self.occurred_from is not None:
+            clauses.append(col(RegisterEntry.occurred_at) >= self.occurred_from)
+        if self.occurred_to is not None:
+            clauses.append(col(RegisterEntry.occurred_at) < self.occurred_to)
+        return clauses
+
+
+def list_entries(
+    session: Session,
+    viewer: Principal,
+    register_filter: RegisterFilter,
+    *,
+    after_seq: int | None,
+    limit: int,
+) -> Sequence[RegisterEntry]:
+    """Entries visible to `viewer` matching the filter, oldest first, after the cursor position."""
+    statement = select(RegisterEntry).where(scoped_to(viewer), *register_filter.clauses())
+    if after_seq is not None:
+        statement = statement.where(col(RegisterEntry.seq) > after_seq)
+    return session.exec(statement.order_by(col(RegisterEntry.seq)).limit(limit)).all()
+
+
+def find_entry(session: Session, viewer: Principal, entry_id: str) -> RegisterEntry | None:
+    """One entry by id, if `viewer` may see it (otherwise as if it did not exist)."""
+    return session.exec(
+        select(RegisterEntry).where(col(RegisterEntry.id) == entry_id, scoped_to(viewer))
+    ).first()
