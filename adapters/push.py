@@ -37,7 +37,7 @@ LEASE = dt.timedelta(seconds=60)
 
 def backoff_delay(attempt: int, base: float, cap: float, rng: Callable[[], float] = random.random) -> float:
     """Exponential backoff with full jitter (AWS architecture blog): spreads retries of many messages."""
-    return rng() * min(cap, base * (2 ** max(0, attempt - 1)))
+    return float(rng() * min(cap, base * (2 ** max(0, attempt - 1))))
 
 
 @dataclass(frozen=True)

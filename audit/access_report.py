@@ -256,6 +256,8 @@ def legal_basis_label(legal_basis_type: str, ground: str | None, consent_given_a
         if not ground:
             return "Wettelijke grondslag"
         return _STATUTORY_LABELS.get(ground, f"Wettelijke grondslag: {ground}")
+    if legal_basis_type == "correction":
+        return "Correctie van eerder verstrekte gegevens (artikel 11 lid 4)"
     return f"Grondslag: {legal_basis_type}"
 
 

@@ -12,6 +12,7 @@ from sqlmodel import Field, SQLModel
 from audit.canonical import rfc3339
 from audit.leaf import HEADER_FIELDS, encode_line, header_values, leaf_input
 
+
 class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):
     """`timestamptz` on PostgreSQL; on SQLite, which keeps no offset, stored as UTC and read back aware.
 
@@ -33,7 +34,9 @@ class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):
         return value
 
 
-AUDIT_TABLES = frozenset({"register_entry", "register_tree_state", "register_tree_tile", "register_tree_head"})
+AUDIT_TABLES = frozenset(
+    {"register_entry", "register_tree_state", "register_tree_tile", "register_tree_head"}
+)
 """The tables of the `audit` migration branch (gateway/migrations/versions/audit_0001_initial.py)."""
 
 
@@ -71,9 +74,7 @@ class RegisterEntry(SQLModel, table=True):
     )
     id: str = Field(max_length=36, unique=True)
     kind: str = Field(max_length=40, index=True)
-    occurred_at: dt.datetime = Field(
-        sa_column=sa.Column(UtcDateTime(), nullable=False, index=True)
-    )
+    occurred_at: dt.datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False, index=True))
     actor: str = Field(max_length=200, index=True)
     actor_org: str | None = Field(default=None, max_length=20, index=True)
     sender: str | None = Field(default=None, max_length=20, index=True)

@@ -36,6 +36,9 @@ class SubjectIn(_Request):
 class SignatoryIn(_Request):
     role: SignatoryRole
     name: str = Field(max_length=_SHORT)
+    #: Optional, additive: the signatory's BSN, stored only as a keyed hash. It is how a parent's
+    #: later access request on behalf of the child is recognised (art. 16).
+    bsn: str | None = Field(default=None, max_length=20)
 
 
 class GrantIn(_Request):

@@ -34,6 +34,7 @@ from consent.schemas import (
     DecisionIn,
     DecisionOut,
     Professional,
+    SignatoryIn,
     WithdrawalIn,
     WithdrawalOut,
 )
@@ -151,7 +152,7 @@ def register_consent(session: Session, runtime: Runtime, caller: str, body: Cons
         explicit=body.explicit,
         given_at=body.given_at.astimezone(dt.UTC),
         valid_until=rules.effective_valid_until(body.given_at, body.valid_until),
-        signatories=[{"role": str(s.role), "name": s.name} for s in body.signatories],
+        signatories=[_signatory_record(runtime, s) for s in body.signatories],
         other_parent_statement=body.other_parent_statement,
         subject_incapable=body.subject_incapable,
         legal_representation=body.legal_representation,
@@ -200,10 +201,20 @@ def register_consent(session: Session, runtime: Runtime, caller: str, body: Cons
     return views.consent_view(consent, grants, [], body.subject.bsn, caller, now)
 
 
+def _signatory_record(runtime: Runtime, signatory: SignatoryIn) -> dict[str, str]:
+    record = {"role": str(signatory.role), "name": signatory.name}
+    if signatory.bsn is not None:
+        record["bsn_hash"] = runtime.bsn_hash(signatory.bsn)
+    return record
+
+
 def _registration_violations(
     runtime: Runtime, caller: str, body: ConsentIn, now: dt.datetime
 ) -> list[Violation]:
     violations = _bsn_violations(body.subject.bsn, "subject.bsn")
+    for index, signatory in enumerate(body.signatories):
+        if signatory.bsn is not None:
+            violations += _bsn_violations(signatory.bsn, f"signatories[{index}].bsn")
     violations += rules.validate_signatories(
         birth_date=body.subject.birth_date,
         given_on=body.given_at.astimezone(LOCAL_TZ).date(),

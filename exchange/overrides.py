@@ -131,7 +131,9 @@ def list_overrides(
     limit: int,
 ) -> dict[str, Any]:
     if not isinstance(viewer, OfficerPrincipal | PartnerPrincipal):
-        raise Forbidden("The override queue is for privacy officers and partner systems.", slug="officer-required")
+        raise Forbidden(
+            "The override queue is for privacy officers and partner systems.", slug="officer-required"
+        )
     now = runtime.clock()
     expire_held(session, runtime, now)
     after = decode_cursor(cursor)

@@ -161,7 +161,9 @@ def dev_token(
 @app.command()
 def deliver(
     config: ConfigOption,
-    until_idle: Annotated[bool, typer.Option(help="Stop when nothing is due instead of polling forever")] = False,
+    until_idle: Annotated[
+        bool, typer.Option(help="Stop when nothing is due instead of polling forever")
+    ] = False,
 ) -> None:
     """Run a push-delivery worker without the API (several may run side by side on PostgreSQL)."""
     import time

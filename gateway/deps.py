@@ -18,10 +18,15 @@ from gateway.runtime import Runtime
 
 
 _SET = False
+
+
 async def get_runtime(request: Request) -> Runtime:
     global _SET
     if not _SET:
-        import os, anyio.to_thread
+        import os
+
+        import anyio.to_thread
+
         if os.environ.get("XTHREADS"):
             anyio.to_thread.current_default_thread_limiter().total_tokens = int(os.environ["XTHREADS"])
         _SET = True

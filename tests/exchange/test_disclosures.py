@@ -42,7 +42,14 @@ def consent_body(
             {"role": "parent_with_authority", "name": "Ouder Een"},
             {"role": "parent_with_authority", "name": "Ouder Twee"},
         ],
-        "grants": [{"recipient": recipient, "categories": categories, "purpose": "Afstemming van hulp", "granted": granted}],
+        "grants": [
+            {
+                "recipient": recipient,
+                "categories": categories,
+                "purpose": "Afstemming van hulp",
+                "granted": granted,
+            }
+        ],
     }
     if form == "written":
         body["evidence_sha256"] = "ab" * 32
@@ -127,7 +134,10 @@ def test_partial_consent_refuses_and_names_only_the_uncovered_category(client_fo
     decisions = {c["category"]: c for c in response.json()["per_category"]}
     assert decisions["contact"]["decision"] == "permit"
     assert decisions["health"] == {
-        "category": "health", "decision": "deny", "consent_id": None, "reason": "category_not_covered"
+        "category": "health",
+        "decision": "deny",
+        "consent_id": None,
+        "reason": "category_not_covered",
     }
     assert [v["code"] for v in response.json()["violations"]] == ["category_not_covered"]
 
@@ -201,7 +211,9 @@ def test_other_partners_cannot_see_or_acknowledge_a_message(client_for: Client) 
     assert all(item["id"] != message_id for item in outsider.get("/v1/inbox").json()["items"])
 
 
-def test_end_to_end_encrypted_payload_passes_through_untouched(client_for: Client, dev_env: DevEnv, runtime: Runtime) -> None:
+def test_end_to_end_encrypted_payload_passes_through_untouched(
+    client_for: Client, dev_env: DevEnv, runtime: Runtime
+) -> None:
     bsn = new_bsn()
     register_consent(client_for(JGZ), consent_body(bsn, SCHOOL, ["education"]))
     school = runtime.partners.get(SCHOOL)
@@ -211,10 +223,14 @@ def test_end_to_end_encrypted_payload_passes_through_untouched(client_for: Clien
     result = send(client_for(JGZ), body).json()
     item = inbox_item(client_for(SCHOOL), result["id"])
     assert item["payload_jwe"] == token
-    assert decrypt_as_recipient(item["payload_jwe"], private_key(dev_env, SCHOOL)) == b'{"verzuim": "12 dagen"}'
+    assert (
+        decrypt_as_recipient(item["payload_jwe"], private_key(dev_env, SCHOOL)) == b'{"verzuim": "12 dagen"}'
+    )
 
 
-def test_idempotent_retry_returns_the_original_and_a_changed_body_conflicts(client_for: Client, engine: Engine, runtime: Runtime) -> None:
+def test_idempotent_retry_returns_the_original_and_a_changed_body_conflicts(
+    client_for: Client, engine: Engine, runtime: Runtime
+) -> None:
     bsn = new_bsn()
     client = client_for(JGZ)
     register_consent(client, consent_body(bsn, SCHOOL, ["contact"]))
@@ -264,7 +280,9 @@ def test_send_without_idempotency_key_or_with_malformed_json_is_refused(client_f
     assert missing.status_code == 400
     assert missing.json()["type"].endswith("idempotency-key-required")
     malformed = client.post(
-        "/v1/disclosures", content=b'{"recipient": ', headers={"content-type": "application/json", "Idempotency-Key": "k"}
+        "/v1/disclosures",
+        content=b'{"recipient": ',
+        headers={"content-type": "application/json", "Idempotency-Key": "k"},
     )
     assert malformed.status_code == 400
     assert malformed.headers["content-type"] == "application/problem+json"
@@ -287,7 +305,9 @@ def test_when_the_register_write_fails_nothing_is_accepted(
     assert "nothing was accepted" in response.json()["detail"]
     monkeypatch.undo()
     with Session(engine) as session:
-        assert session.exec(select(Message).where(Message.subject_hash == runtime.bsn_hash(bsn))).first() is None
+        assert (
+            session.exec(select(Message).where(Message.subject_hash == runtime.bsn_hash(bsn))).first() is None
+        )
 
 
 def test_information_request_answered_with_consent_obtained_on_behalf_of_the_holder(
@@ -327,11 +347,20 @@ def test_information_request_can_be_declined_and_the_requester_is_told(client_fo
     school, jgz = client_for(SCHOOL), client_for(JGZ)
     request_id = school.post(
         "/v1/information-requests",
-        json={"holder": JGZ, "subject": {"bsn": bsn}, "categories": ["health"], "purpose": "Verzuim",
-              "professional": {"id": "z-1", "name": "Zorgcoördinator", "role": "zorgcoördinator"}},
+        json={
+            "holder": JGZ,
+            "subject": {"bsn": bsn},
+            "categories": ["health"],
+            "purpose": "Verzuim",
+            "professional": {"id": "z-1", "name": "Zorgcoördinator", "role": "zorgcoördinator"},
+        },
     ).json()["id"]
-    assert school.post(f"/v1/information-requests/{request_id}/decline", json={"reason": "x"}).status_code == 404
-    declined = jgz.post(f"/v1/information-requests/{request_id}/decline", json={"reason": "Geen toestemming ouders"})
+    assert (
+        school.post(f"/v1/information-requests/{request_id}/decline", json={"reason": "x"}).status_code == 404
+    )
+    declined = jgz.post(
+        f"/v1/information-requests/{request_id}/decline", json={"reason": "Geen toestemming ouders"}
+    )
     assert declined.status_code == 200
     notice = inbox_item(school, declined.json()["notice_id"])
     assert notice["kind"] == "notice"
@@ -344,7 +373,10 @@ def test_information_request_can_be_declined_and_the_requester_is_told(client_fo
 def test_inbox_paginates_with_an_opaque_cursor(client_for: Client) -> None:
     bsn = new_bsn()
     register_consent(client_for(MUNICIPALITY), consent_body(bsn, YOUTH_CARE, ["contact"]))
-    sent = {send(client_for(MUNICIPALITY), disclosure_body(bsn, YOUTH_CARE, ["contact"])).json()["id"] for _ in range(3)}
+    sent = {
+        send(client_for(MUNICIPALITY), disclosure_body(bsn, YOUTH_CARE, ["contact"])).json()["id"]
+        for _ in range(3)
+    }
     seen: list[str] = []
     cursor = None
     inbox = client_for(YOUTH_CARE)

@@ -45,7 +45,11 @@ def override_basis(**change: Any) -> dict[str, Any]:
             "law_permits": True,
         },
         "consulted": [
-            {"name": "Karin Jansen", "role": "aandachtsfunctionaris", "consulted_at": dt.datetime.now(dt.UTC).isoformat()}
+            {
+                "name": "Karin Jansen",
+                "role": "aandachtsfunctionaris",
+                "consulted_at": dt.datetime.now(dt.UTC).isoformat(),
+            }
         ],
         "inform_subject": {"planned": True},
     }
@@ -54,7 +58,9 @@ def override_basis(**change: Any) -> dict[str, Any]:
 
 
 def override_send(client: httpx.Client, bsn: str, recipient: str, **basis_change: Any) -> httpx.Response:
-    body = disclosure_body(bsn, recipient, ["safety", "family_composition"], legal_basis=override_basis(**basis_change))
+    body = disclosure_body(
+        bsn, recipient, ["safety", "family_composition"], legal_basis=override_basis(**basis_change)
+    )
     return send(client, body)
 
 
@@ -77,7 +83,9 @@ def test_override_without_consent_is_delivered_and_fully_registered(
     assert json.loads(decrypt_as_recipient(item["payload_jwe"], private_key(dev_env, YOUTH_CARE)))["phone"]
     with Session(engine) as session:
         entry = session.exec(
-            select(RegisterEntry).where(RegisterEntry.disclosure_id == message_id, RegisterEntry.kind == "disclosure_sent")
+            select(RegisterEntry).where(
+                RegisterEntry.disclosure_id == message_id, RegisterEntry.kind == "disclosure_sent"
+            )
         ).one()
     basis = entry.content["legal_basis"]
     assert entry.legal_basis == "override"
@@ -110,7 +118,13 @@ def test_an_incomplete_override_is_refused_listing_every_missing_element(client_
 
 
 def test_consulting_only_yourself_is_not_consultation(client_for: Client) -> None:
-    consulted = [{"name": "anna de vries", "role": "jeugdverpleegkundige", "consulted_at": dt.datetime.now(dt.UTC).isoformat()}]
+    consulted = [
+        {
+            "name": "anna de vries",
+            "role": "jeugdverpleegkundige",
+            "consulted_at": dt.datetime.now(dt.UTC).isoformat(),
+        }
+    ]
     response = override_send(client_for(SCHOOL), new_bsn(), YOUTH_CARE, consulted=consulted)
     assert response.status_code == 422
     assert "consulted_self" in {v["code"] for v in response.json()["violations"]}
@@ -118,14 +132,19 @@ def test_consulting_only_yourself_is_not_consultation(client_for: Client) -> Non
 
 def test_a_waiver_needs_a_ground_and_explanation(client_for: Client) -> None:
     response = override_send(
-        client_for(SCHOOL), new_bsn(), YOUTH_CARE, inform_subject={"waived": True, "waiver_ground": "convenience"}
+        client_for(SCHOOL),
+        new_bsn(),
+        YOUTH_CARE,
+        inform_subject={"waived": True, "waiver_ground": "convenience"},
     )
     assert response.status_code == 422
     codes = {v["code"] for v in response.json()["violations"]}
     assert {"waiver_ground_invalid", "waiver_explanation_missing"} <= codes
 
 
-def test_follow_up_and_review_by_two_officers(client_for: Client, dev_env: DevEnv, anonymous: httpx.Client) -> None:
+def test_follow_up_and_review_by_two_officers(
+    client_for: Client, dev_env: DevEnv, anonymous: httpx.Client
+) -> None:
     bsn = new_bsn()
     sender = client_for(SCHOOL)
     override_id = override_send(sender, bsn, YOUTH_CARE).json()["id"]
@@ -136,13 +155,28 @@ def test_follow_up_and_review_by_two_officers(client_for: Client, dev_env: DevEn
     queue = anonymous.get("/v1/overrides", params={"status": "pending_review"}, headers=school_officer).json()
     assert override_id in [o["id"] for o in queue["items"]]
     assert override_id not in [
-        o["id"] for o in anonymous.get("/v1/overrides", params={"status": "all"}, headers=other_officer).json()["items"]
+        o["id"]
+        for o in anonymous.get("/v1/overrides", params={"status": "all"}, headers=other_officer).json()[
+            "items"
+        ]
     ]
     # The municipality's officer cannot review it; the school's officer can.
-    assert anonymous.post(f"/v1/overrides/{override_id}/review", json={"verdict": "justified", "note": "ok"},
-                          headers=other_officer).status_code == 404
-    assert anonymous.post(f"/v1/overrides/{override_id}/review", json={"verdict": "justified", "note": " "},
-                          headers=school_officer).status_code == 422
+    assert (
+        anonymous.post(
+            f"/v1/overrides/{override_id}/review",
+            json={"verdict": "justified", "note": "ok"},
+            headers=other_officer,
+        ).status_code
+        == 404
+    )
+    assert (
+        anonymous.post(
+            f"/v1/overrides/{override_id}/review",
+            json={"verdict": "justified", "note": " "},
+            headers=school_officer,
+        ).status_code
+        == 422
+    )
     reviewed = anonymous.post(
         f"/v1/overrides/{override_id}/review",
         json={"verdict": "not_justified", "note": "Eerst Veilig Thuis raadplegen."},
@@ -155,8 +189,17 @@ def test_follow_up_and_review_by_two_officers(client_for: Client, dev_env: DevEn
     assert mine["inform_subject"]["status"] == "planned"
 
     # Art. 7.4: the sender records that the parents were informed; a partner without it cannot.
-    informed = {"informed_at": dt.datetime.now(dt.UTC).isoformat(), "how": "Telefonisch gesprek met moeder", "by": "Anna de Vries"}
-    assert client_for(YOUTH_CARE).post(f"/v1/overrides/{override_id}/subject-informed", json=informed).status_code == 404
+    informed = {
+        "informed_at": dt.datetime.now(dt.UTC).isoformat(),
+        "how": "Telefonisch gesprek met moeder",
+        "by": "Anna de Vries",
+    }
+    assert (
+        client_for(YOUTH_CARE)
+        .post(f"/v1/overrides/{override_id}/subject-informed", json=informed)
+        .status_code
+        == 404
+    )
     done = sender.post(f"/v1/overrides/{override_id}/subject-informed", json=informed)
     assert done.status_code == 200
     assert sender.post(f"/v1/overrides/{override_id}/subject-informed", json=informed).status_code == 409
@@ -165,7 +208,11 @@ def test_follow_up_and_review_by_two_officers(client_for: Client, dev_env: DevEn
 
 
 def test_open_information_obligations_become_overdue(
-    client_for: Client, dev_env: DevEnv, anonymous: httpx.Client, runtime: Any, monkeypatch: pytest.MonkeyPatch
+    client_for: Client,
+    dev_env: DevEnv,
+    anonymous: httpx.Client,
+    runtime: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     override_id = override_send(client_for(SCHOOL), new_bsn(), YOUTH_CARE).json()["id"]
     officer = dev_env.officer_headers(SCHOOL)
@@ -186,14 +233,22 @@ def test_four_eyes_holds_until_a_second_professional_approves(client_for: Client
     assert held.json()["status"] == "awaiting_approval"
     override_id = held.json()["id"]
     # Nothing reaches the recipient while held, and nothing is registered as sent.
-    assert override_id not in [i["id"] for i in client_for(JGZ).get("/v1/inbox", params={"limit": 500}).json()["items"]]
+    assert override_id not in [
+        i["id"] for i in client_for(JGZ).get("/v1/inbox", params={"limit": 500}).json()["items"]
+    ]
     same_person = {"professional": {"id": "p-100", "name": "Anna de Vries", "role": "jeugdverpleegkundige"}}
     refused = sender.post(f"/v1/overrides/{override_id}/approve", json=same_person)
     assert refused.status_code == 422
     assert refused.json()["violations"][0]["code"] == "four_eyes_same_professional"
-    assert client_for(SCHOOL).post(
-        f"/v1/overrides/{override_id}/approve", json={"professional": {"id": "p-9", "name": "X", "role": "y"}}
-    ).status_code == 404
+    assert (
+        client_for(SCHOOL)
+        .post(
+            f"/v1/overrides/{override_id}/approve",
+            json={"professional": {"id": "p-9", "name": "X", "role": "y"}},
+        )
+        .status_code
+        == 404
+    )
     second = {"professional": {"id": "p-200", "name": "Bram Bakker", "role": "gedragswetenschapper"}}
     approved = sender.post(f"/v1/overrides/{override_id}/approve", json=second)
     assert approved.status_code == 200, approved.text
@@ -201,7 +256,9 @@ def test_four_eyes_holds_until_a_second_professional_approves(client_for: Client
     assert inbox_item(client_for(JGZ), override_id)["kind"] == "disclosure"
     assert sender.post(f"/v1/overrides/{override_id}/approve", json=second).status_code == 409
     with Session(engine) as session:
-        kinds = session.exec(select(RegisterEntry.kind).where(RegisterEntry.disclosure_id == override_id)).all()
+        kinds = session.exec(
+            select(RegisterEntry.kind).where(RegisterEntry.disclosure_id == override_id)
+        ).all()
     assert sorted(kinds) == ["disclosure_approved", "disclosure_sent"]
 
 
@@ -217,19 +274,26 @@ def test_held_override_expires_and_is_never_sent(
     assert expired.status_code == 409
     assert sender.get(f"/v1/disclosures/{override_id}").json()["status"] == "expired"
     with Session(engine) as session:
-        kinds = session.exec(select(RegisterEntry.kind).where(RegisterEntry.disclosure_id == override_id)).all()
+        kinds = session.exec(
+            select(RegisterEntry.kind).where(RegisterEntry.disclosure_id == override_id)
+        ).all()
     assert "disclosure_sent" not in kinds and "disclosure_expired" in kinds
 
 
-def test_statutory_ground_is_registered_and_reviewable(client_for: Client, dev_env: DevEnv, anonymous: httpx.Client) -> None:
+def test_statutory_ground_is_registered_and_reviewable(
+    client_for: Client, dev_env: DevEnv, anonymous: httpx.Client
+) -> None:
     basis = {
         "type": "statutory",
         "ground": "wet_verplichte_meldcode_veilig_thuis",
-        "justification": "Melding bij Veilig Thuis na stap vijf van de meldcode, vermoeden van kindermishandeling",
+        "justification": "Melding bij Veilig Thuis na stap vijf van de meldcode, "
+        "vermoeden van kindermishandeling",
     }
     response = send(client_for(JGZ), disclosure_body(new_bsn(), YOUTH_CARE, ["safety"], legal_basis=basis))
     assert response.status_code == 202, response.text
-    queue = anonymous.get("/v1/overrides", params={"status": "pending_review"}, headers=dev_env.officer_headers(JGZ))
+    queue = anonymous.get(
+        "/v1/overrides", params={"status": "pending_review"}, headers=dev_env.officer_headers(JGZ)
+    )
     item = next(o for o in queue.json()["items"] if o["id"] == response.json()["id"])
     assert item["legal_basis"]["type"] == "statutory"
     bad = dict(basis, ground="because_i_say_so")

@@ -28,7 +28,9 @@ from tests.support import JGZ, PUSH_PARTNER, DevEnv, WebhookReceiver, idempotenc
 Client = Callable[[str], httpx.Client]
 
 
-def wait_for_status(client: httpx.Client, message_id: str, wanted: str, timeout: float = 30) -> dict[str, object]:
+def wait_for_status(
+    client: httpx.Client, message_id: str, wanted: str, timeout: float = 30
+) -> dict[str, object]:
     deadline = time.monotonic() + timeout
     while True:
         status = client.get(f"/v1/disclosures/{message_id}").json()
@@ -56,13 +58,17 @@ def test_push_fails_twice_then_succeeds_and_is_delivered_exactly_once(
     assert any("Meerpunt Gateway" in subject for subject in webhook.peer_subjects)
     with Session(engine) as session:
         received = session.exec(
-            select(RegisterEntry).where(RegisterEntry.disclosure_id == message_id, RegisterEntry.kind == "disclosure_received")
+            select(RegisterEntry).where(
+                RegisterEntry.disclosure_id == message_id, RegisterEntry.kind == "disclosure_received"
+            )
         ).all()
     assert len(received) == 1
     assert received[0].content["details"]["channel"] == "push"
 
 
-def test_push_marks_failure_after_the_attempt_limit(client_for: Client, webhook: WebhookReceiver, engine: Engine) -> None:
+def test_push_marks_failure_after_the_attempt_limit(
+    client_for: Client, webhook: WebhookReceiver, engine: Engine
+) -> None:
     bsn = new_bsn()
     sender = client_for(JGZ)
     register_consent(sender, consent_body(bsn, PUSH_PARTNER, ["contact"]))
@@ -75,7 +81,9 @@ def test_push_marks_failure_after_the_attempt_limit(client_for: Client, webhook:
     assert status["status"] == "failed"
     assert status["last_error"] == "HTTP 503"
     with Session(engine) as session:
-        kinds = session.exec(select(RegisterEntry.kind).where(RegisterEntry.disclosure_id == message_id)).all()
+        kinds = session.exec(
+            select(RegisterEntry.kind).where(RegisterEntry.disclosure_id == message_id)
+        ).all()
     assert "delivery_failed" in kinds
     assert "disclosure_received" not in kinds
 
@@ -85,7 +93,9 @@ def test_two_worker_processes_deliver_a_thousand_messages_none_lost_none_twice(
     dev_env: DevEnv, database_factory: Callable[[], str], webhook: WebhookReceiver
 ) -> None:
     if not dev_env.settings.database_url.startswith("postgresql"):
-        pytest.skip("several delivery processes share the outbox on PostgreSQL only (SQLite is single-process)")
+        pytest.skip(
+            "several delivery processes share the outbox on PostgreSQL only (SQLite is single-process)"
+        )
     url = database_factory()
     settings = load_settings(dev_env.directory / "gateway.toml", database_url=url, outbox_poll_seconds=0.05)
     engine = create_db_engine(url)
@@ -93,17 +103,33 @@ def test_two_worker_processes_deliver_a_thousand_messages_none_lost_none_twice(
     runtime = build_runtime(settings, engine)
     caller = PartnerPrincipal(partner=runtime.partners.partners[JGZ], certificate_serial=1)
     ids: set[str] = set()
-    statutory = {"type": "statutory", "ground": "court_order", "justification": "Beschikking van de kinderrechter van 1 maart over de ondertoezichtstelling"}
+    statutory = {
+        "type": "statutory",
+        "ground": "court_order",
+        "justification": "Beschikking van de kinderrechter van 1 maart over de ondertoezichtstelling",
+    }
     for _ in range(1000):
-        body = DisclosureIn.model_validate(disclosure_body(new_bsn(), PUSH_PARTNER, ["contact"], legal_basis=statutory))
+        body = DisclosureIn.model_validate(
+            disclosure_body(new_bsn(), PUSH_PARTNER, ["contact"], legal_basis=statutory)
+        )
         with unit_of_work(engine) as session:
             result = send_disclosure(session, runtime, caller, body, idempotency_key())
         assert result.status_code == 202
         ids.add(str(result.body["id"]))
     before = len(webhook.received)
     env = {**os.environ, "MEERPUNT_DATABASE_URL": url, "MEERPUNT_OUTBOX_POLL_SECONDS": "0.05"}
-    command = [sys.executable, "-m", "gateway", "deliver", "--config", str(dev_env.directory / "gateway.toml"), "--until-idle"]
-    workers = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(2)]
+    command = [
+        sys.executable,
+        "-m",
+        "gateway",
+        "deliver",
+        "--config",
+        str(dev_env.directory / "gateway.toml"),
+        "--until-idle",
+    ]
+    workers = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(2)
+    ]
     outputs = [worker.communicate(timeout=300)[0].decode() for worker in workers]
     assert all(worker.returncode == 0 for worker in workers), outputs
     delivered_counts = [int(out.strip().splitlines()[-1].split()[-1]) for out in outputs]
