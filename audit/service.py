@@ -25,6 +25,8 @@ __all__ = [
     "EntryDraft",
     "EntryKind",
     "encode_categories",
+    "entry_body",
+    "entry_columns",
     "entry_content",
     "new_trace_id",
     "record",
@@ -95,7 +97,7 @@ class EntryDraft:
 
 
 def entry_content(entry_id: str, draft: EntryDraft) -> dict[str, Any]:
-    """The hashed content of an entry: everything the register says about the event."""
+    """Everything the register says about the event, as `RegisterEntry.content` returns it."""
     return {
         "id": entry_id,
         "kind": draft.kind,
@@ -136,18 +138,16 @@ def entry_body(draft: EntryDraft) -> str:
     )
 
 
-def record(session: Session, draft: EntryDraft) -> RegisterEntry:
-    """Append an entry in the caller's transaction (flush only: the caller's unit of work commits).
+def entry_columns(draft: EntryDraft, entry_id: str | None = None) -> dict[str, Any]:
+    """Every stored column of a new entry, including `body` and `leaf_hash` (pure: no I/O).
 
-    Only an INSERT: no lock, no tree work. The sequencer gives the entry its tree position within
-    `sequencer_interval_seconds`; its inclusion proof is available after the next checkpoint.
     Raises ValueError for a naive `occurred_at` or a control character in an indexed field.
     """
     if draft.occurred_at.tzinfo is None:
         raise ValueError("occurred_at must be timezone-aware")
     legal_basis_type = draft.legal_basis.get("type") if draft.legal_basis else None
     columns: dict[str, Any] = {
-        "id": str(uuid.uuid4()),
+        "id": entry_id or str(uuid.uuid4()),
         "kind": draft.kind,
         # Stored in UTC: SQLite drops the offset, and the leaf encodes the instant.
         "occurred_at": draft.occurred_at.astimezone(dt.UTC),
@@ -163,8 +163,19 @@ def record(session: Session, draft: EntryDraft) -> RegisterEntry:
         "disclosure_id": draft.disclosure_id or None,
     }
     body = entry_body(draft)
-    line = encode_line(header_values(columns), body)
-    entry = RegisterEntry(**columns, body=body, leaf_hash=line_leaf_hash(line))
+    columns["body"] = body
+    columns["leaf_hash"] = line_leaf_hash(encode_line(header_values(columns), body))
+    return columns
+
+
+def record(session: Session, draft: EntryDraft) -> RegisterEntry:
+    """Append an entry in the caller's transaction (flush only: the caller's unit of work commits).
+
+    Only an INSERT: no lock, no tree work. The sequencer gives the entry its tree position within
+    `sequencer_interval_seconds`; its inclusion proof is available after the next checkpoint.
+    Raises ValueError for a naive `occurred_at` or a control character in an indexed field.
+    """
+    entry = RegisterEntry(**entry_columns(draft))
     session.add(entry)
     session.flush()
     return entry

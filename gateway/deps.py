@@ -17,19 +17,7 @@ from gateway.runtime import Runtime
 # thread pool, and on the disclosure path each such hop cost more CPU than the work it wrapped.
 
 
-_SET = False
-
-
 async def get_runtime(request: Request) -> Runtime:
-    global _SET
-    if not _SET:
-        import os
-
-        import anyio.to_thread
-
-        if os.environ.get("XTHREADS"):
-            anyio.to_thread.current_default_thread_limiter().total_tokens = int(os.environ["XTHREADS"])
-        _SET = True
     runtime: Runtime = request.app.state.runtime
     return runtime
 
