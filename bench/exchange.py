@@ -397,11 +397,11 @@ def cpu_snapshot(server_pid: int) -> dict[str, Any]:
     server: dict[str, float] = {}
     todo = [server_pid]
     while todo:
-        pid = todo.pop()
-        stat = stats.get(str(pid))
-        if stat is not None:
-            server[str(pid)] = stat[2]
-        todo += children.get(pid, [])
+        process = todo.pop()
+        found = stats.get(str(process))
+        if found is not None:
+            server[str(process)] = found[2]
+        todo += children.get(process, [])
     postgres = {
         pid: stat[2]
         for pid, stat in stats.items()
@@ -556,7 +556,7 @@ def profiled_phase(load: LoadGenerator, args: argparse.Namespace, server_pid: in
 
 def median_of(phases: list[Phase], kind: str, key: str) -> float:
     values = [phase.summary()[key] for phase in phases if phase.kind == kind]
-    return float(statistics.median(v for v in values if v is not None))
+    return round(float(statistics.median(v for v in values if v is not None)), 2)
 
 
 def median_cpu(phases: list[Phase], kind: str) -> dict[str, float]:
@@ -570,6 +570,8 @@ def summarise(phases: list[Phase], args: argparse.Namespace, verified: dict[str,
         errors.update(phase.errors)
     disclosures = median_of(phases, "disclosures", "per_s")
     baseline = median_of(phases, "baseline", "per_s")
+    cpu = {kind: median_cpu(phases, kind) for kind in ("disclosures", "baseline")}
+    cores = os.cpu_count() or 1
     return {
         "disclosures_per_s": round(disclosures, 1),
         "baseline_per_s": round(baseline, 1),
@@ -586,10 +588,13 @@ def summarise(phases: list[Phase], args: argparse.Namespace, verified: dict[str,
         "errors": dict(errors),
         "all_accepted_and_stored": verified["ok"] and not errors,
         "verification": verified,
-        "cpu_ms_per_request": {
-            "disclosures": median_cpu(phases, "disclosures"),
-            "baseline": median_cpu(phases, "baseline"),
+        "cpu_ms_per_request": cpu,
+        # What the cores could do if this benchmark had them to itself: cores / CPU per request.
+        # An estimate that ignores waits and contention, for judging what bounds the figures.
+        "capacity_per_s_if_cores_dedicated": {
+            kind: round(1000 * cores / sum(cpu[kind].values()), 1) for kind in cpu
         },
+        "other_load_cores": statistics.median(phase.summary()["other_load_cores"] for phase in phases),
         "machine": {
             "cores": os.cpu_count(),
             "python": platform.python_version(),
@@ -624,6 +629,12 @@ def print_table(result: dict[str, Any]) -> None:
             f"{c['client']:>24.2f}{c['server']:>7.2f}{c['postgres']:>9.2f}"
         )
     print(f"{'ratio (disclosures/baseline)':30}{result['ratio']:>5.2f}")
+    capacity = result["capacity_per_s_if_cores_dedicated"]
+    print(
+        f"other work on the machine used {result['other_load_cores']:.2f} cores (median); with all "
+        f"{result['machine']['cores']} cores to itself this stack could do ~{capacity['baseline']:.0f} "
+        f"baseline/s and ~{capacity['disclosures']:.0f} disclosures/s (CPU-bound estimate)"
+    )
     verification = result["verification"]
     print(
         f"errors: {result['errors'] or 'none'}; every 202 stored (message, payload, register entry, "

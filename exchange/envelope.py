@@ -17,27 +17,33 @@ from exchange.crypto import PayloadVault, SealedPayload
 from exchange.models import Message, MessageKind, MessageStatus, OutboxItem, OutboxState, StoredPayload
 
 _PAYLOADS: sa.Table = StoredPayload.__table__  # type: ignore[attr-defined]
+PAYLOAD_COLUMNS = ("message_id", "subject_hash", "wrapped_key", "nonce", "ciphertext")
+
+
+def sealed_payload_row(
+    vault: PayloadVault, message: Message, *, bsn: str, payload_jwe: str | None
+) -> dict[str, Any]:
+    """The `exchange_payload` row: the subject's BSN and the JWE sealed under a fresh data key."""
+    sealed = vault.seal(message.id, {"bsn": bsn, "payload_jwe": payload_jwe})
+    return {
+        "message_id": message.id,
+        "subject_hash": message.subject_hash,
+        "wrapped_key": sealed.wrapped_key,
+        "nonce": sealed.nonce,
+        "ciphertext": sealed.ciphertext,
+    }
 
 
 def store_payload(
     session: Session, vault: PayloadVault, message: Message, *, bsn: str, payload_jwe: str | None
 ) -> None:
-    """Seal the subject's BSN and the JWE under a fresh data key, in the message's transaction.
+    """Seal the payload and store it in the message's transaction.
 
     A Core INSERT, not an ORM object: it runs for every message, and nothing reads it back in the
     same request.
     """
-    sealed = vault.seal(message.id, {"bsn": bsn, "payload_jwe": payload_jwe})
-    session.connection().execute(
-        _PAYLOADS.insert(),
-        {
-            "message_id": message.id,
-            "subject_hash": message.subject_hash,
-            "wrapped_key": sealed.wrapped_key,
-            "nonce": sealed.nonce,
-            "ciphertext": sealed.ciphertext,
-        },
-    )
+    row = sealed_payload_row(vault, message, bsn=bsn, payload_jwe=payload_jwe)
+    session.connection().execute(_PAYLOADS.insert(), row)
 
 
 def open_payload(session: Session, vault: PayloadVault, message_id: str) -> dict[str, Any] | None:

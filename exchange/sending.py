@@ -25,9 +25,17 @@ from consent.rules import Decision
 from consent.service import decide_for_subject
 from exchange import rules
 from exchange.crypto import PayloadVault, encrypt_for_recipient, looks_like_compact_jwe
-from exchange.envelope import store_payload
+from exchange.envelope import PAYLOAD_COLUMNS, sealed_payload_row
 from exchange.legal_basis import BasisCheck, check_legal_basis
-from exchange.models import Message, MessageKind, MessageStatus, OutboxItem, OutboxState, Override
+from exchange.models import (
+    Message,
+    MessageKind,
+    MessageStatus,
+    OutboxItem,
+    OutboxState,
+    Override,
+    StoredPayload,
+)
 from exchange.schemas import DisclosureIn
 from gateway.principals import PartnerPrincipal
 from gateway.problems import Conflict, Problem, RuleBroken, RuleViolation
@@ -62,7 +70,7 @@ def request_fingerprint(body: DisclosureIn) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def accepted_body(message: Message | sa.Row[Any]) -> dict[str, Any]:
+def accepted_body(message: Message) -> dict[str, Any]:
     return {
         "id": message.id,
         "status": message.status,
@@ -72,10 +80,11 @@ def accepted_body(message: Message | sa.Row[Any]) -> dict[str, Any]:
     }
 
 
-# The send path uses Core statements for its own rows: every disclosure runs them, and building,
-# tracking and flushing ORM objects cost several times the database round trip itself.
+# The send path writes its own rows with Core statements: every disclosure runs them, and an ORM
+# object's construction, tracking and flush cost more CPU than the statement it ends up sending.
 _MESSAGES: sa.Table = Message.__table__  # type: ignore[attr-defined]
 _OUTBOX: sa.Table = OutboxItem.__table__  # type: ignore[attr-defined]
+_PAYLOADS: sa.Table = StoredPayload.__table__  # type: ignore[attr-defined]
 _MESSAGE_COLUMNS = tuple(column.name for column in _MESSAGES.columns if column.name != "seq")
 _IDEMPOTENCY_LOOKUP = sa.select(
     _MESSAGES.c.id,
@@ -85,16 +94,40 @@ _IDEMPOTENCY_LOOKUP = sa.select(
     _MESSAGES.c.trace_id,
     _MESSAGES.c.request_hash,
 ).where(_MESSAGES.c.sender == sa.bindparam("sender"), _MESSAGES.c.idempotency_key == sa.bindparam("key"))
-_INSERT_MESSAGE_ONCE = {
-    # One Idempotency-Key per sender: a concurrent duplicate inserts nothing (it waits for the
-    # first transaction and then sees its row) instead of failing, so no savepoint is needed.
-    "postgresql": postgresql.insert(_MESSAGES)
+_OUTBOX_COLUMNS = ("message_id", "recipient", "state", "attempts", "next_attempt_at")
+# One Idempotency-Key per sender: a concurrent duplicate inserts nothing (it waits for the first
+# transaction and then sees its row) instead of failing, so no savepoint is needed. SQLite needs
+# 3.35+ for RETURNING.
+_INSERT_MESSAGE_ONCE = (
+    sqlite.insert(_MESSAGES)
     .on_conflict_do_nothing(index_elements=["sender", "idempotency_key"])
-    .returning(_MESSAGES.c.seq),
-    "sqlite": sqlite.insert(_MESSAGES)
-    .on_conflict_do_nothing(index_elements=["sender", "idempotency_key"])
-    .returning(_MESSAGES.c.seq),
-}
+    .returning(_MESSAGES.c.seq)
+)
+
+
+def _accept_statement(*, with_outbox: bool) -> sa.Select[Any]:
+    """PostgreSQL: message, sealed payload and outbox row in one statement (one round trip).
+
+    The payload and outbox inserts select from the message insert's RETURNING, so when the
+    Idempotency-Key was already used none of the three rows is written.
+    """
+    message = (
+        postgresql.insert(_MESSAGES)
+        .values({name: sa.bindparam(f"m_{name}", type_=_MESSAGES.c[name].type) for name in _MESSAGE_COLUMNS})
+        .on_conflict_do_nothing(index_elements=["sender", "idempotency_key"])
+        .returning(_MESSAGES.c.id)
+        .cte("message")
+    )
+    statement = sa.select(message.c.id)
+    parts = [("p_", _PAYLOADS, PAYLOAD_COLUMNS)] + ([("o_", _OUTBOX, _OUTBOX_COLUMNS)] if with_outbox else [])
+    for prefix, table, columns in parts:
+        row = sa.select(*(sa.bindparam(prefix + name, type_=table.c[name].type) for name in columns))
+        insert = table.insert().from_select(columns, row.select_from(message))
+        statement = statement.add_cte(insert.cte(f"{table.name}_row"))
+    return statement
+
+
+_ACCEPT = {True: _accept_statement(with_outbox=True), False: _accept_statement(with_outbox=False)}
 _SET_RECEIPT = (
     sa.update(_MESSAGES)
     .where(_MESSAGES.c.id == sa.bindparam("message_id"))
@@ -104,7 +137,8 @@ _SET_RECEIPT = (
 
 def _replay(session: Session, sender: str, key: str, fingerprint: str) -> SendResult | None:
     """Idempotent retry: same key and body → the original result; same key, other body → 409."""
-    existing = session.connection().execute(_IDEMPOTENCY_LOOKUP, {"sender": sender, "key": key}).first()
+    # A Core row with the attributes `accepted_body` reads (no ORM object: most sends find nothing).
+    existing: Any = session.connection().execute(_IDEMPOTENCY_LOOKUP, {"sender": sender, "key": key}).first()
     if existing is None:
         return None
     if existing.request_hash != fingerprint:
@@ -260,7 +294,12 @@ def send_disclosure(
         idempotency_key=idempotency_key,
         request_hash=fingerprint,
     )
-    if not _insert_once(session, message):
+    payload = sealed_payload_row(
+        PayloadVault(runtime.kek), message, bsn=body.subject.bsn, payload_jwe=payload_jwe
+    )
+    # A held override is enqueued when it is approved (exchange/overrides.py), not now.
+    outbox = None if held else outbox_row(runtime, message, at=now)
+    if not _accept(session, message, payload, outbox):
         # A concurrent retry with the same key won the race: answer with its result.
         replay = _replay(session, caller.oin, idempotency_key, fingerprint)
         if replay is None:
@@ -270,10 +309,9 @@ def send_disclosure(
             )
         return replay
 
-    store_payload(session, PayloadVault(runtime.kek), message, bsn=body.subject.bsn, payload_jwe=payload_jwe)
     if basis.kind != "consent":
         session.add(_override_row(runtime, message, basis, held=held, at=now))
-    entry_id = None if held else register_and_enqueue(session, runtime, message, at=now)
+    entry_id = None if held else register(session, message, at=now)
     message.register_entry_id = entry_id
     message.receipt = runtime.signer.sign(
         {
@@ -298,19 +336,38 @@ def send_disclosure(
     return SendResult(202, accepted_body(message))
 
 
-def _insert_once(session: Session, message: Message) -> bool:
-    """Insert the message unless this sender already used its Idempotency-Key (then False).
+def _accept(
+    session: Session, message: Message, payload: dict[str, Any], outbox: dict[str, Any] | None
+) -> bool:
+    """Insert the message, its sealed payload and its outbox row (if any), in the request's
+    transaction; or nothing, and False, when this sender already used the Idempotency-Key.
 
-    The message is inserted first, so a duplicate is found before anything else is written.
+    The message goes in first, so a duplicate is found before anything else is written.
     """
     connection = session.connection()
-    statement = _INSERT_MESSAGE_ONCE[connection.dialect.name]  # the gateway runs on these two only
     values = {name: getattr(message, name) for name in _MESSAGE_COLUMNS}
-    return connection.execute(statement, values).first() is not None
+    if connection.dialect.name == "postgresql":
+        params = {f"m_{name}": value for name, value in values.items()}
+        params.update({f"p_{name}": value for name, value in payload.items()})
+        params.update({f"o_{name}": value for name, value in (outbox or {}).items()})
+        return connection.execute(_ACCEPT[outbox is not None], params).first() is not None
+    if connection.execute(_INSERT_MESSAGE_ONCE, values).first() is None:
+        return False
+    connection.execute(_PAYLOADS.insert(), payload)
+    if outbox is not None:
+        connection.execute(_OUTBOX.insert(), outbox)
+    return True
 
 
 def register_and_enqueue(session: Session, runtime: Runtime, message: Message, *, at: dt.datetime) -> str:
     """The sender-side entry (art. 8.1: reasons, recipient, which data) and the outbox row."""
+    entry_id = register(session, message, at=at)
+    enqueue(session, runtime, message, at=at)
+    return entry_id
+
+
+def register(session: Session, message: Message, *, at: dt.datetime) -> str:
+    """Registratie van verstrekking (art. 8 lid 1): the sender-side register entry of a message."""
     entry = record(
         session,
         EntryDraft(
@@ -340,23 +397,24 @@ def register_and_enqueue(session: Session, runtime: Runtime, message: Message, *
             },
         ),
     )
-    enqueue(session, runtime, message, at=at)
     return entry.id
 
 
 def enqueue(session: Session, runtime: Runtime, message: Message, *, at: dt.datetime) -> None:
+    session.connection().execute(_OUTBOX.insert(), outbox_row(runtime, message, at=at))
+
+
+def outbox_row(runtime: Runtime, message: Message, *, at: dt.datetime) -> dict[str, Any]:
+    """The transactional outbox row: pushed by a worker, or waiting in the recipient's inbox."""
     partner = runtime.partners.get(message.recipient)
     push = partner is not None and partner.delivery == "push"
-    session.connection().execute(
-        _OUTBOX.insert(),
-        {
-            "message_id": message.id,
-            "recipient": message.recipient,
-            "state": OutboxState.PENDING if push else OutboxState.IN_INBOX,
-            "attempts": 0,
-            "next_attempt_at": at,
-        },
-    )
+    return {
+        "message_id": message.id,
+        "recipient": message.recipient,
+        "state": OutboxState.PENDING if push else OutboxState.IN_INBOX,
+        "attempts": 0,
+        "next_attempt_at": at,
+    }
 
 
 def _four_eyes_applies(runtime: Runtime, caller: PartnerPrincipal) -> bool:
