@@ -49,5 +49,5 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Any:
     if runtime is not None:
         app.state.runtime = runtime
     errors.install(app)
-    routes.include_all(app)
+    routes.include_all(app, settings)
     return MetricsMiddleware(BodyLimitMiddleware(app, settings.max_body_bytes))

@@ -11,9 +11,10 @@ from exchange import api as exchange_api
 from exchange import overrides_api, rights_api
 from gateway import api as gateway_api
 from gateway import bench_api
+from gateway.settings import Settings
 
 
-def include_all(app: FastAPI) -> None:
+def include_all(app: FastAPI, settings: Settings) -> None:
     app.include_router(gateway_api.router)
     app.include_router(consent_api.router)
     app.include_router(exchange_api.router)
@@ -21,4 +22,5 @@ def include_all(app: FastAPI) -> None:
     app.include_router(rights_api.router)
     app.include_router(access_api.router)
     app.include_router(audit_api.router)
-    app.include_router(bench_api.router)  # answers 404 unless settings.benchmark_endpoints
+    if settings.benchmark_endpoints:  # never mounted in normal operation
+        app.include_router(bench_api.router)

@@ -400,3 +400,24 @@ def test_a_consent_only_covers_the_partner_that_obtained_it(client_for: Client) 
     assert response.status_code == 403
     assert response.json()["per_category"][0]["reason"] == "no_consent"
     assert send(client_for(JGZ), disclosure_body(bsn, SCHOOL, ["contact"])).status_code == 202
+
+
+def test_concurrent_retries_with_one_key_store_one_message(
+    client_for: Client, engine: Engine, runtime: Runtime
+) -> None:
+    """A client that times out and retries in parallel must never cause two deliveries."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    bsn = new_bsn()
+    register_consent(client_for(JGZ), consent_body(bsn, SCHOOL, ["contact"]))
+    key = idempotency_key()
+    body = disclosure_body(bsn, SCHOOL, ["contact"])
+    clients = [client_for(JGZ) for _ in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(lambda c: send(c, body, key), clients))
+    assert {r.status_code for r in responses} == {202}
+    assert len({r.json()["id"] for r in responses}) == 1
+    with Session(engine) as session:
+        messages = session.exec(select(Message).where(Message.subject_hash == runtime.bsn_hash(bsn))).all()
+    assert len(messages) == 1
+    assert len(entries(engine, subject_hash=runtime.bsn_hash(bsn), kind="disclosure_sent")) == 1
