@@ -104,7 +104,7 @@ def _who(viewer: Principal) -> tuple[str, str, str | None, dict[str, Any]]:
     if isinstance(viewer, PartnerPrincipal):
         return (
             viewer.oin,
-            "partner_system",
+            "partner",
             viewer.oin,
             {"certificate_serial": format(viewer.certificate_serial, "x")},
         )

@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session
+import sqlalchemy as sa
+from sqlmodel import Session, col
 
 from audit.canonical import canonical_json, rfc3339
 from audit.leaf import encode_line, header_values, line_leaf_hash
@@ -175,7 +176,13 @@ def record(session: Session, draft: EntryDraft) -> RegisterEntry:
     `sequencer_interval_seconds`; its inclusion proof is available after the next checkpoint.
     Raises ValueError for a naive `occurred_at` or a control character in an indexed field.
     """
-    entry = RegisterEntry(**entry_columns(draft))
-    session.add(entry)
-    session.flush()
-    return entry
+    columns = entry_columns(draft)
+    session.flush()  # the caller's pending objects first, as an ORM flush of the entry would do
+    # A Core INSERT in the session's transaction rather than an ORM flush: same statement, same
+    # transaction, a fraction of the unit-of-work bookkeeping on the hottest path of the gateway.
+    seq = session.connection().execute(_INSERT, columns).scalar_one()
+    return RegisterEntry(**columns, seq=seq)
+
+
+# Built once: a statement made per call with .values() costs more than the INSERT itself.
+_INSERT = sa.insert(RegisterEntry).returning(col(RegisterEntry.seq))

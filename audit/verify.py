@@ -14,33 +14,27 @@
 It stops at the first break in leaf order and names that entry.
 
 Speed (see bench/register.py): on PostgreSQL the database renders each entry's leaf input itself
-(`audit.leaf.POSTGRES_LINE_SQL`) and returns blocks of 16,384 as one value, so Python does little
-more than hashing; a second thread fetches the next block while the current one is hashed. On
-SQLite the same bytes are rendered in Python from the stored columns.
+and returns blocks of 16,384 as one value (`audit.verify_reader`), so Python does little more than
+hashing, while reader threads fetch the next blocks. On SQLite the same bytes are rendered in
+Python from the stored columns.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
-import datetime as dt
 import hashlib
 import itertools
-import queue
-import threading
 import time
-from collections.abc import Generator, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any, NoReturn, Protocol
+from dataclasses import asdict, dataclass
+from typing import Any, NoReturn
 
 from jose import jws
 from jose.exceptions import JOSEError
 
 from audit.canonical import rfc3339
-from audit.leaf import HEADER_FIELDS, LEAF_HASH_PREFIX, POSTGRES_LINE_SQL, encode_time, render_line
 from audit.merkle import EMPTY_ROOT, TILE_HEIGHT, CompactRange, border_in_block, tree_levels
 from audit.sequencer import CHECKPOINT_TYP
-from gateway.db import is_sqlite
+from audit.verify_reader import HASH, Block, Head, Source, open_reader, read_blocks
 from gateway.runtime import Runtime
 
 __all__ = ["VerificationReport", "verify_register"]
@@ -48,9 +42,6 @@ __all__ = ["VerificationReport", "verify_register"]
 BLOCK_HEIGHT = 14
 BLOCK = 1 << BLOCK_HEIGHT
 """Leaves per read: aligned, so each block is a perfect subtree (about 8 MB of leaf inputs)."""
-
-HASH = 32
-_UNREADABLE = b"\xff"  # never a valid leaf input (not UTF-8, no version byte)
 
 
 @dataclass(frozen=True)
@@ -93,228 +84,15 @@ class _Break(Exception):
         *,
         leaf_index: int | None = None,
         entry_id: str | None = None,
-        name: bool = False,
+        name_at: int | None = None,
         moved: tuple[int, int] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.leaf_index = leaf_index
         self.entry_id = entry_id
-        self.name = name  # name the entry at leaf_index
+        self.name_at = name_at  # name the entry stored at this leaf index
         self.moved = moved  # every entry matched its own hash; the tree over this range did not
-
-
-@dataclass(frozen=True)
-class _Head:
-    id: int
-    size: int
-    root_hash: bytes
-    signed_at: dt.datetime
-    jws: str
-
-
-@dataclass
-class _Block:
-    start: int
-    indexes: list[int]
-    inputs: list[bytes]  # LEAF_HASH_PREFIX + line: what SHA-256 is applied to
-    stored: bytes  # the stored leaf hashes, concatenated in leaf order
-    tiles: list[tuple[int, bytes]] = field(default_factory=list)
-
-
-class _Source(Protocol):
-    def heads(self) -> list[_Head]: ...
-    def state(self) -> tuple[int, bytes] | None: ...
-    def counts(self) -> tuple[int, int, int]: ...
-    def block(self, start: int, stop: int) -> _Block: ...
-    def pending(self) -> list[tuple[str, bytes, bytes]]: ...
-    def entry_at(self, leaf_index: int) -> str | None: ...
-    def order_in(self, start: int, stop: int) -> list[tuple[int, int, str]]: ...
-    def close(self) -> None: ...
-
-
-_HEADS = "SELECT id, size, root_hash, signed_at, jws FROM register_tree_head ORDER BY id"
-_STATE = "SELECT size, frontier FROM register_tree_state WHERE id = 1"
-_COUNTS = (
-    "SELECT count(leaf_index), count(*) - count(leaf_index), "
-    "(SELECT count(*) FROM register_tree_tile) FROM register_entry"
-)
-_TILES = (
-    "SELECT tile_index, hash FROM register_tree_tile WHERE tile_index >= %s AND tile_index < %s "
-    "ORDER BY tile_index"
-)
-_ENTRY_AT = "SELECT id FROM register_entry WHERE leaf_index = %s ORDER BY seq LIMIT 1"
-_ORDER_IN = (
-    "SELECT leaf_index, seq, id FROM register_entry WHERE leaf_index >= %s AND leaf_index < %s "
-    "ORDER BY leaf_index, seq"
-)
-
-
-class _DbapiSource:
-    """Shared plumbing: one raw DB-API connection inside one read-only snapshot."""
-
-    placeholder = "%s"
-
-    def __init__(self, runtime: Runtime) -> None:
-        self._raw = runtime.engine.raw_connection()
-        self._conn: Any = self._raw.driver_connection
-
-    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        cursor = self._conn.cursor()
-        try:
-            cursor.execute(sql.replace("%s", self.placeholder), tuple(params))
-            return list(cursor.fetchall())
-        finally:
-            cursor.close()
-
-    @staticmethod
-    def _time(value: Any) -> dt.datetime:
-        moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
-        return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
-
-    def heads(self) -> list[_Head]:
-        heads = []
-        for i, size, root, signed_at, token in self._all(_HEADS):
-            try:
-                moment = self._time(signed_at)
-            except ValueError:
-                moment = dt.datetime.min.replace(tzinfo=dt.UTC)  # cannot match the signed time
-            heads.append(_Head(int(i), int(size), bytes(root), moment, str(token)))
-        return heads
-
-    def state(self) -> tuple[int, bytes] | None:
-        rows = self._all(_STATE)
-        return (int(rows[0][0]), bytes(rows[0][1])) if rows else None
-
-    def counts(self) -> tuple[int, int, int]:
-        sequenced, pending, tiles = self._all(_COUNTS)[0]
-        return int(sequenced), int(pending), int(tiles)
-
-    def _tiles(self, start: int, stop: int) -> list[tuple[int, bytes]]:
-        rows = self._all(_TILES, (start >> TILE_HEIGHT, stop >> TILE_HEIGHT))
-        return [(int(index), bytes(value)) for index, value in rows]
-
-    def entry_at(self, leaf_index: int) -> str | None:
-        rows = self._all(_ENTRY_AT, (leaf_index,))
-        return str(rows[0][0]) if rows else None
-
-    def order_in(self, start: int, stop: int) -> list[tuple[int, int, str]]:
-        return [(int(a), int(b), str(c)) for a, b, c in self._all(_ORDER_IN, (start, stop))]
-
-    def close(self) -> None:
-        try:
-            self._conn.rollback()
-        finally:
-            self._raw.close()
-
-
-class _PostgresSource(_DbapiSource):
-    """PostgreSQL renders the leaf inputs; a block arrives as three values (indexes, lines, hashes).
-
-    The SQL below interpolates only module constants (`POSTGRES_LINE_SQL`); values are bound.
-    """
-
-    _BLOCK = (
-        "SELECT array_agg(leaf_index), convert_to(string_agg(line, E'\\n'), 'UTF8'), "  # noqa: S608
-        "string_agg(leaf_hash, ''::bytea) FROM ("
-        f"SELECT leaf_index, {POSTGRES_LINE_SQL} AS line, leaf_hash FROM register_entry "
-        "WHERE leaf_index >= %s AND leaf_index < %s ORDER BY leaf_index) AS ordered"
-    )
-    _ROWS = (
-        f"SELECT leaf_index, convert_to({POSTGRES_LINE_SQL}, 'UTF8'), leaf_hash FROM register_entry "  # noqa: S608
-        "WHERE leaf_index >= %s AND leaf_index < %s ORDER BY leaf_index"
-    )
-    _PENDING = (
-        f"SELECT id, convert_to({POSTGRES_LINE_SQL}, 'UTF8'), leaf_hash FROM register_entry "  # noqa: S608
-        "WHERE leaf_index IS NULL ORDER BY seq"
-    )
-
-    def __init__(self, runtime: Runtime) -> None:
-        super().__init__(runtime)
-        # One snapshot for the whole run: the sequencer keeps appending meanwhile.
-        self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-
-    def block(self, start: int, stop: int) -> _Block:
-        with self._conn.cursor(binary=True) as cursor:
-            cursor.execute(self._BLOCK, (start, stop))
-            indexes, lines, stored = cursor.fetchone()
-        if indexes is None:
-            return _Block(start, [], [], b"", self._tiles(start, stop))
-        parts = bytes(lines).split(b"\n")
-        if len(parts) != len(indexes) or len(stored) != HASH * len(indexes):
-            # A NULL line (string_agg skips it) or a stored newline: read row by row to locate it.
-            return self._rows(start, stop)
-        prefix = LEAF_HASH_PREFIX
-        inputs = [prefix + part for part in parts]
-        return _Block(start, list(indexes), inputs, bytes(stored), self._tiles(start, stop))
-
-    def _rows(self, start: int, stop: int) -> _Block:
-        with self._conn.cursor(binary=True) as cursor:
-            cursor.execute(self._ROWS, (start, stop))
-            rows = cursor.fetchall()
-        return _Block(
-            start,
-            [int(r[0]) for r in rows],
-            [LEAF_HASH_PREFIX + bytes(r[1]) if r[1] is not None else _UNREADABLE for r in rows],
-            b"".join(_hash_or_blank(r[2]) for r in rows),
-            self._tiles(start, stop),
-        )
-
-    def pending(self) -> list[tuple[str, bytes, bytes]]:
-        with self._conn.cursor(binary=True) as cursor:
-            cursor.execute(self._PENDING)
-            rows = cursor.fetchall()
-        return [
-            (str(i), LEAF_HASH_PREFIX + bytes(line) if line is not None else _UNREADABLE, bytes(h or b""))
-            for i, line, h in rows
-        ]
-
-
-class _PortableSource(_DbapiSource):
-    """Any database (SQLite): rows are read as stored and rendered by `audit.leaf.render_line`."""
-
-    placeholder = "?"
-    _COLUMNS = ", ".join(HEADER_FIELDS) + ", body, leaf_hash"
-    _BLOCK = (
-        f"SELECT leaf_index, {_COLUMNS} FROM register_entry "  # noqa: S608
-        "WHERE leaf_index >= %s AND leaf_index < %s ORDER BY leaf_index"
-    )
-    _PENDING = f"SELECT {_COLUMNS} FROM register_entry WHERE leaf_index IS NULL ORDER BY seq"  # noqa: S608
-
-    def __init__(self, runtime: Runtime) -> None:
-        super().__init__(runtime)
-        # A deferred read transaction: one WAL snapshot, without taking the write lock.
-        self._conn.execute("BEGIN")
-
-    def _render(self, row: Sequence[Any]) -> bytes:
-        try:
-            header = [
-                encode_time(self._time(value)) if name == "occurred_at" else value
-                for name, value in zip(HEADER_FIELDS, row, strict=False)
-            ]
-            return LEAF_HASH_PREFIX + render_line(header, row[len(HEADER_FIELDS)]).encode("utf-8")
-        except (TypeError, ValueError, UnicodeError):
-            return _UNREADABLE  # a stored value that no honest write produces
-
-    def block(self, start: int, stop: int) -> _Block:
-        rows = self._all(self._BLOCK, (start, stop))
-        return _Block(
-            start,
-            [int(r[0]) for r in rows],
-            [self._render(r[1:]) for r in rows],
-            b"".join(_hash_or_blank(r[-1]) for r in rows),
-            self._tiles(start, stop),
-        )
-
-    def pending(self) -> list[tuple[str, bytes, bytes]]:
-        rows = self._all(self._PENDING)
-        return [(str(r[0]), self._render(r), bytes(r[-1] or b"")) for r in rows]
-
-
-def _hash_or_blank(value: Any) -> bytes:
-    """A stored leaf hash, kept at 32 bytes so the hashes after it stay aligned."""
-    stored = bytes(value) if value is not None else b""
-    return stored if len(stored) == HASH else b"\x00" * HASH
 
 
 def _leaf_hashes(inputs: list[bytes]) -> list[bytes]:
@@ -322,51 +100,13 @@ def _leaf_hashes(inputs: list[bytes]) -> list[bytes]:
     return [sha256(data).digest() for data in inputs]
 
 
-def _prefetch(source: _Source, starts: Sequence[tuple[int, int]]) -> Generator[_Block, None, None]:
-    """Blocks in order, the next one read by a second thread while the current one is hashed.
-
-    The database driver releases the GIL while it waits, so reading overlaps hashing; the
-    connection is used by one thread at a time (the reader, until the iterator is closed).
-    """
-    ready: queue.Queue[_Block | BaseException | None] = queue.Queue(maxsize=2)
-    stop = threading.Event()
-
-    def read() -> None:
-        try:
-            for start, end in starts:
-                if stop.is_set():
-                    return
-                ready.put(source.block(start, end))
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            ready.put(exc)
-            return
-        ready.put(None)
-
-    reader = threading.Thread(target=read, name="register-verify-reader", daemon=True)
-    reader.start()
-    try:
-        while True:
-            item = ready.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while reader.is_alive():
-            with contextlib.suppress(queue.Empty):
-                ready.get(timeout=0.05)
-        reader.join()
-
-
 class _Verifier:
-    def __init__(self, runtime: Runtime, source: _Source) -> None:
+    def __init__(self, runtime: Runtime, source: Source) -> None:
         self.runtime = runtime
         self.source = source
         self.sequenced = 0
         self.pending = 0
-        self.heads: list[_Head] = []
+        self.heads: list[Head] = []
         self.root: bytes = EMPTY_ROOT
 
     def run(self) -> None:
@@ -386,7 +126,7 @@ class _Verifier:
         head_iter = iter([h for h in by_size if 0 < h.size <= self.sequenced])
         next_head = next(head_iter, None)
         spans = [(a, min(a + BLOCK, self.sequenced)) for a in range(0, self.sequenced, BLOCK)]
-        blocks = _prefetch(self.source, spans)
+        blocks = read_blocks(self.source, spans)
         try:
             for block, (start, stop) in zip(blocks, spans, strict=False):
                 levels = self._check_block(block, stop)
@@ -443,7 +183,7 @@ class _Verifier:
                 )
                 raise _Break(f"tree head #{head.id}: stored {', '.join(changed)} differ from the signed ones")
 
-    def _check_block(self, block: _Block, stop: int) -> list[list[bytes]]:
+    def _check_block(self, block: Block, stop: int) -> list[list[bytes]]:
         start = block.start
         expected = list(range(start, stop))
         if block.indexes != expected or len(block.inputs) != len(expected):
@@ -458,18 +198,18 @@ class _Verifier:
                         f"entry at leaf index {index} no longer matches its leaf hash: "
                         "a stored field or indexed column was changed",
                         leaf_index=index,
-                        name=True,
+                        name_at=index,
                     )
         return tree_levels(hashes)
 
-    def _index_break(self, block: _Block, expected: list[int]) -> NoReturn:
+    def _index_break(self, block: Block, expected: list[int]) -> NoReturn:
         found = block.indexes
         for offset, index in enumerate(expected):
             actual = found[offset] if offset < len(found) else None
             if actual == index:
                 continue
             if actual is not None and offset > 0 and actual == found[offset - 1]:
-                raise _Break(f"two entries hold leaf index {actual}", leaf_index=actual, name=True)
+                raise _Break(f"two entries hold leaf index {actual}", leaf_index=actual, name_at=actual)
             if actual is None:
                 raise _Break(
                     f"leaf index {index} is missing: an entry was deleted or moved", leaf_index=index
@@ -477,12 +217,12 @@ class _Verifier:
             raise _Break(
                 f"leaf index {index} is missing: an entry was deleted or moved "
                 f"(named: the entry now following the gap, at leaf index {actual})",
-                leaf_index=actual,
-                name=True,
+                leaf_index=index,
+                name_at=actual,
             )
         raise _Break(f"more than one entry in leaf index range {expected[0]}..{expected[-1]}")
 
-    def _check_tiles(self, block: _Block, levels: list[list[bytes]]) -> None:
+    def _check_tiles(self, block: Block, levels: list[list[bytes]]) -> None:
         computed = levels[TILE_HEIGHT] if len(levels) > TILE_HEIGHT else []
         first = block.start >> TILE_HEIGHT
         expected = [(first + i, value) for i, value in enumerate(computed)]
@@ -521,8 +261,8 @@ class _Verifier:
                     break
             if culprit is not None:
                 broken.leaf_index, broken.entry_id = culprit[0], culprit[2]
-        elif broken.name and broken.leaf_index is not None and broken.entry_id is None:
-            broken.entry_id = self.source.entry_at(broken.leaf_index)
+        elif broken.name_at is not None and broken.entry_id is None:
+            broken.entry_id = self.source.entry_at(broken.name_at)
         return broken
 
     def _check_state(self, border: list[bytes], verified_size: int) -> None:
@@ -553,7 +293,7 @@ class _Verifier:
 def verify_register(runtime: Runtime) -> VerificationReport:
     """Verify the whole register (see the module docstring); never raises for a broken register."""
     began = time.perf_counter()
-    source: _Source = _PortableSource(runtime) if is_sqlite(runtime.engine) else _PostgresSource(runtime)
+    source = open_reader(runtime)
     verifier = _Verifier(runtime, source)
     try:
         verifier.run()

@@ -102,7 +102,8 @@ def test_deleting_an_entry_is_detected(isolated_runtime: Runtime) -> None:
     report = verify_register(isolated_runtime)
     assert not report.ok
     assert "leaf index 20 is missing" in report.message
-    assert report.first_bad_entry == entries[21].id  # the entry now standing in the gap
+    assert report.first_bad_leaf_index == 20
+    assert report.first_bad_entry == entries[21].id  # the entry now following the gap
 
 
 def test_deleting_the_last_entries_is_detected(isolated_runtime: Runtime) -> None:

@@ -1,0 +1,330 @@
+"""Reading the register for verification: one read-only snapshot, entries in blocks of leaf inputs.
+
+`PostgresReader` has PostgreSQL render each entry's leaf input from the stored columns
+(`audit.leaf.POSTGRES_LINE_SQL`) and return a whole block as three values (leaf indexes, the lines,
+the stored leaf hashes), read by two connections sharing one exported snapshot; `PortableReader`
+(SQLite) reads the rows and renders them in Python with `audit.leaf.render_line`. Both give the
+same `Block`s; `read_blocks` reads ahead in threads while the verifier hashes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import queue
+import re
+import threading
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from psycopg.types.string import ByteaBinaryLoader
+
+from audit.leaf import HEADER_FIELDS, LEAF_HASH_PREFIX, POSTGRES_LINE_SQL, encode_time, render_line
+from audit.merkle import TILE_HEIGHT
+from gateway.db import is_sqlite
+from gateway.runtime import Runtime
+
+__all__ = [
+    "HASH",
+    "Block",
+    "Head",
+    "PortableReader",
+    "PostgresReader",
+    "Source",
+    "open_reader",
+    "read_blocks",
+]
+
+HASH = 32
+_UNREADABLE = b"\xff"  # never a valid leaf input (not UTF-8, no version byte)
+
+
+@dataclass(frozen=True)
+class Head:
+    id: int
+    size: int
+    root_hash: bytes
+    signed_at: dt.datetime
+    jws: str
+
+
+@dataclass
+class Block:
+    start: int
+    indexes: list[int]
+    inputs: list[bytes]  # LEAF_HASH_PREFIX + line: what SHA-256 is applied to
+    stored: bytes  # the stored leaf hashes, concatenated in leaf order
+    tiles: list[tuple[int, bytes]] = field(default_factory=list)
+
+
+class Source(Protocol):
+    def heads(self) -> list[Head]: ...
+    def state(self) -> tuple[int, bytes] | None: ...
+    def counts(self) -> tuple[int, int, int]: ...
+    @property
+    def readers(self) -> int: ...
+    def block(self, start: int, stop: int, reader: int) -> Block: ...
+    def pending(self) -> list[tuple[str, bytes, bytes]]: ...
+    def entry_at(self, leaf_index: int) -> str | None: ...
+    def order_in(self, start: int, stop: int) -> list[tuple[int, int, str]]: ...
+    def close(self) -> None: ...
+
+
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9A-F]+)?")
+_HEADS = "SELECT id, size, root_hash, signed_at, jws FROM register_tree_head ORDER BY id"
+_STATE = "SELECT size, frontier FROM register_tree_state WHERE id = 1"
+_COUNTS = (
+    "SELECT count(leaf_index), count(*) - count(leaf_index), "
+    "(SELECT count(*) FROM register_tree_tile) FROM register_entry"
+)
+_TILES = (
+    "SELECT tile_index, hash FROM register_tree_tile WHERE tile_index >= %s AND tile_index < %s "
+    "ORDER BY tile_index"
+)
+_ENTRY_AT = "SELECT id FROM register_entry WHERE leaf_index = %s ORDER BY seq LIMIT 1"
+_ORDER_IN = (
+    "SELECT leaf_index, seq, id FROM register_entry WHERE leaf_index >= %s AND leaf_index < %s "
+    "ORDER BY leaf_index, seq"
+)
+
+
+class _DbapiReader:
+    """Shared plumbing: raw DB-API connections, all inside one read-only snapshot.
+
+    `_conn` answers the small queries; `_readers` (by default just `_conn`) read the blocks, each
+    used by one reader thread at a time.
+    """
+
+    placeholder = "%s"
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._raws = [runtime.engine.raw_connection()]
+        self._conn: Any = self._raws[0].driver_connection
+        self._readers: list[Any] = [self._conn]
+
+    @property
+    def readers(self) -> int:
+        return len(self._readers)
+
+    def _all(self, sql: str, params: Sequence[Any] = (), connection: Any = None) -> list[tuple[Any, ...]]:
+        cursor = (connection or self._conn).cursor()
+        try:
+            cursor.execute(sql.replace("%s", self.placeholder), tuple(params))
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    @staticmethod
+    def _time(value: Any) -> dt.datetime:
+        moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+        return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
+
+    def heads(self) -> list[Head]:
+        heads = []
+        for i, size, root, signed_at, token in self._all(_HEADS):
+            try:
+                moment = self._time(signed_at)
+            except ValueError:
+                moment = dt.datetime.min.replace(tzinfo=dt.UTC)  # cannot match the signed time
+            heads.append(Head(int(i), int(size), bytes(root), moment, str(token)))
+        return heads
+
+    def state(self) -> tuple[int, bytes] | None:
+        rows = self._all(_STATE)
+        return (int(rows[0][0]), bytes(rows[0][1])) if rows else None
+
+    def counts(self) -> tuple[int, int, int]:
+        sequenced, pending, tiles = self._all(_COUNTS)[0]
+        return int(sequenced), int(pending), int(tiles)
+
+    def _tiles(self, start: int, stop: int, connection: Any) -> list[tuple[int, bytes]]:
+        rows = self._all(_TILES, (start >> TILE_HEIGHT, stop >> TILE_HEIGHT), connection)
+        return [(int(index), bytes(value)) for index, value in rows]
+
+    def entry_at(self, leaf_index: int) -> str | None:
+        rows = self._all(_ENTRY_AT, (leaf_index,))
+        return str(rows[0][0]) if rows else None
+
+    def order_in(self, start: int, stop: int) -> list[tuple[int, int, str]]:
+        return [(int(a), int(b), str(c)) for a, b, c in self._all(_ORDER_IN, (start, stop))]
+
+    def close(self) -> None:
+        for raw in reversed(self._raws):
+            connection: Any = raw.driver_connection
+            try:
+                connection.rollback()
+            finally:
+                raw.close()
+
+
+class PostgresReader(_DbapiReader):
+    """PostgreSQL renders the leaf inputs; a block arrives as three values (indexes, lines, hashes).
+
+    The SQL below interpolates only module constants (`POSTGRES_LINE_SQL`); values are bound.
+    """
+
+    _BLOCK = (
+        "SELECT array_agg(leaf_index), string_agg(line, E'\\n'), string_agg(leaf_hash, ''::bytea) FROM ("  # noqa: S608
+        f"SELECT leaf_index, {POSTGRES_LINE_SQL} AS line, leaf_hash FROM register_entry "
+        "WHERE leaf_index >= %s AND leaf_index < %s ORDER BY leaf_index) AS ordered"
+    )
+    _ROWS = (
+        f"SELECT leaf_index, convert_to({POSTGRES_LINE_SQL}, 'UTF8'), leaf_hash FROM register_entry "  # noqa: S608
+        "WHERE leaf_index >= %s AND leaf_index < %s ORDER BY leaf_index"
+    )
+    _PENDING = (
+        f"SELECT id, convert_to({POSTGRES_LINE_SQL}, 'UTF8'), leaf_hash FROM register_entry "  # noqa: S608
+        "WHERE leaf_index IS NULL ORDER BY seq"
+    )
+
+    READERS = 2
+    """Connections reading blocks at once: the database's share of the work (reading and rendering
+    rows, sending about 640 bytes each) is larger than the hashing, so two backends keep up."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime)
+        # One snapshot for the whole run, shared by every reader (as pg_dump --jobs does): the
+        # sequencer keeps appending meanwhile.
+        self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        snapshot = str(self._conn.execute("SELECT pg_export_snapshot()").fetchone()[0])
+        if not _SNAPSHOT_ID.fullmatch(snapshot):
+            raise RuntimeError(f"unexpected snapshot id {snapshot!r}")
+        for _ in range(self.READERS - 1):
+            raw = runtime.engine.raw_connection()
+            self._raws.append(raw)
+            reader: Any = raw.driver_connection
+            reader.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            reader.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # no bind parameters in SET
+            self._readers.append(reader)
+
+    def block(self, start: int, stop: int, reader: int) -> Block:
+        connection = self._readers[reader]
+        with connection.cursor(binary=True) as cursor:
+            # The lines arrive as the stored UTF-8 bytes, never decoded and re-encoded.
+            cursor.adapters.register_loader("text", ByteaBinaryLoader)
+            cursor.execute(self._BLOCK, (start, stop))
+            indexes, lines, stored = cursor.fetchone()
+        tiles = self._tiles(start, stop, connection)
+        if indexes is None:
+            return Block(start, [], [], b"", tiles)
+        parts = lines.split(b"\n")
+        if len(parts) != len(indexes) or len(stored) != HASH * len(indexes):
+            # A NULL line (string_agg skips it) or a stored newline: read row by row to locate it.
+            return self._rows(start, stop, connection, tiles)
+        prefix = LEAF_HASH_PREFIX
+        return Block(start, indexes, [prefix + part for part in parts], stored, tiles)
+
+    def _rows(self, start: int, stop: int, connection: Any, tiles: list[tuple[int, bytes]]) -> Block:
+        with connection.cursor(binary=True) as cursor:
+            cursor.execute(self._ROWS, (start, stop))
+            rows = cursor.fetchall()
+        return Block(
+            start,
+            [int(r[0]) for r in rows],
+            [LEAF_HASH_PREFIX + bytes(r[1]) if r[1] is not None else _UNREADABLE for r in rows],
+            b"".join(_hash_or_blank(r[2]) for r in rows),
+            tiles,
+        )
+
+    def pending(self) -> list[tuple[str, bytes, bytes]]:
+        with self._conn.cursor(binary=True) as cursor:
+            cursor.execute(self._PENDING)
+            rows = cursor.fetchall()
+        return [
+            (str(i), LEAF_HASH_PREFIX + bytes(line) if line is not None else _UNREADABLE, bytes(h or b""))
+            for i, line, h in rows
+        ]
+
+
+class PortableReader(_DbapiReader):
+    """Any database (SQLite): rows are read as stored and rendered by `audit.leaf.render_line`."""
+
+    placeholder = "?"
+    _COLUMNS = ", ".join(HEADER_FIELDS) + ", body, leaf_hash"
+    _BLOCK = (
+        f"SELECT leaf_index, {_COLUMNS} FROM register_entry "  # noqa: S608
+        "WHERE leaf_index >= %s AND leaf_index < %s ORDER BY leaf_index"
+    )
+    _PENDING = f"SELECT {_COLUMNS} FROM register_entry WHERE leaf_index IS NULL ORDER BY seq"  # noqa: S608
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime)
+        # A deferred read transaction: one WAL snapshot, without taking the write lock.
+        self._conn.execute("BEGIN")
+
+    def _render(self, row: Sequence[Any]) -> bytes:
+        try:
+            header = [
+                encode_time(self._time(value)) if name == "occurred_at" else value
+                for name, value in zip(HEADER_FIELDS, row, strict=False)
+            ]
+            return LEAF_HASH_PREFIX + render_line(header, row[len(HEADER_FIELDS)]).encode("utf-8")
+        except (TypeError, ValueError, UnicodeError):
+            return _UNREADABLE  # a stored value that no honest write produces
+
+    def block(self, start: int, stop: int, reader: int) -> Block:
+        rows = self._all(self._BLOCK, (start, stop))
+        return Block(
+            start,
+            [int(r[0]) for r in rows],
+            [self._render(r[1:]) for r in rows],
+            b"".join(_hash_or_blank(r[-1]) for r in rows),
+            self._tiles(start, stop, self._conn),
+        )
+
+    def pending(self) -> list[tuple[str, bytes, bytes]]:
+        rows = self._all(self._PENDING)
+        return [(str(r[0]), self._render(r), bytes(r[-1] or b"")) for r in rows]
+
+
+def _hash_or_blank(value: Any) -> bytes:
+    """A stored leaf hash, kept at 32 bytes so the hashes after it stay aligned."""
+    stored = bytes(value) if value is not None else b""
+    return stored if len(stored) == HASH else b"\x00" * HASH
+
+
+def read_blocks(source: Source, spans: Sequence[tuple[int, int]]) -> Generator[Block, None, None]:
+    """Blocks in order, read ahead by one thread per reader connection while blocks are hashed.
+
+    Reader `r` reads blocks r, r + R, r + 2R, …; the database driver releases the GIL while it
+    waits, so reading overlaps hashing. Each connection is used by its one thread only, until the
+    generator is closed (which stops and joins the readers).
+    """
+    count = source.readers
+    queues: list[queue.Queue[Block | BaseException]] = [queue.Queue(maxsize=2) for _ in range(count)]
+    stop = threading.Event()
+
+    def read(reader: int) -> None:
+        try:
+            for number in range(reader, len(spans), count):
+                if stop.is_set():
+                    return
+                queues[reader].put(source.block(*spans[number], reader))
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            queues[reader].put(exc)
+
+    threads = [
+        threading.Thread(target=read, args=(reader,), name=f"register-verify-reader-{reader}", daemon=True)
+        for reader in range(count)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        for number in range(len(spans)):
+            item = queues[number % count].get()
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        for reader, thread in enumerate(threads):
+            while thread.is_alive():
+                with contextlib.suppress(queue.Empty):
+                    queues[reader].get(timeout=0.05)
+            thread.join()
+
+
+def open_reader(runtime: Runtime) -> Source:
+    """The reader for the runtime's database, inside its snapshot; `close()` it when done."""
+    return PortableReader(runtime) if is_sqlite(runtime.engine) else PostgresReader(runtime)
