@@ -315,12 +315,16 @@ def test_a_parent_who_signed_a_consent_is_recognised_as_representative(
     ]
     register_consent(client_for(JGZ), body)
     lodged = lodge(
-        anonymous, dev_env.citizen_headers(parent), {"subject_bsn": child, "relationship": "parent_with_authority"}
+        anonymous,
+        dev_env.citizen_headers(parent),
+        {"subject_bsn": child, "relationship": "parent_with_authority"},
     )
     assert lodged.json()["status"] == "pending_decision"
     # The other parent, not identified on the form, still needs a professional's verification.
     other = lodge(
-        anonymous, dev_env.citizen_headers(new_bsn()), {"subject_bsn": child, "relationship": "parent_with_authority"}
+        anonymous,
+        dev_env.citizen_headers(new_bsn()),
+        {"subject_bsn": child, "relationship": "parent_with_authority"},
     )
     assert other.json()["status"] == "pending_verification"
     bad = dict(body, signatories=[{"role": "parent_with_authority", "name": "Moeder", "bsn": "123456789"}])
