@@ -41,6 +41,11 @@ from gateway.principals import PartnerPrincipal
 from gateway.problems import Conflict, Problem, RuleBroken, RuleViolation
 from gateway.runtime import Runtime
 
+OVERRIDES = Counter(
+    "meerpunt_overrides_total",
+    "Disclosures without consent (art. 7) or on a statutory ground, by sending partner and ground",
+    ["partner", "basis", "ground"],
+)
 DISCLOSURES = Counter(
     "meerpunt_disclosures_total", "Disclosure attempts by outcome and legal basis", ["outcome", "basis"]
 )
@@ -333,6 +338,8 @@ def send_disclosure(
     if basis.kind != "consent":
         session.flush()  # the override row, so that a failure surfaces here, inside the request
     DISCLOSURES.labels("held" if held else "accepted", basis.kind).inc()
+    if basis.kind != "consent":
+        OVERRIDES.labels(caller.oin, basis.kind, str(basis.record.get("ground"))).inc()
     return SendResult(202, accepted_body(message))
 
 

@@ -203,6 +203,12 @@ def test_follow_up_and_review_by_two_officers(
     done = sender.post(f"/v1/overrides/{override_id}/subject-informed", json=informed)
     assert done.status_code == 200
     assert sender.post(f"/v1/overrides/{override_id}/subject-informed", json=informed).status_code == 409
+    metrics = anonymous.get("/metrics").text
+    assert (
+        f'meerpunt_overrides_total{{basis="override",ground="art7_3_refused_consent",partner="{SCHOOL}"}}'
+        in metrics
+    )
+    assert 'meerpunt_override_reviews_total{verdict="not_justified"}' in metrics
     # Citizens never see the queue.
     assert anonymous.get("/v1/overrides", headers=dev_env.citizen_headers(bsn)).status_code == 403
 
