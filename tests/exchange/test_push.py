@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -20,10 +21,10 @@ from exchange.sending import send_disclosure
 from gateway.db import create_db_engine, unit_of_work
 from gateway.migrate import upgrade
 from gateway.principals import PartnerPrincipal
-from gateway.runtime import build_runtime
+from gateway.runtime import Runtime, build_runtime
 from gateway.settings import load_settings
 from tests.exchange.test_disclosures import consent_body, disclosure_body, register_consent, send
-from tests.support import JGZ, PUSH_PARTNER, DevEnv, WebhookReceiver, idempotency_key, new_bsn
+from tests.support import JGZ, PUSH_PARTNER, SCHOOL, DevEnv, WebhookReceiver, idempotency_key, new_bsn
 
 Client = Callable[[str], httpx.Client]
 
@@ -141,3 +142,24 @@ def test_two_worker_processes_deliver_a_thousand_messages_none_lost_none_twice(
         statuses = session.exec(select(Message.status).where(col(Message.id).in_(ids))).all()
     assert set(states) == {"done"} and set(statuses) == {"acknowledged"}
     runtime.dispose()
+
+
+def test_payloads_are_purged_after_acknowledgement_and_grace(
+    client_for: Client, engine: Engine, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SPEC §8: payloads are kept only until acknowledged plus a grace period."""
+    from adapters.push import purge_expired_payloads
+    from exchange.models import StoredPayload
+
+    bsn = new_bsn()
+    sender, recipient = client_for(JGZ), client_for(SCHOOL)
+    register_consent(sender, consent_body(bsn, SCHOOL, ["contact"]))
+    kept = send(sender, disclosure_body(bsn, SCHOOL, ["contact"])).json()["id"]
+    acked = send(sender, disclosure_body(bsn, SCHOOL, ["contact"])).json()["id"]
+    assert recipient.post(f"/v1/inbox/{acked}/ack").status_code == 200
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=runtime.settings.payload_grace_days, hours=1)
+    monkeypatch.setattr(runtime, "clock", lambda: later)
+    assert purge_expired_payloads(runtime) >= 1
+    with Session(engine) as session:
+        assert session.get(StoredPayload, acked).wrapped_key is None  # type: ignore[union-attr]
+        assert session.get(StoredPayload, kept).wrapped_key is not None  # type: ignore[union-attr]
