@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
+import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -24,9 +27,11 @@ from jose.backends.cryptography_backend import CryptographyECKey
 from jose.exceptions import JOSEError
 
 from gateway.principals import CitizenPrincipal, OfficerPrincipal, PartnerPrincipal
-from gateway.problems import Forbidden, NotAuthenticated
+from gateway.problems import BearerTokenRefused, Forbidden, NotAuthenticated
 from gateway.registry import PartnerRegistry
 from gateway.settings import TokenIssuer
+
+log = logging.getLogger("meerpunt.gateway")
 
 
 @dataclass(frozen=True)
@@ -54,17 +59,28 @@ def parse_peer_certificate(der: bytes) -> PeerCertificate:
 
 
 class RevocationList:
-    """Revoked serial numbers from a CRL file, re-read when the file's mtime changes."""
+    """Revoked certificates from a CRL file, re-read when the file's mtime changes.
 
-    def __init__(self, path: Path | None) -> None:
+    The file may hold several PEM CRLs (one per issuing CA, as with PKIoverheid). Each must be
+    signed by one of the trust anchors: an unsigned or forged CRL could otherwise "un-revoke" a
+    certificate. Any CRL that cannot be read or verified fails closed: partner calls are refused
+    (403 `crl-unavailable`) until the file is fixed, because serving on an unknown revocation state
+    would let a revoked certificate through. A CRL past its nextUpdate is logged, not refused: the
+    revocations it lists are still true, and refusing would stop every exchange, safety
+    disclosures included, over an operational delay.
+    """
+
+    def __init__(self, path: Path | None, anchors: Sequence[x509.Certificate] = ()) -> None:
         self._path = path
+        self._anchors = {anchor.subject.rfc4514_string(): anchor for anchor in anchors}
         self._lock = threading.Lock()
         self._mtime: float | None = None
-        self._revoked: frozenset[int] = frozenset()
+        self._revoked: frozenset[tuple[str, int]] = frozenset()
+        self._error: str | None = None
 
-    def is_revoked(self, serial: int) -> bool:
+    def is_revoked(self, issuer: str, serial: int) -> bool:
         self._refresh()
-        return serial in self._revoked
+        return (issuer, serial) in self._revoked
 
     def _refresh(self) -> None:
         if self._path is None:
@@ -73,16 +89,57 @@ class RevocationList:
             mtime = self._path.stat().st_mtime
         except FileNotFoundError:
             # A configured CRL that disappeared must not silently turn revocation off.
-            raise Forbidden(
-                "The revocation list is unavailable; partner calls are refused until it is restored.",
-                slug="crl-unavailable",
-            ) from None
-        if mtime == self._mtime:
-            return
-        with self._lock:
-            crl = x509.load_pem_x509_crl(self._path.read_bytes())
-            self._revoked = frozenset(r.serial_number for r in crl)
-            self._mtime = mtime
+            raise _crl_unavailable() from None
+        if mtime != self._mtime:
+            with self._lock:
+                if mtime != self._mtime:
+                    self._load(mtime)
+        if self._error is not None:
+            raise _crl_unavailable()
+
+    def _load(self, mtime: float) -> None:
+        assert self._path is not None
+        try:
+            revoked = self._read(self._path.read_bytes())
+        except (OSError, ValueError) as exc:
+            self._error = str(exc)
+            log.error("revocation list %s refused: %s; partner calls are refused", self._path, exc)
+        else:
+            self._revoked, self._error = revoked, None
+        self._mtime = mtime
+
+    def _read(self, data: bytes) -> frozenset[tuple[str, int]]:
+        blocks = _PEM_CRL.findall(data)
+        if not blocks:
+            raise ValueError("no PEM X509 CRL in the file")
+        revoked: set[tuple[str, int]] = set()
+        for block in blocks:
+            crl = x509.load_pem_x509_crl(block)
+            issuer = crl.issuer.rfc4514_string()
+            anchor = self._anchors.get(issuer)
+            if anchor is None and self._anchors:
+                raise ValueError(f"CRL issuer {issuer} is not a configured trust anchor")
+            if anchor is not None and not crl.is_signature_valid(anchor.public_key()):  # type: ignore[arg-type]
+                raise ValueError(f"the CRL of {issuer} is not signed by that CA")
+            next_update = crl.next_update_utc
+            if next_update is not None and next_update < dt.datetime.now(dt.UTC):
+                log.warning("the CRL of %s is past its nextUpdate (%s)", issuer, next_update.isoformat())
+            revoked.update((issuer, entry.serial_number) for entry in crl)
+        return frozenset(revoked)
+
+
+_PEM_CRL = re.compile(rb"-----BEGIN X509 CRL-----.+?-----END X509 CRL-----", re.DOTALL)
+
+
+def _crl_unavailable() -> Forbidden:
+    return Forbidden(
+        "The revocation list is unavailable or invalid; partner calls are refused until it is restored.",
+        slug="crl-unavailable",
+    )
+
+
+def load_trust_anchors(path: Path) -> list[x509.Certificate]:
+    return x509.load_pem_x509_certificates(path.read_bytes())
 
 
 class PartnerAuthenticator:
@@ -101,7 +158,7 @@ class PartnerAuthenticator:
         # connection must not outlive its certificate.
         if not cert.not_before <= now <= cert.not_after:
             raise Forbidden("The client certificate is not valid at this time.", slug="certificate-expired")
-        if self._revocations.is_revoked(cert.serial):
+        if self._revocations.is_revoked(cert.issuer, cert.serial):
             raise Forbidden("The client certificate has been revoked.", slug="certificate-revoked")
         if cert.oin is None:
             raise Forbidden(
@@ -128,10 +185,14 @@ class TokenVerifier:
         try:
             unverified = jwt.get_unverified_claims(token)
         except JOSEError as exc:
-            raise NotAuthenticated("The bearer token is malformed.", slug="invalid-token") from exc
+            raise BearerTokenRefused(
+                "The bearer token is malformed.", slug="invalid-token", invalid=True
+            ) from exc
         found = self._issuers.get(str(unverified.get("iss", "")))
         if found is None:
-            raise NotAuthenticated("The bearer token comes from an unknown issuer.", slug="invalid-token")
+            raise BearerTokenRefused(
+                "The bearer token comes from an unknown issuer.", slug="invalid-token", invalid=True
+            )
         issuer, key = found
         try:
             # algorithms=[...] is explicit: python-jose only enforces the algorithm when given the list,
@@ -145,7 +206,9 @@ class TokenVerifier:
                 options={"require_exp": True, "require_iat": True, "require_sub": True},
             )
         except JOSEError as exc:
-            raise NotAuthenticated(f"The bearer token was refused: {exc}", slug="invalid-token") from exc
+            raise BearerTokenRefused(
+                f"The bearer token was refused: {exc}", slug="invalid-token", invalid=True
+            ) from exc
         return claims
 
     def officer(self, token: str) -> OfficerPrincipal:

@@ -127,8 +127,10 @@ def dev_token(
 
     from cryptography.hazmat.primitives.asymmetric import ec
 
+    from consent.bsn import is_valid_bsn
     from gateway.auth import mint_dev_token
     from gateway.pki import load_private_key
+    from gateway.registry import load_partners
     from gateway.settings import load_settings
 
     settings = load_settings(config)
@@ -140,6 +142,10 @@ def dev_token(
         raise typer.BadParameter("--bsn is required for --role citizen")
     if role not in ("privacy_officer", "citizen"):
         raise typer.BadParameter("--role must be privacy_officer or citizen")
+    if bsn is not None and not is_valid_bsn(bsn):
+        raise typer.BadParameter("--bsn must be 9 digits that pass the 11-check")
+    if role == "privacy_officer" and org != "meerpunt" and org not in load_partners(settings.partners_file):
+        raise typer.BadParameter("--org must be 'meerpunt' or the OIN of a partner in the registry")
     issuer = settings.token_issuers[0]
     key_file = issuer.public_key_file.with_name(issuer.public_key_file.name.replace(".pub.pem", ".key"))
     key = load_private_key(key_file)

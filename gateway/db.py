@@ -68,9 +68,17 @@ def unit_of_work(engine: Engine) -> Iterator[Session]:
 
 
 def database_reachable(engine: Engine) -> bool:
+    """A round trip on a pooled DBAPI connection, outside any transaction: through `engine.connect()`
+    SQLite would emit `BEGIN IMMEDIATE` (see `_sqlite_begin`) and wait behind every writer."""
     try:
-        with engine.connect() as connection:
-            connection.exec_driver_sql("SELECT 1")
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.fetchall()
+            cursor.close()
+        finally:
+            connection.close()  # back to the pool (which rolls back whatever the driver began)
         return True
     except Exception:  # readiness reports any failure as "not ready"
         return False

@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from gateway.principals import CitizenPrincipal, OfficerPrincipal, PartnerPrincipal, Principal
-from gateway.problems import NotAuthenticated, Problem
+from gateway.problems import BearerTokenRefused, Problem
 from gateway.runtime import Runtime
 
 # Dependencies that do no blocking I/O are `async def`: FastAPI runs a plain `def` dependency in the
@@ -87,7 +87,9 @@ def _bearer(request: Request) -> str | None:
 def get_officer(request: Request, runtime: RuntimeDep) -> OfficerPrincipal:
     token = _bearer(request)
     if token is None:
-        raise NotAuthenticated("A privacy officer's bearer token is required.", slug="bearer-token-required")
+        raise BearerTokenRefused(
+            "A privacy officer's bearer token is required.", slug="bearer-token-required"
+        )
     principal = runtime.tokens.officer(token)
     request.state.principal = principal
     return principal
@@ -99,7 +101,7 @@ OfficerDep = Annotated[OfficerPrincipal, Depends(get_officer)]
 def get_citizen(request: Request, runtime: RuntimeDep) -> CitizenPrincipal:
     token = _bearer(request)
     if token is None:
-        raise NotAuthenticated("A DigiD bearer token is required.", slug="bearer-token-required")
+        raise BearerTokenRefused("A DigiD bearer token is required.", slug="bearer-token-required")
     principal = runtime.tokens.citizen(token)
     request.state.principal = principal
     return principal

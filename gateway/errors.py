@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway.problems import PROBLEM_BASE, PROBLEM_JSON, Problem
+from gateway.problems import PROBLEM_BASE, PROBLEM_JSON, PayloadTooLarge, Problem
 
 log = logging.getLogger("meerpunt.gateway")
 
@@ -26,6 +27,15 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in loc if part != "body") or "body"
 
 
+def _message(error: Mapping[str, Any]) -> str:
+    if error.get("type") == "json_invalid":
+        loc = error.get("loc", ())
+        position = loc[-1] if loc else "?"
+        reason = (error.get("ctx") or {}).get("error", "decode error")
+        return f"The body is not valid JSON: {reason} at character {position}."
+    return f"{_location(error.get('loc', ()))}: {error.get('msg', 'invalid')}"
+
+
 async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Problem)
     return problem_response(exc, request)
@@ -36,11 +46,7 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     errors = exc.errors()
     malformed = any(error.get("type") == "json_invalid" for error in errors)
     violations = [
-        {
-            "code": str(error.get("type", "invalid")),
-            "article": "",
-            "message": f"{_location(error.get('loc', ()))}: {error.get('msg', 'invalid')}",
-        }
+        {"code": str(error.get("type", "invalid")), "article": "", "message": _message(error)}
         for error in errors
     ]
     status = 400 if malformed else 422
@@ -55,14 +61,23 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
+#: Framework errors (routing, body parsing) get the same problem types as the domain's own.
+_HTTP_PROBLEMS = {
+    400: ("bad-request", "Bad request", None),
+    404: ("not-found", "Not found", "No resource at this path."),
+    405: ("method-not-allowed", "Method not allowed", None),
+    413: ("payload-too-large", PayloadTooLarge.title, None),
+}
+
+
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    titles = {404: "Not found", 405: "Method not allowed"}
+    slug, title, detail = _HTTP_PROBLEMS.get(exc.status_code, (str(exc.status_code), "HTTP error", None))
     body = {
-        "type": PROBLEM_BASE + str(exc.status_code),
-        "title": titles.get(exc.status_code, "HTTP error"),
+        "type": PROBLEM_BASE + slug,
+        "title": title,
         "status": exc.status_code,
-        "detail": str(exc.detail),
+        "detail": detail or str(exc.detail),
         "instance": request.url.path,
     }
     return JSONResponse(body, status_code=exc.status_code, media_type=PROBLEM_JSON, headers=exc.headers)

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from prometheus_client import Counter, Histogram
+from starlette.exceptions import HTTPException
 
 from gateway.problems import PROBLEM_JSON, PayloadTooLarge
 
@@ -24,8 +25,8 @@ REQUESTS = Counter(
 )
 LATENCY = Histogram(
     "meerpunt_http_request_duration_seconds",
-    "HTTP request latency by route template and method",
-    ["route", "method"],
+    "HTTP request latency by route template, method and status",
+    ["route", "method", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
 )
 
@@ -81,7 +82,9 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge
+                    # An HTTPException: FastAPI's body parser turns any other error raised while
+                    # reading into a generic 400, and re-raises this one to the problem handler.
+                    raise _TooLarge(self._problem().detail)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -97,30 +100,39 @@ class BodyLimitMiddleware:
                 await _send_problem(send, self._problem())
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """A streamed body (no Content-Length, or a false one) that grew past the limit."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(status_code=413, detail=detail)
+
+
+#: Any other method is counted as OTHER: the method is client input, and every distinct label value
+#: would be a new time series on an unauthenticated endpoint.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class MetricsMiddleware:
-    """Count requests and observe latency per route *template* (never per raw path: ids are unbounded)."""
+    """Count requests and observe latency per route *template* (never per raw path: ids are unbounded).
+
+    Every label is drawn from a closed set (route templates, known methods, status codes), so
+    neither the series nor the caches below can grow with what clients send.
+    """
 
     def __init__(self, app: Any) -> None:
         self.app = app
         # Labelled children, looked up once per label set: `labels()` takes a lock and validates
         # its arguments on every call, and this runs on every request.
-        self._counters: dict[tuple[str, str, str], Any] = {}
-        self._timers: dict[tuple[str, str], Any] = {}
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def _observe(self, template: str, method: str, status: int, seconds: float) -> None:
-        key = (template, method, str(status))
-        counter = self._counters.get(key)
-        if counter is None:
-            counter = self._counters[key] = REQUESTS.labels(*key)
-        counter.inc()
-        timer = self._timers.get(key[:2])
-        if timer is None:
-            timer = self._timers[key[:2]] = LATENCY.labels(template, method)
-        timer.observe(seconds)
+        key = (template, method if method in _METHODS else "OTHER", status)
+        children = self._children.get(key)
+        if children is None:
+            labels = (key[0], key[1], str(status))
+            children = self._children[key] = (REQUESTS.labels(*labels), LATENCY.labels(*labels))
+        children[0].inc()
+        children[1].observe(seconds)
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":

@@ -14,6 +14,7 @@ import datetime as dt
 import ipaddress
 import json
 import os
+import re
 import secrets
 import tomllib
 from dataclasses import dataclass
@@ -236,7 +237,10 @@ def write_crl(
             x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build()
         )
     crl = builder.sign(ca_key, hashes.SHA256())
-    path.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+    # Atomic: a running gateway re-reads the file when it changes and must never see half of it.
+    partial = path.with_name(path.name + ".tmp")
+    partial.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+    os.replace(partial, path)
 
 
 def read_revoked(path: Path) -> dict[int, dt.datetime]:
@@ -297,12 +301,13 @@ def init_dev_environment(directory: Path, partners_source: Path | None = None) -
         write_crl(pki / "crl.pem", ca_cert, ca_key, {})
 
     registry_file = directory / "partners.toml"
-    source = (
-        registry_file if registry_file.exists() else (partners_source or DEFAULT_DATA_DIR / "partners.toml")
-    )
-    with source.open("rb") as handle:
+    if not registry_file.exists():
+        source = partners_source or DEFAULT_DATA_DIR / "partners.toml"
+        registry_file.write_text(_REGISTRY_HEADER + source.read_text())
+    with registry_file.open("rb") as handle:
         registry: dict[str, Any] = tomllib.load(handle)
     oins: list[str] = []
+    keyless: list[str] = []
     for partner in registry.get("partners", []):
         oin = str(partner["oin"])
         oins.append(oin)
@@ -311,19 +316,41 @@ def init_dev_environment(directory: Path, partners_source: Path | None = None) -
             cert = issue_client_certificate(ca_cert, ca_key, client_key, oin=oin, name=str(partner["name"]))
             write_certificate(partners_dir / f"{oin}.pem", cert)
         encryption_key = _rsa_key(partners_dir / f"{oin}.enc.key")
-        jwk = rsa_public_jwk(encryption_key.public_key())
-        (partners_dir / f"{oin}.enc.jwk.json").write_text(json.dumps(jwk, indent=2))
-        partner["encryption_key"] = jwk
-    header = (
-        "# Partner registry of this development environment (copied from the shipped default by\n"
-        "# `meerpunt-gateway init`; the public encryption keys are filled in). Edit freely.\n\n"
-    )
-    registry_file.write_text(header + tomli_w.dumps(registry))
+        jwk_file = partners_dir / f"{oin}.enc.jwk.json"
+        jwk_text = json.dumps(rsa_public_jwk(encryption_key.public_key()), indent=2)
+        if not jwk_file.exists() or jwk_file.read_text() != jwk_text:
+            jwk_file.write_text(jwk_text)
+        if "encryption_key" not in partner and "encryption_key_file" not in partner:
+            keyless.append(oin)
+    if keyless:
+        # Edited in place, line by line: the operator's comments and layout survive every re-run.
+        registry_file.write_text(_with_key_files(registry_file.read_text(), frozenset(keyless)))
 
     config_file = directory / "gateway.toml"
     if not config_file.exists():
         config_file.write_text(_config_text())
     return DevEnvironment(directory, config_file, pki / "ca.pem", oins)
+
+
+_REGISTRY_HEADER = (
+    "# Partner registry of this development environment, copied from the shipped default by\n"
+    "# `meerpunt-gateway init`, which adds an encryption_key_file line to every partner that has\n"
+    "# no key yet. Edit freely: re-running init keeps your changes and comments.\n\n"
+)
+_OIN_LINE = re.compile(r'^(\s*)oin\s*=\s*"(\d{20})"\s*(#.*)?$')
+
+
+def _with_key_files(text: str, oins: frozenset[str]) -> str:
+    """Add `encryption_key_file = "pki/partners/<oin>.enc.jwk.json"` after those partners' oin lines."""
+    lines = []
+    for line in text.splitlines(keepends=True):
+        lines.append(line)
+        match = _OIN_LINE.match(line.rstrip("\n"))
+        if match and match.group(2) in oins:
+            lines.append(
+                f'{match.group(1)}encryption_key_file = "pki/partners/{match.group(2)}.enc.jwk.json"\n'
+            )
+    return "".join(lines)
 
 
 def _config_text() -> str:

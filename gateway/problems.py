@@ -87,6 +87,14 @@ class NotAuthenticated(Problem):
     status, slug, title = 401, "not-authenticated", "Not authenticated"
 
 
+class BearerTokenRefused(NotAuthenticated):
+    """401 for officer and citizen routes, with the challenge RFC 6750 (and RFC 9110) require."""
+
+    def __init__(self, detail: str, *, slug: str, invalid: bool = False) -> None:
+        challenge = 'Bearer realm="meerpunt-gateway"' + (', error="invalid_token"' if invalid else "")
+        super().__init__(detail, slug=slug, headers={"WWW-Authenticate": challenge})
+
+
 class Forbidden(Problem):
     status, slug, title = 403, "forbidden", "Forbidden"
 

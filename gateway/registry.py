@@ -8,6 +8,8 @@ or JWK on every call).
 
 from __future__ import annotations
 
+import json
+import logging
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -17,6 +19,8 @@ from typing import Any, Literal
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from gateway.jwk import rsa_public_key_from_jwk
+
+log = logging.getLogger("meerpunt.gateway")
 
 Delivery = Literal["pull", "push"]
 SECTORS = (
@@ -131,15 +135,22 @@ def load_partners(path: Path) -> PartnerRegistry:
         webhook = raw.get("webhook_url")
         if delivery == "push" and not (isinstance(webhook, str) and webhook.startswith("https://")):
             raise RegistryError(f"{where}: push delivery needs an https:// webhook_url")
-        jwk = raw.get("encryption_key")
+        sector = str(raw.get("sector", ""))
+        if sector not in SECTORS:
+            raise RegistryError(f"{where}: sector must be one of {', '.join(SECTORS)}, got {sector!r}")
+        jwk = _encryption_jwk(raw, path.parent, where)
         try:
             key = rsa_public_key_from_jwk(jwk) if jwk else None
         except ValueError as exc:
             raise RegistryError(f"{where}: encryption_key: {exc}") from exc
+        if key is None:
+            # Not fatal: such a partner can still receive payloads its senders encrypted end to
+            # end (payload_jwe); a plain payload to it is refused (art. 19).
+            log.warning("partner %s has no encryption key: plain payloads to it will be refused", oin)
         partners[oin] = Partner(
             oin=oin,
             name=str(raw.get("name") or oin),
-            sector=str(raw.get("sector", "")),
+            sector=sector,
             delivery=delivery,
             webhook_url=webhook,
             encryption_jwk=jwk,
@@ -149,6 +160,24 @@ def load_partners(path: Path) -> PartnerRegistry:
     if not partners:
         raise RegistryError(f"{path}: no partners configured")
     return PartnerRegistry(partners)
+
+
+def _encryption_jwk(raw: Mapping[str, Any], base: Path, where: str) -> Mapping[str, Any] | None:
+    """The partner's public encryption key: inline (`encryption_key`, a JWK table) or from a JSON
+    file (`encryption_key_file`, relative to the registry file), never both."""
+    inline = raw.get("encryption_key")
+    file_name = raw.get("encryption_key_file")
+    if inline and file_name:
+        raise RegistryError(f"{where}: give encryption_key or encryption_key_file, not both")
+    if not file_name:
+        return inline if inline else None
+    file = Path(str(file_name))
+    file = file if file.is_absolute() else base / file
+    try:
+        loaded: Mapping[str, Any] = json.loads(file.read_text())
+    except (OSError, ValueError) as exc:
+        raise RegistryError(f"{where}: encryption_key_file {file}: {exc}") from exc
+    return loaded
 
 
 def load_categories(path: Path) -> CategoryTaxonomy:

@@ -13,7 +13,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.engine import Engine
 
-from gateway.auth import PartnerAuthenticator, RevocationList, TokenVerifier
+from gateway.auth import PartnerAuthenticator, RevocationList, TokenVerifier, load_trust_anchors
 from gateway.db import create_db_engine
 from gateway.pki import load_private_key
 from gateway.pseudonyms import BsnHasher
@@ -55,7 +55,9 @@ def build_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
         engine=engine or create_db_engine(settings.database_url, pool_size=settings.database_pool_size),
         partners=partners,
         categories=load_categories(settings.categories_file),
-        authenticator=PartnerAuthenticator(partners, RevocationList(settings.crl_file)),
+        authenticator=PartnerAuthenticator(
+            partners, RevocationList(settings.crl_file, load_trust_anchors(settings.ca_file))
+        ),
         tokens=TokenVerifier(settings.token_issuers),
         bsn_hash=BsnHasher(settings.bsn_hash_key_bytes()),
         signer=GatewaySigner(signing_key),

@@ -8,16 +8,20 @@ so a development directory made by `meerpunt-gateway init` can be moved as a who
 from __future__ import annotations
 
 import base64
+import difflib
+import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from sqlalchemy.engine import make_url
 
 DEFAULT_DATA_DIR = Path(__file__).parent / "data"
 
@@ -39,6 +43,8 @@ _PATH_FIELDS = (
 
 class TokenIssuer(BaseModel):
     """A trusted OpenID Connect issuer for officer and citizen bearer tokens (SPEC §5)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     issuer: str
     audience: str = "meerpunt-gateway"
@@ -155,11 +161,23 @@ class Settings(BaseSettings):
             if not secret or any(marker in secret for marker in PLACEHOLDER_MARKERS):
                 raise ValueError(f"{name} is empty or a development placeholder; set MEERPUNT_{name.upper()}")
 
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # The database URL may carry a password; SecretStr fields mask themselves.
+        for name, value in super().__repr_args__():
+            yield name, (_hide_password(value) if name == "database_url" else value)
+
     def kek_bytes(self) -> bytes:
         return _decode_key(self.kek, "kek")
 
     def bsn_hash_key_bytes(self) -> bytes:
         return _decode_key(self.bsn_hash_key, "bsn_hash_key")
+
+
+def _hide_password(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is shown as nothing rather than risk its secret
+        return "<unparsable database url>"
 
 
 def _decode_key(secret: SecretStr, name: str) -> bytes:
@@ -181,6 +199,8 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
         return Settings(**overrides)
     config = config.resolve()
     toml_values = TomlConfigSettingsSource(Settings, toml_file=config)()
+    with config.open("rb") as handle:
+        _refuse_unknown_keys(config, tomllib.load(handle))
 
     class _WithFile(Settings):
         @classmethod
@@ -198,3 +218,15 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     if "config_dir" in toml_values:
         values.pop("config_dir")
     return _WithFile(**values)
+
+
+def _refuse_unknown_keys(config: Path, values: dict[str, Any]) -> None:
+    """A misspelt key would otherwise be ignored and its default used silently: a typo in
+    `tls_client_auth` would leave the weaker mode on, one in `database_url` would write to SQLite."""
+    unknown = sorted(set(values) - set(Settings.model_fields))
+    if unknown:
+        hints = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, Settings.model_fields, n=1)
+            hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise ValueError(f"{config}: unknown setting(s): {', '.join(hints)}")

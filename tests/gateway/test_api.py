@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
 
@@ -39,14 +39,47 @@ def test_metrics_count_requests_by_route_template(
     client_for(MUNICIPALITY).get("/v1/categories")
     text = anonymous.get("/metrics").text
     assert 'meerpunt_http_requests_total{method="GET",route="/v1/categories",status="200"}' in text
-    assert "meerpunt_http_request_duration_seconds_bucket" in text
+    assert (
+        'meerpunt_http_request_duration_seconds_count{method="GET",route="/v1/categories",status="200"}'
+        in text
+    )
+
+
+def test_metrics_do_not_grow_with_client_chosen_methods(anonymous: httpx.Client) -> None:
+    for method in ("AAA1", "AAA2", "BREW"):
+        anonymous.request(method, "/healthz")
+    text = anonymous.get("/metrics").text
+    assert 'method="AAA1"' not in text and 'method="BREW"' not in text
+    assert 'meerpunt_http_requests_total{method="OTHER",route="/healthz"' in text
 
 
 def test_unknown_path_is_problem_json(anonymous: httpx.Client) -> None:
     response = anonymous.get("/v1/nothing-here")
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
-    assert response.json()["status"] == 404
+    body = response.json()
+    assert body["status"] == 404
+    # The same problem type as the domain's own "not found" answers.
+    assert body["type"].endswith("/not-found")
+
+
+def test_wrong_method_is_problem_json_with_allow(anonymous: httpx.Client) -> None:
+    response = anonymous.delete("/healthz")
+    assert response.status_code == 405
+    assert response.json()["type"].endswith("/method-not-allowed")
+    assert "GET" in response.headers["allow"]
+
+
+def test_malformed_json_says_where(client_for: Callable[[str], httpx.Client]) -> None:
+    response = client_for(MUNICIPALITY).post(
+        "/v1/consent-decisions",
+        content=b'{"subject_bsn": "1" "x"}',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["type"].endswith("/malformed-json")
+    assert "not valid JSON" in body["detail"] and "character" in body["detail"]
 
 
 def test_oversize_body_is_refused_before_reading(client_for: Callable[[str], httpx.Client]) -> None:
@@ -59,3 +92,32 @@ def test_oversize_body_is_refused_before_reading(client_for: Callable[[str], htt
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
     assert "art. 5.2" in response.json()["detail"]
+
+
+def test_oversize_streamed_body_is_refused_with_413(client_for: Callable[[str], httpx.Client]) -> None:
+    """No Content-Length (chunked): the limit applies to what arrives, still as 413 problem+json."""
+    chunk = b" " * (1024 * 1024)
+
+    def body() -> Iterator[bytes]:
+        yield b"{"
+        for _ in range(11):
+            yield chunk
+        yield b"}"
+
+    response = client_for(MUNICIPALITY).post(
+        "/v1/consent-decisions", content=body(), headers={"content-type": "application/json"}
+    )
+    assert "content-length" not in response.request.headers
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"].endswith("/payload-too-large")
+    assert "5.2" in response.json()["detail"]
+
+
+def test_bearer_routes_answer_401_with_a_challenge(anonymous: httpx.Client) -> None:
+    missing = anonymous.post("/v1/audit/verify")
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"] == 'Bearer realm="meerpunt-gateway"'
+    garbage = anonymous.post("/v1/audit/verify", headers={"Authorization": "Bearer not.a.token"})
+    assert garbage.status_code == 401
+    assert 'error="invalid_token"' in garbage.headers["www-authenticate"]

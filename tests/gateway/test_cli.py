@@ -51,7 +51,13 @@ def test_dev_token_prints_a_verifiable_officer_token(tmp_path: Path) -> None:
     claims = jwt.get_unverified_claims(result.stdout.strip())
     assert claims["role"] == "privacy_officer"
     assert claims["org"] == "meerpunt"
-    assert _run("dev-token", "--config", str(tmp_path / "gateway.toml"), "--role", "citizen").returncode != 0
+    config = str(tmp_path / "gateway.toml")
+    assert _run("dev-token", "--config", config, "--role", "citizen").returncode != 0
+    # A BSN that fails the 11-check, or an organisation that is not a partner, is refused.
+    assert _run("dev-token", "--config", config, "--role", "citizen", "--bsn", "123").returncode != 0
+    assert _run("dev-token", "--config", config, "--role", "citizen", "--bsn", "111222333").returncode == 0
+    refused = _run("dev-token", "--config", config, "--role", "privacy_officer", "--org", "acme")
+    assert refused.returncode != 0 and "--org" in refused.stderr
 
 
 def test_serve_answers_over_mutual_tls(tmp_path: Path) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -30,3 +32,28 @@ def test_relative_paths_resolve_against_the_config_directory(dev_env: DevEnv) ->
     settings = load_settings(dev_env.directory / "gateway.toml")
     assert settings.ca_file == dev_env.directory / "pki" / "ca.pem"
     assert settings.ca_file.exists()
+
+
+def test_database_password_does_not_show_in_repr(dev_env: DevEnv) -> None:
+    settings = load_settings(
+        dev_env.directory / "gateway.toml", database_url="postgresql+psycopg://gw:s3cretpw@db:5432/meerpunt"
+    )
+    text = repr(settings)
+    assert "s3cretpw" not in text
+    assert "gw:***@db:5432/meerpunt" in text
+    assert settings.database_url.endswith("gw:s3cretpw@db:5432/meerpunt")  # the value itself is intact
+
+
+def test_a_misspelt_setting_is_refused_with_a_hint(dev_env: DevEnv, tmp_path: Path) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text('tls_clientauth = "required"\n' + (dev_env.directory / "gateway.toml").read_text())
+    with pytest.raises(ValueError, match=r"'tls_clientauth' \(did you mean 'tls_client_auth'\?\)"):
+        load_settings(config)
+
+
+def test_a_misspelt_token_issuer_setting_is_refused(dev_env: DevEnv, tmp_path: Path) -> None:
+    config = tmp_path / "gateway.toml"
+    text = (dev_env.directory / "gateway.toml").read_text().replace("algorithms =", "algorithm =")
+    config.write_text(text.replace('"pki/', f'"{dev_env.directory}/pki/'))
+    with pytest.raises(ValueError, match="algorithm"):
+        load_settings(config)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import socket
 import ssl
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -130,17 +135,71 @@ def test_certificate_without_oin_is_refused_with_403(
     assert response.status_code == 403
 
 
-def test_tls_below_1_2_is_refused(dev_env: DevEnv, server: ServerThread) -> None:
-    context = client_context(dev_env, MUNICIPALITY)
+def _old_tls_client(env: DevEnv) -> ssl.SSLContext:
+    """A client that offers only TLS 1.0-1.1, with the cipher floor lowered so that it really does."""
+    context = client_context(env, MUNICIPALITY)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         context.minimum_version = ssl.TLSVersion.TLSv1
         context.maximum_version = ssl.TLSVersion.TLSv1_1
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    return context
+
+
+def _handshake(context: ssl.SSLContext, port: int) -> str | None:
     with (
-        pytest.raises((httpx.ConnectError, httpx.ReadError, ssl.SSLError)),
-        httpx.Client(base_url=server.base_url, verify=context, timeout=10) as client,
+        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname="localhost") as tls,
     ):
-        client.get("/healthz")
+        return tls.version()
+
+
+@contextmanager
+def _permissive_server(env: DevEnv) -> Iterator[int]:
+    """A TLS server that still speaks TLS 1.0/1.1: the control that shows the client above can."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = ssl.TLSVersion.TLSv1
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    context.load_cert_chain(
+        str(env.directory / "pki" / "server.pem"), str(env.directory / "pki" / "server.key")
+    )
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve_once() -> None:
+        connection, _ = listener.accept()
+        with contextlib.suppress(OSError), context.wrap_socket(connection, server_side=True) as tls:
+            tls.recv(1)
+
+    thread = threading.Thread(target=serve_once, daemon=True)
+    thread.start()
+    try:
+        yield port
+    finally:
+        listener.close()
+        thread.join(timeout=5)
+
+
+def test_tls_below_1_2_is_refused_by_the_server(dev_env: DevEnv, server: ServerThread) -> None:
+    client = _old_tls_client(dev_env)
+    with _permissive_server(dev_env) as port:
+        assert _handshake(client, port) in ("TLSv1", "TLSv1.1")
+    with pytest.raises(ssl.SSLError) as refused:
+        _handshake(client, server.port)
+    # The gateway ended the handshake (an alert or a close); the control above shows the client
+    # would have negotiated, so this is not the client giving up on its own.
+    reason = str(refused.value).upper()
+    assert "PROTOCOL_VERSION" in reason or "EOF" in reason, reason
+    assert "NO_CIPHERS" not in reason and "NO_PROTOCOLS" not in reason
+
+
+def test_tls_1_2_and_1_3_are_accepted(dev_env: DevEnv, server: ServerThread) -> None:
+    for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+        context = client_context(dev_env, MUNICIPALITY)
+        context.minimum_version = context.maximum_version = version
+        assert _handshake(context, server.port) == {"TLSv1_2": "TLSv1.2", "TLSv1_3": "TLSv1.3"}[version.name]
 
 
 def test_required_mode_refuses_clients_without_certificate_in_the_handshake(
