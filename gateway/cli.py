@@ -113,6 +113,40 @@ def serve(
     )
 
 
+@app.command()
+def healthcheck(
+    config: ConfigOption,
+    port: Annotated[int, typer.Option(help="HTTPS port of the local gateway")] = 8443,
+    path: Annotated[str, typer.Option(help="/healthz (alive) or /readyz (database reachable)")] = "/healthz",
+) -> None:
+    """Probe the gateway on this host (container HEALTHCHECK): exit 0 when it answers 200.
+
+    Presents the gateway's own client certificate, so the probe also works when the listener
+    requires one (`tls_client_auth = "required"`). The server certificate is not checked: the
+    probe talks to 127.0.0.1, and a production certificate names the public host, not localhost.
+    """
+    import ssl
+
+    import httpx
+
+    from gateway.settings import load_settings
+
+    settings = load_settings(config)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.load_cert_chain(str(settings.gateway_client_cert_file), str(settings.gateway_client_key_file))
+    try:
+        response = httpx.get(f"https://127.0.0.1:{port}{path}", verify=context, timeout=4)
+    except httpx.HTTPError as exc:
+        typer.echo(f"unhealthy: {exc.__class__.__name__}", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(f"{path}: {response.status_code}")
+    if response.status_code != 200:
+        raise typer.Exit(code=1)
+
+
 @app.command("dev-token")
 def dev_token(
     config: ConfigOption,

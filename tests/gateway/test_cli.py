@@ -66,6 +66,8 @@ def test_serve_answers_over_mutual_tls(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "MEERPUNT_DATABASE_URL": os.environ.get("MEERPUNT_TEST_SERVE_DB", f"sqlite:///{tmp_path}/s.db"),
+        # The strict mode: the container health check must get through it too.
+        "MEERPUNT_TLS_CLIENT_AUTH": "required",
     }
     process = subprocess.Popen(
         [*CLI, "serve", "--config", str(tmp_path / "gateway.toml"), "--port", str(port)],
@@ -92,6 +94,12 @@ def test_serve_answers_over_mutual_tls(tmp_path: Path) -> None:
                 time.sleep(0.2)
         assert response.status_code == 200
         assert any(p["oin"] == oin for p in response.json()["items"])
+        config = str(tmp_path / "gateway.toml")
+        healthy = _run("healthcheck", "--config", config, "--port", str(port), env=env)
+        assert healthy.returncode == 0, healthy.stderr
+        ready = _run("healthcheck", "--config", config, "--port", str(port), "--path", "/readyz", env=env)
+        assert ready.returncode == 0, ready.stderr
+        assert _run("healthcheck", "--config", config, "--port", str(free_port()), env=env).returncode == 1
     finally:
         process.terminate()
         process.wait(timeout=20)
