@@ -87,7 +87,7 @@ def serve(
     from gateway.db import create_db_engine
     from gateway.migrate import upgrade
     from gateway.settings import load_settings
-    from gateway.tls import PeerCertH11Protocol
+    from gateway.tls import PeerCertProtocol
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     os.environ[CONFIG_ENV] = str(config.resolve())
@@ -101,7 +101,8 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        http=PeerCertH11Protocol,
+        http=PeerCertProtocol,
+        loop="uvloop",
         ssl_certfile=str(settings.tls_cert_file),
         ssl_keyfile=str(settings.tls_key_file),
         ssl_context_factory=ssl_context_from_env,

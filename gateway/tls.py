@@ -1,7 +1,8 @@
 """Mutual TLS for the gateway server (art. 19; SPEC §5).
 
 uvicorn verifies client certificates in the handshake but does not hand the verified certificate to
-the application. `PeerCertH11Protocol` closes that gap: when a connection is made it reads the peer
+the application. `PeerCertHttpToolsProtocol` (and its pure-Python twin `PeerCertH11Protocol`) closes
+that gap: when a connection is made it reads the peer
 certificate from the TLS object and exposes it in every request scope of that connection under the
 ASGI TLS extension (`scope["extensions"]["tls"]["client_cert_chain"]`), plus the DER bytes under
 `"meerpunt.peer_der"` so the app does not re-encode PEM. The certificate comes from the TLS layer
@@ -15,8 +16,8 @@ import functools
 import ssl
 from typing import Any
 
-from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from gateway.settings import Settings
 
@@ -61,15 +62,12 @@ async def _with_peer(app: ASGIApp, tls: dict[str, Any], scope: Any, receive: Any
     await app(scope, receive, send)
 
 
-class PeerCertH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol, plus the verified peer certificate in the request scope."""
+class _PeerCertMixin:
+    """Wraps the connection's app so that every request scope carries the verified peer certificate."""
 
-    def __init__(self, config: Config, *args: Any, **kwargs: Any) -> None:
-        super().__init__(config, *args, **kwargs)
-        self._inner_app = self.app
+    app: Any
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+    def _expose_peer_certificate(self, transport: asyncio.Transport) -> None:
         der = _peer_der(transport)
         ssl_object = transport.get_extra_info("ssl_object")
         tls: dict[str, Any] = {
@@ -82,4 +80,29 @@ class PeerCertH11Protocol(H11Protocol):
             "meerpunt.peer_der": der,
             "meerpunt.tls_protocol": ssl_object.version() if ssl_object is not None else None,
         }
-        self.app = functools.partial(_with_peer, self._inner_app, tls)
+        # `self.app` is the server-wide app; each connection gets its own wrapper around it.
+        self.app = functools.partial(_with_peer, self.app, tls)
+
+
+class PeerCertH11Protocol(H11Protocol, _PeerCertMixin):
+    """uvicorn's h11 protocol (pure Python), plus the verified peer certificate in the request scope."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._expose_peer_certificate(transport)
+
+
+class PeerCertHttpToolsProtocol(HttpToolsProtocol, _PeerCertMixin):
+    """uvicorn's httptools protocol (the C parser of Node.js), plus the verified peer certificate.
+
+    The default: on the disclosure path h11's pure-Python parsing was one of the largest costs per
+    request (bench/README.md).
+    """
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._expose_peer_certificate(transport)
+
+
+#: The protocol `serve` uses.
+PeerCertProtocol = PeerCertHttpToolsProtocol

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from gateway.auth import mint_dev_token
 from gateway.pki import DEV_AUDIENCE, DEV_ISSUER, load_private_key
 from gateway.settings import Settings
-from gateway.tls import PeerCertH11Protocol, build_client_ssl_context, build_server_ssl_context
+from gateway.tls import PeerCertProtocol, build_client_ssl_context, build_server_ssl_context
 
 # Test partners: a small registry so the development PKI is made in well under a second.
 MUNICIPALITY = "99990000000000000001"
@@ -139,14 +139,15 @@ class DevEnv:
 class ServerThread:
     """A real uvicorn HTTPS server with client-certificate verification, in a background thread."""
 
-    def __init__(self, app: Any, settings: Settings) -> None:
+    def __init__(self, app: Any, settings: Settings, protocol: type[Any] = PeerCertProtocol) -> None:
         self.port = free_port()
         context = build_server_ssl_context(settings)
         config = uvicorn.Config(
             app,
             host="127.0.0.1",
             port=self.port,
-            http=PeerCertH11Protocol,
+            http=protocol,
+            loop="uvloop",
             ssl_certfile=str(settings.tls_cert_file),
             ssl_keyfile=str(settings.tls_key_file),
             ssl_context_factory=lambda _config, _default: context,

@@ -28,6 +28,7 @@ from gateway.pki import (
 )
 from gateway.runtime import Runtime
 from gateway.settings import load_settings
+from gateway.tls import PeerCertH11Protocol
 from tests.support import MUNICIPALITY, DevEnv, ServerThread, client_context
 
 
@@ -215,3 +216,14 @@ def test_required_mode_refuses_clients_without_certificate_in_the_handshake(
         with pytest.raises((httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError)):
             _get(dev_env, strict.base_url, None)
         assert _get(dev_env, strict.base_url, dev_env.partner_cert(MUNICIPALITY)).status_code == 200
+
+
+def test_the_pure_python_protocol_exposes_the_certificate_too(dev_env: DevEnv, runtime: Runtime) -> None:
+    settings = load_settings(
+        dev_env.directory / "gateway.toml",
+        database_url=dev_env.settings.database_url,
+        background_workers=False,
+    )
+    with ServerThread(create_app(settings, runtime), settings, protocol=PeerCertH11Protocol) as h11:
+        assert _get(dev_env, h11.base_url, dev_env.partner_cert(MUNICIPALITY)).status_code == 200
+        assert _get(dev_env, h11.base_url, None).status_code == 401
