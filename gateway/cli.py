@@ -111,6 +111,11 @@ def serve(
         access_log=False,
         log_level=log_level,
         timeout_keep_alive=30,
+        # Partners connect directly (TCP passthrough: the client certificate must reach the
+        # gateway), so no proxy's X-Forwarded-* header is to be believed; nor is the server's name
+        # anybody's business.
+        proxy_headers=False,
+        server_header=False,
     )
 
 

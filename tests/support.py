@@ -153,6 +153,8 @@ class ServerThread:
             ssl_context_factory=lambda _config, _default: context,
             log_level="warning",
             access_log=False,
+            proxy_headers=False,
+            server_header=False,
             lifespan="on",
         )
         self.server = uvicorn.Server(config)
