@@ -9,22 +9,24 @@ from fastapi.responses import JSONResponse
 
 from exchange import inbox, requests, sending
 from exchange.schemas import AcknowledgementIn, DeclineIn, DisclosureIn, InformationRequestIn
-from gateway.deps import PartnerDep, RuntimeDep, SessionDep
+from gateway.deps import PartnerDep, RuntimeDep, SessionDep, UnitOfWorkDep
 from gateway.errors import problem_response
 
 router = APIRouter(prefix="/v1", tags=["exchange"])
 
 
 @router.post("/disclosures", status_code=202)
-def send_disclosure(
+async def send_disclosure(
     body: DisclosureIn,
     caller: PartnerDep,
-    session: SessionDep,
+    unit_of_work: UnitOfWorkDep,
     runtime: RuntimeDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> JSONResponse:
     """Verstrekking (art. 6, 8.1): 202 with a signed receipt, or 403 `consent_denied`."""
-    result = sending.send_disclosure(session, runtime, caller, body, idempotency_key)
+    result = await unit_of_work.run(
+        lambda session: sending.send_disclosure(session, runtime, caller, body, idempotency_key)
+    )
     if result.problem is not None:
         # Returned, not raised: the refused attempt's register entry must still commit.
         return problem_response(result.problem)
