@@ -15,9 +15,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway.deps import PartnerDep, RuntimeDep, SessionDep
+from gateway.deps import PartnerDep, RuntimeDep, UnitOfWorkDep
 
 BASELINE_TABLE = "bench_baseline"
 BASELINE_DDL = (
@@ -39,7 +40,15 @@ router = APIRouter(
 
 
 @router.post("/baseline", status_code=202)
-def baseline(caller: PartnerDep, session: SessionDep, runtime: RuntimeDep) -> JSONResponse:
-    """One authenticated request, one INSERT, one commit: the floor under every exchange call."""
-    session.connection().execute(_INSERT, {"partner": caller.oin, "created_at": runtime.clock()})
+async def baseline(caller: PartnerDep, unit_of_work: UnitOfWorkDep, runtime: RuntimeDep) -> JSONResponse:
+    """One authenticated request, one INSERT, one commit: the floor under every exchange call.
+
+    Its unit of work runs like the disclosure's (`UnitOfWorkDep`: one thread-pool hop), so the
+    ratio compares the exchange's own work and not two ways of reaching the database.
+    """
+
+    def insert(session: Session) -> None:
+        session.connection().execute(_INSERT, {"partner": caller.oin, "created_at": runtime.clock()})
+
+    await unit_of_work.run(insert)
     return JSONResponse({"status": "accepted"}, status_code=202)
