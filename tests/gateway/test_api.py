@@ -124,3 +124,9 @@ def test_bearer_routes_answer_401_with_a_challenge(anonymous: httpx.Client) -> N
     garbage = anonymous.post("/v1/audit/verify", headers={"Authorization": "Bearer not.a.token"})
     assert garbage.status_code == 401
     assert 'error="invalid_token"' in garbage.headers["www-authenticate"]
+
+
+def test_benchmark_routes_are_absent_unless_turned_on(client_for: Callable[[str], httpx.Client]) -> None:
+    response = client_for(MUNICIPALITY).post("/v1/_bench/baseline")
+    assert response.status_code == 404
+    assert response.json()["type"].endswith("/not-found")
