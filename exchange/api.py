@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from exchange import inbox, requests, sending
@@ -17,6 +17,7 @@ router = APIRouter(prefix="/v1", tags=["exchange"])
 
 @router.post("/disclosures", status_code=202)
 def send_disclosure(
+    request: Request,
     body: DisclosureIn,
     caller: PartnerDep,
     session: SessionDep,
@@ -27,7 +28,7 @@ def send_disclosure(
     result = sending.send_disclosure(session, runtime, caller, body, idempotency_key)
     if result.problem is not None:
         # Returned, not raised: the refused attempt's register entry must still commit.
-        return problem_response(result.problem)
+        return problem_response(result.problem, request)
     return JSONResponse(result.body, status_code=result.status_code, headers=result.headers)
 
 
