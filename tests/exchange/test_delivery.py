@@ -33,7 +33,8 @@ from consent.schemas import ConsentIn
 from consent.service import register_consent
 from exchange.inbox import acknowledge_message, disclosure_status, list_inbox
 from exchange.models import Message, OutboxItem, StoredPayload
-from exchange.schemas import DisclosureIn
+from exchange.requests import create_request, decline_request
+from exchange.schemas import DeclineIn, DisclosureIn, InformationRequestIn
 from exchange.sending import send_disclosure
 from gateway.db import unit_of_work
 from gateway.principals import PartnerPrincipal
@@ -338,6 +339,31 @@ def test_a_failed_push_keeps_its_payload_only_for_the_grace_period(
     clock.advance(days=isolated_runtime.settings.payload_grace_days, seconds=1)
     assert purge_expired_payloads(isolated_runtime) == 1
     assert payload_of(isolated_runtime, message_id).wrapped_key is None
+
+
+def test_a_declined_request_keeps_its_sealed_bsn_only_for_the_grace_period(
+    isolated_runtime: Runtime, clock: Clock
+) -> None:
+    request = InformationRequestIn.model_validate(
+        {
+            "holder": JGZ,
+            "subject": {"bsn": new_bsn()},
+            "categories": ["health"],
+            "purpose": "Verzuim",
+            "professional": {"id": "z-1", "name": "Zorgcoördinator", "role": "zorgcoördinator"},
+        }
+    )
+    with unit_of_work(isolated_runtime.engine) as session:
+        request_id = create_request(session, isolated_runtime, partner(isolated_runtime, SCHOOL), request)[
+            "id"
+        ]
+    with unit_of_work(isolated_runtime.engine) as session:
+        decline_request(
+            session, isolated_runtime, partner(isolated_runtime, JGZ), request_id, DeclineIn(reason="Nee")
+        )
+    clock.advance(days=isolated_runtime.settings.payload_grace_days, seconds=1)
+    assert purge_expired_payloads(isolated_runtime) == 1  # the request's; the notice waits for its ack
+    assert payload_of(isolated_runtime, request_id).wrapped_key is None
 
 
 def test_any_other_message_past_the_retention_loses_its_payload(
