@@ -157,7 +157,7 @@ def withheld(at: dt.datetime) -> sa.ColumnElement[bool]:
     """Beperking (art. 14): a message about a restricted subject is held back while the restriction
     lasts, unless it goes on an override or statutory ground (art. 14.2; those have an Override row).
 
-    A SQL condition on `exchange_message` (correlated NOT EXISTS-style subqueries on indexed
+    A SQL condition on `exchange_message` (correlated EXISTS subqueries on indexed
     columns), so the inbox and the push worker filter in their one query, not per message.
     """
     ends_at = col(SubjectRestriction.ends_at)
