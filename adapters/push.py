@@ -1,10 +1,18 @@
 """Push delivery: drain the outbox to partners' webhooks over mutual TLS, with retries.
 
-Claiming uses a lease: one short transaction marks due rows as taken (on PostgreSQL with
-`FOR UPDATE SKIP LOCKED`, so several gateway processes share the outbox without taking the same
-row), the HTTP call happens outside any transaction, and a second transaction records the outcome.
-If a process dies between a successful POST and recording it, the lease expires and the message is
-offered again with the same `Meerpunt-Message-Id`, which receivers use to drop the duplicate.
+Claiming uses a lease and a fencing token. One short transaction takes due rows (on PostgreSQL
+with `FOR UPDATE SKIP LOCKED`, so several gateway processes share the outbox without taking the
+same row) and increments each row's `attempts`: that number is the claim. Just before each POST
+the worker renews the row's lease, on condition that `attempts` is still its claim; if another
+worker has re-claimed the row meanwhile (because this batch ran long), the renewal matches nothing
+and the row is skipped, so a slow batch never delivers a message twice. The HTTP call happens
+outside any transaction, and a last transaction records the outcome: a 2xx acknowledges the
+message (one recipient-side entry, whoever gets there first), a failure counts only if the claim
+is still this worker's.
+
+Only if one POST outlives its whole lease (`lease_for`) can a message be offered twice; it carries
+the same `Meerpunt-Message-Id`, which receivers use to drop the duplicate, and it is still
+registered once.
 """
 
 from __future__ import annotations
@@ -13,26 +21,45 @@ import asyncio
 import datetime as dt
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
+import sqlalchemy as sa
 from prometheus_client import Counter
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from audit.service import EntryDraft, EntryKind, record
 from exchange.crypto import PayloadVault
-from exchange.envelope import acknowledge, inbox_item, open_payload
-from exchange.models import Message, MessageStatus, OutboxItem, OutboxState
+from exchange.envelope import (
+    OPEN_STATUSES,
+    acknowledge,
+    inbox_item,
+    open_payload,
+    schedule_payload_deletion,
+    withheld,
+)
+from exchange.models import Message, MessageStatus, OutboxItem, OutboxState, StoredPayload
 from gateway.db import is_sqlite, unit_of_work
 from gateway.runtime import Runtime
+from gateway.settings import Settings
 from gateway.tls import build_client_ssl_context
 
 log = logging.getLogger("meerpunt.push")
 
 PUSH_ATTEMPTS = Counter("meerpunt_push_attempts_total", "Push delivery attempts by outcome", ["outcome"])
-LEASE = dt.timedelta(seconds=60)
+LEASE_MARGIN = dt.timedelta(seconds=30)
+BATCH_SIZE = 16
+#: A 4xx means the recipient's system refuses this envelope and would refuse it again: the message
+#: fails at once. These three say "not now" instead and are retried like a 5xx.
+RETRIED_4XX = frozenset({408, 425, 429})
+#: How often the workers purge payloads past their retention and expire held overrides.
+HOUSEKEEPING_INTERVAL_SECONDS = 300.0
+
+_MESSAGES: sa.Table = Message.__table__  # type: ignore[attr-defined]
+_OUTBOX: sa.Table = OutboxItem.__table__  # type: ignore[attr-defined]
+_PAYLOADS: sa.Table = StoredPayload.__table__  # type: ignore[attr-defined]
 
 
 def backoff_delay(attempt: int, base: float, cap: float, rng: Callable[[], float] = random.random) -> float:
@@ -40,35 +67,71 @@ def backoff_delay(attempt: int, base: float, cap: float, rng: Callable[[], float
     return float(rng() * min(cap, base * (2 ** max(0, attempt - 1))))
 
 
+def lease_for(settings: Settings) -> dt.timedelta:
+    """How long a claimed row stays this worker's: one POST, whose connect, write and read are each
+    bounded by `push_timeout_seconds`, plus a margin. Renewed before every POST."""
+    return dt.timedelta(seconds=3 * settings.push_timeout_seconds) + LEASE_MARGIN
+
+
 @dataclass(frozen=True)
 class Claimed:
     outbox_id: int
     message_id: str
     recipient: str
-    attempts: int
+    attempts: int  # the claim: a later claim of the same row has a higher number
 
 
-def claim_due(runtime: Runtime, *, limit: int = 16) -> list[Claimed]:
+def _deliverable(at: dt.datetime) -> sa.ColumnElement[bool]:
+    """An outbox row whose message may go out now: not held back by a restriction (art. 14)."""
+    return ~sa.exists().where(col(Message.id) == col(OutboxItem.message_id), withheld(at))
+
+
+def claim_due(runtime: Runtime, *, limit: int = BATCH_SIZE) -> list[Claimed]:
     """Take up to `limit` due push rows under a lease (one short transaction)."""
     now = runtime.clock()
     with unit_of_work(runtime.engine) as session:
         query = (
             select(OutboxItem)
-            .where(OutboxItem.state == OutboxState.PENDING, col(OutboxItem.next_attempt_at) <= now)
+            .where(
+                OutboxItem.state == OutboxState.PENDING,
+                col(OutboxItem.next_attempt_at) <= now,
+                _deliverable(now),
+            )
             .order_by(col(OutboxItem.id))
             .limit(limit)
         )
         if not is_sqlite(runtime.engine):
-            query = query.with_for_update(skip_locked=True)
+            query = query.with_for_update(skip_locked=True, of=OutboxItem)
         rows = session.exec(query).all()
+        lease = lease_for(runtime.settings)
         claimed = []
         for row in rows:
             row.attempts += 1
-            row.next_attempt_at = now + LEASE
+            row.next_attempt_at = now + lease
             session.add(row)
             assert row.id is not None
             claimed.append(Claimed(row.id, row.message_id, row.recipient, row.attempts))
         return claimed
+
+
+def _ours(item: Claimed) -> sa.ColumnElement[bool]:
+    """The row is still pending under this worker's claim (no later claim, no outcome yet)."""
+    return sa.and_(
+        _OUTBOX.c.id == item.outbox_id,
+        _OUTBOX.c.attempts == item.attempts,
+        _OUTBOX.c.state == OutboxState.PENDING,
+    )
+
+
+def _renew(session: Session, runtime: Runtime, item: Claimed, now: dt.datetime) -> bool:
+    """Extend the lease for the coming POST, if the row is still ours and may still go out."""
+    renewed = session.connection().execute(
+        sa.update(_OUTBOX)
+        .where(_ours(item), _deliverable(now))
+        .values(next_attempt_at=now + lease_for(runtime.settings))
+        .returning(_OUTBOX.c.id)
+    )
+    return renewed.first() is not None
 
 
 def envelope_for(
@@ -83,7 +146,13 @@ def envelope_for(
 def deliver_one(runtime: Runtime, client: httpx.Client, item: Claimed) -> bool:
     partner = runtime.partners.get(item.recipient)
     with unit_of_work(runtime.engine) as session:
+        if not _renew(session, runtime, item, runtime.clock()):
+            return False  # re-claimed by another worker, cancelled, or held back by a restriction
         found = envelope_for(runtime, session, item.message_id)
+        if found is not None and found[0].status not in OPEN_STATUSES:
+            # Acknowledged, erased or given up since it was queued: never hand it out.
+            _close(session, item, found[0])
+            return False
     if found is None or partner is None or not partner.webhook_url:
         _record_outcome(runtime, item, ok=False, error="recipient has no webhook")
         return False
@@ -96,23 +165,37 @@ def deliver_one(runtime: Runtime, client: httpx.Client, item: Claimed) -> bool:
         )
         ok = 200 <= response.status_code < 300
         error = None if ok else f"HTTP {response.status_code}"
-    except httpx.HTTPError as exc:
-        ok, error = False, f"{type(exc).__name__}: {exc}"
-    _record_outcome(runtime, item, ok=ok, error=error)
+        refused = 400 <= response.status_code < 500 and response.status_code not in RETRIED_4XX
+    except httpx.HTTPError as exc:  # timeouts, refused connections, TLS failures: try again later
+        ok, error, refused = False, f"{type(exc).__name__}: {exc}", False
+    _record_outcome(runtime, item, ok=ok, error=error, permanent=refused)
     return ok
 
 
-def _record_outcome(runtime: Runtime, item: Claimed, *, ok: bool, error: str | None) -> None:
+def _close(session: Session, item: Claimed, message: Message) -> None:
+    state = OutboxState.DONE if message.status == MessageStatus.ACKNOWLEDGED else OutboxState.CANCELLED
+    session.connection().execute(sa.update(_OUTBOX).where(_ours(item)).values(state=state))
+
+
+def _record_outcome(
+    runtime: Runtime, item: Claimed, *, ok: bool, error: str | None, permanent: bool = False
+) -> None:
+    """Record a POST's outcome: a 2xx acknowledges; a failure schedules a retry with backoff, or
+    marks the message failed after `push_max_attempts` (or at once when `permanent`)."""
     settings = runtime.settings
     now = runtime.clock()
     with unit_of_work(runtime.engine) as session:
-        outbox = session.get(OutboxItem, item.outbox_id)
-        message = session.exec(select(Message).where(Message.id == item.message_id)).first()
-        if outbox is None or message is None or outbox.state != OutboxState.PENDING:
+        # The message row first, as the pull acknowledgement takes them: no lock-order deadlock.
+        query = select(Message).where(Message.id == item.message_id)
+        if not is_sqlite(runtime.engine):
+            query = query.with_for_update()
+        message = session.exec(query).first()
+        if message is None:
             return
         if ok:
             PUSH_ATTEMPTS.labels("delivered").inc()
-            # A 2xx from the recipient's system is its acknowledgement (art. 8.2).
+            # A 2xx from the recipient's system is its acknowledgement (art. 8.2); delivered is
+            # delivered, whoever's claim it was, and `acknowledge` writes its entry only once.
             acknowledge(
                 session,
                 message,
@@ -122,12 +205,27 @@ def _record_outcome(runtime: Runtime, item: Claimed, *, ok: bool, error: str | N
                 grace=dt.timedelta(days=settings.payload_grace_days),
             )
             return
-        outbox.last_error = error
+        final = permanent or item.attempts >= settings.push_max_attempts
+        if final:
+            values: dict[str, object] = {"state": OutboxState.FAILED}
+        else:
+            delay = backoff_delay(
+                item.attempts, settings.push_backoff_base_seconds, settings.push_backoff_max_seconds
+            )
+            values = {"next_attempt_at": now + dt.timedelta(seconds=delay)}
+        counted = session.connection().execute(
+            sa.update(_OUTBOX).where(_ours(item)).values(last_error=error, **values).returning(_OUTBOX.c.id)
+        )
+        if counted.first() is None:
+            return  # a later claim or an acknowledgement decides this message now
+        PUSH_ATTEMPTS.labels("failed" if final else "retry").inc()
         message.last_error = error
-        if item.attempts >= settings.push_max_attempts:
-            PUSH_ATTEMPTS.labels("failed").inc()
-            outbox.state = OutboxState.FAILED
+        if final and message.status in OPEN_STATUSES:
             message.status = MessageStatus.FAILED
+            # Never delivered: the payload is kept only for the grace period (SPEC §8).
+            schedule_payload_deletion(
+                session, message.id, now + dt.timedelta(days=settings.payload_grace_days)
+            )
             record(
                 session,
                 EntryDraft(
@@ -144,26 +242,58 @@ def _record_outcome(runtime: Runtime, item: Claimed, *, ok: bool, error: str | N
                     details={"attempts": item.attempts, "last_error": error},
                 ),
             )
-        else:
-            PUSH_ATTEMPTS.labels("retry").inc()
-            delay = backoff_delay(
-                item.attempts, settings.push_backoff_base_seconds, settings.push_backoff_max_seconds
-            )
-            outbox.next_attempt_at = now + dt.timedelta(seconds=delay)
-        session.add(outbox)
         session.add(message)
 
 
 def purge_expired_payloads(runtime: Runtime) -> int:
-    """Delete sealed payloads past their grace period (SPEC §8: kept only until acknowledged + grace)."""
-    from exchange.models import StoredPayload
+    """Delete sealed payloads, and the BSN sealed with them, once no longer needed (SPEC §8).
 
+    - acknowledged, failed or declined messages: at their `delete_after` (that moment plus
+      `payload_grace_days`);
+    - messages still not acknowledged `inbox_retention_days` after they were queued: they become
+      `purged` (the sender sees it in `GET /v1/disclosures/{id}`), leave the inbox and the push
+      queue, and their payload goes at once;
+    - any other message older than the retention whose payload has no `delete_after` (an expired
+      held override, rows from before this rule): its payload goes too.
+    Returns the number of payloads deleted. Several workers may run it at once.
+    """
+    now = runtime.clock()
+    days = runtime.settings.inbox_retention_days
+    cutoff = now - dt.timedelta(days=days)
+    waiting = (OutboxState.IN_INBOX, OutboxState.PENDING)
+    note = f"not acknowledged within {days} days (inbox retention); payload deleted"
     with unit_of_work(runtime.engine) as session:
-        result = session.execute(
-            update(StoredPayload)
+        connection = session.connection()
+        # Messages first, then outbox rows, as the acknowledgement takes them (lock order).
+        stale = sa.select(_OUTBOX.c.message_id).where(
+            _OUTBOX.c.state.in_(waiting), _OUTBOX.c.next_attempt_at <= cutoff
+        )
+        connection.execute(
+            sa.update(_MESSAGES)
+            .where(_MESSAGES.c.status.in_(OPEN_STATUSES), _MESSAGES.c.id.in_(stale))
+            .values(status=MessageStatus.PURGED, last_error=note)
+        )
+        purged = sa.exists().where(
+            _MESSAGES.c.id == _OUTBOX.c.message_id, _MESSAGES.c.status == MessageStatus.PURGED
+        )
+        connection.execute(
+            sa.update(_OUTBOX)
+            .where(_OUTBOX.c.state.in_(waiting), _OUTBOX.c.next_attempt_at <= cutoff, purged)
+            .values(state=OutboxState.CANCELLED, last_error=note)
+        )
+        unattended = sa.exists().where(
+            _MESSAGES.c.id == _PAYLOADS.c.message_id,
+            _MESSAGES.c.created_at <= cutoff,
+            _MESSAGES.c.status.not_in((MessageStatus.AWAITING_APPROVAL, *OPEN_STATUSES)),
+        )
+        result = connection.execute(
+            sa.update(_PAYLOADS)
             .where(
-                col(StoredPayload.delete_after) <= runtime.clock(),
-                col(StoredPayload.wrapped_key).is_not(None),
+                _PAYLOADS.c.wrapped_key.is_not(None),
+                sa.or_(
+                    _PAYLOADS.c.delete_after <= now,
+                    sa.and_(_PAYLOADS.c.delete_after.is_(None), unattended),
+                ),
             )
             .values(wrapped_key=None, ciphertext=b"")
         )
@@ -171,10 +301,15 @@ def purge_expired_payloads(runtime: Runtime) -> int:
 
 
 def pending_count(runtime: Runtime) -> int:
-    """Push rows not yet delivered or failed (leased ones included)."""
+    """Push rows still to be delivered (leased ones included; those held back by a restriction
+    not: they wait for it to be lifted, which `deliver --until-idle` should not)."""
     with unit_of_work(runtime.engine) as session:
-        rows = session.exec(select(OutboxItem.id).where(OutboxItem.state == OutboxState.PENDING)).all()
-        return len(rows)
+        count = session.exec(
+            select(sa.func.count())
+            .select_from(OutboxItem)
+            .where(OutboxItem.state == OutboxState.PENDING, _deliverable(runtime.clock()))
+        ).one()
+        return int(count)
 
 
 def sweep_overrides(runtime: Runtime) -> None:
@@ -184,6 +319,22 @@ def sweep_overrides(runtime: Runtime) -> None:
     with unit_of_work(runtime.engine) as session:
         expire_held(session, runtime, runtime.clock())
         refresh_overdue_gauge(session, runtime)
+
+
+def housekeeping(runtime: Runtime) -> None:
+    """The periodic chores of a delivery worker (in the API process and in `deliver` alike)."""
+    purged = purge_expired_payloads(runtime)
+    if purged:
+        log.info("purged %d payloads past their retention", purged)
+    sweep_overrides(runtime)
+
+
+def housekeeping_if_due(runtime: Runtime, due_at: float) -> float:
+    """Run `housekeeping` when the monotonic clock has reached `due_at`; returns the next due time."""
+    if time.monotonic() < due_at:
+        return due_at
+    housekeeping(runtime)
+    return time.monotonic() + HOUSEKEEPING_INTERVAL_SECONDS
 
 
 def make_client(runtime: Runtime) -> httpx.Client:
@@ -205,14 +356,11 @@ async def push_worker(runtime: Runtime) -> None:
     """Background loop: drain due outbox rows, then sleep for the poll interval."""
     client = await asyncio.to_thread(make_client, runtime)
     try:
-        cycles = 0
+        housekeeping_due = 0.0
         while True:
             try:
                 await asyncio.to_thread(drain_once, runtime, client)
-                cycles += 1
-                if cycles % 600 == 0:
-                    await asyncio.to_thread(purge_expired_payloads, runtime)
-                    await asyncio.to_thread(sweep_overrides, runtime)
+                housekeeping_due = await asyncio.to_thread(housekeeping_if_due, runtime, housekeeping_due)
             except Exception:  # keep delivering after a transient database error
                 log.exception("push delivery cycle failed")
             await asyncio.sleep(runtime.settings.outbox_poll_seconds)

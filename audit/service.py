@@ -47,6 +47,10 @@ class EntryKind:
     DELIVERY_FAILED = "delivery_failed"
     INFORMATION_REQUEST_SENT = "information_request_sent"
     INFORMATION_REQUEST_DECLINED = "information_request_declined"
+    #: The holder acknowledged an information request (art. 8.2 applies to disclosures only;
+    #: a request or notice discloses no case data, so it is not a `disclosure_received`).
+    INFORMATION_REQUEST_RECEIVED = "information_request_received"
+    NOTICE_RECEIVED = "notice_received"
     CORRECTION_SENT = "correction_sent"
     CONSENT_REGISTERED = "consent_registered"
     CONSENT_WITHDRAWN = "consent_withdrawn"

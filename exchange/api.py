@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from exchange import inbox, requests, sending
@@ -17,6 +17,7 @@ router = APIRouter(prefix="/v1", tags=["exchange"])
 
 @router.post("/disclosures", status_code=202)
 async def send_disclosure(
+    request: Request,
     body: DisclosureIn,
     caller: PartnerDep,
     unit_of_work: UnitOfWorkDep,
@@ -29,7 +30,7 @@ async def send_disclosure(
     )
     if result.problem is not None:
         # Returned, not raised: the refused attempt's register entry must still commit.
-        return problem_response(result.problem)
+        return problem_response(result.problem, request)
     return JSONResponse(result.body, status_code=result.status_code, headers=result.headers)
 
 

@@ -10,11 +10,22 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, col, select
 
 from audit.service import EntryDraft, EntryKind, record, rfc3339
+from consent.models import SubjectRestriction
 from exchange.crypto import PayloadVault, SealedPayload
-from exchange.models import Message, MessageKind, MessageStatus, OutboxItem, OutboxState, StoredPayload
+from exchange.models import (
+    Message,
+    MessageKind,
+    MessageStatus,
+    OutboxItem,
+    OutboxState,
+    Override,
+    StoredPayload,
+)
+from gateway.sqltypes import UTCDateTime
 
 _PAYLOADS: sa.Table = StoredPayload.__table__  # type: ignore[attr-defined]
 PAYLOAD_COLUMNS = ("message_id", "subject_hash", "wrapped_key", "nonce", "ciphertext")
@@ -54,6 +65,18 @@ def open_payload(session: Session, vault: PayloadVault, message_id: str) -> dict
     return vault.open(message_id, SealedPayload(stored.wrapped_key, stored.nonce, stored.ciphertext))
 
 
+def open_payloads(session: Session, vault: PayloadVault, message_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The sealed contents of several messages, read in one query (ids without content are left out)."""
+    if not message_ids:
+        return {}
+    rows = session.exec(select(StoredPayload).where(col(StoredPayload.message_id).in_(message_ids))).all()
+    return {
+        row.message_id: vault.open(row.message_id, SealedPayload(row.wrapped_key, row.nonce, row.ciphertext))
+        for row in rows
+        if row.wrapped_key is not None
+    }
+
+
 def inbox_item(message: Message, content: dict[str, Any] | None) -> dict[str, Any]:
     """The inbox item shape of SPEC §6 (identical for pull and push)."""
     item: dict[str, Any] = {
@@ -83,10 +106,73 @@ def inbox_item(message: Message, content: dict[str, Any] | None) -> dict[str, An
 
 _RECEIVED_KIND = {
     MessageKind.DISCLOSURE: EntryKind.DISCLOSURE_RECEIVED,
-    MessageKind.CORRECTION: EntryKind.DISCLOSURE_RECEIVED,
-    MessageKind.INFORMATION_REQUEST: EntryKind.DISCLOSURE_RECEIVED,
-    MessageKind.NOTICE: EntryKind.DISCLOSURE_RECEIVED,
+    MessageKind.CORRECTION: EntryKind.DISCLOSURE_RECEIVED,  # a correction discloses corrected data
+    MessageKind.INFORMATION_REQUEST: EntryKind.INFORMATION_REQUEST_RECEIVED,
+    MessageKind.NOTICE: EntryKind.NOTICE_RECEIVED,
 }
+
+#: Statuses in which a message may still be handed out (pull inbox, push worker).
+OPEN_STATUSES = (MessageStatus.ACCEPTED, MessageStatus.DELIVERED)
+
+_MESSAGES: sa.Table = Message.__table__  # type: ignore[attr-defined]
+_OUTBOX: sa.Table = OutboxItem.__table__  # type: ignore[attr-defined]
+_AT = sa.bindparam("at", type_=UTCDateTime())
+# The transition to `acknowledged` is one conditional UPDATE: of two simultaneous acknowledgements
+# (two pull acks, or a pull ack and a push 2xx) exactly one matches the row and writes the
+# recipient-side entry; the other waits for it (PostgreSQL row lock) and then matches nothing.
+# A message fetched from the inbox and then purged unacknowledged (retention) may still be
+# acknowledged: the recipient did receive it, and art. 8.2 wants its entry.
+_ACKNOWLEDGE = (
+    sa.update(_MESSAGES)
+    .where(
+        _MESSAGES.c.id == sa.bindparam("b_message_id"),
+        sa.or_(
+            _MESSAGES.c.status.in_(OPEN_STATUSES),
+            sa.and_(_MESSAGES.c.status == MessageStatus.PURGED, _MESSAGES.c.delivered_at.is_not(None)),
+        ),
+    )
+    .values(
+        status=MessageStatus.ACKNOWLEDGED,
+        acknowledged_at=_AT,
+        delivered_at=sa.func.coalesce(_MESSAGES.c.delivered_at, _AT),
+    )
+    .returning(_MESSAGES.c.delivered_at)
+)
+_OUTBOX_DONE = (
+    sa.update(_OUTBOX)
+    .where(
+        _OUTBOX.c.message_id == sa.bindparam("b_message_id"),
+        _OUTBOX.c.state.in_((OutboxState.PENDING, OutboxState.IN_INBOX, OutboxState.CANCELLED)),
+    )
+    .values(state=OutboxState.DONE, delivered_at=sa.func.coalesce(_OUTBOX.c.delivered_at, _AT))
+)
+_DELETE_AFTER = (
+    sa.update(_PAYLOADS)
+    .where(_PAYLOADS.c.message_id == sa.bindparam("b_message_id"))
+    .values(delete_after=sa.bindparam("delete_after", type_=UTCDateTime()))
+)
+
+
+def withheld(at: dt.datetime) -> sa.ColumnElement[bool]:
+    """Beperking (art. 14): a message about a restricted subject is held back while the restriction
+    lasts, unless it goes on an override or statutory ground (art. 14.2; those have an Override row).
+
+    A SQL condition on `exchange_message` (correlated EXISTS subqueries on indexed
+    columns), so the inbox and the push worker filter in their one query, not per message.
+    """
+    ends_at = col(SubjectRestriction.ends_at)
+    restricted = sa.exists().where(
+        col(SubjectRestriction.subject_hash) == col(Message.subject_hash),
+        col(SubjectRestriction.starts_at) <= at,
+        sa.or_(ends_at.is_(None), ends_at > at),
+    )
+    on_override = sa.exists().where(col(Override.message_id) == col(Message.id))
+    return sa.and_(restricted, ~on_override)
+
+
+def schedule_payload_deletion(session: Session, message_id: str, at: dt.datetime) -> None:
+    """Keep the sealed payload (and BSN) only until `at` (SPEC §8); the purge deletes it then."""
+    session.connection().execute(_DELETE_AFTER, {"b_message_id": message_id, "delete_after": at})
 
 
 def acknowledge(
@@ -98,26 +184,22 @@ def acknowledge(
     professional: dict[str, Any] | None,
     grace: dt.timedelta,
 ) -> str | None:
-    """Mark a message acknowledged and write the recipient-side entry (art. 8.2): sender and date.
+    """Ontvangst (art. 8 lid 2): mark a message acknowledged and write the recipient-side entry.
 
-    Returns the register entry id; acknowledging twice changes nothing and writes nothing.
+    Returns the register entry id, or None when this call did not make the transition: the
+    message was already acknowledged, or is not open any more (declined, erased, …), or a
+    simultaneous acknowledgement won. Whoever wins writes the one entry (sender and date).
     """
-    if message.status == MessageStatus.ACKNOWLEDGED:
+    won = session.connection().execute(_ACKNOWLEDGE, {"b_message_id": message.id, "at": at}).first()
+    if won is None:
         return None
-    message.status = MessageStatus.ACKNOWLEDGED
-    message.acknowledged_at = at
-    message.delivered_at = message.delivered_at or at
-    session.add(message)
-    outbox = session.exec(select(OutboxItem).where(OutboxItem.message_id == message.id)).first()
-    if outbox is not None:
-        outbox.state = OutboxState.DONE
-        outbox.delivered_at = outbox.delivered_at or at
-        session.add(outbox)
-    stored = session.get(StoredPayload, message.id)
-    if stored is not None:
-        # Payloads are kept only until acknowledged plus a grace period (SPEC §8).
-        stored.delete_after = at + grace
-        session.add(stored)
+    # The row changed under the ORM object: record the new values without marking it dirty.
+    set_committed_value(message, "status", MessageStatus.ACKNOWLEDGED)
+    set_committed_value(message, "acknowledged_at", at)
+    set_committed_value(message, "delivered_at", won.delivered_at)
+    session.connection().execute(_OUTBOX_DONE, {"b_message_id": message.id, "at": at})
+    # Payloads are kept only until acknowledged plus a grace period (SPEC §8).
+    schedule_payload_deletion(session, message.id, at + grace)
     entry = record(
         session,
         EntryDraft(

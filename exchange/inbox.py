@@ -6,17 +6,21 @@ import base64
 import datetime as dt
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from audit.service import rfc3339
 from exchange.crypto import PayloadVault
-from exchange.envelope import acknowledge, inbox_item, open_payload
-from exchange.models import Message, MessageStatus, OutboxItem
+from exchange.envelope import OPEN_STATUSES, acknowledge, inbox_item, open_payloads, withheld
+from exchange.models import Message, MessageStatus, OutboxItem, OutboxState
 from gateway.principals import PartnerPrincipal
-from gateway.problems import NotFound, Problem
+from gateway.problems import Conflict, NotFound, Problem
 from gateway.runtime import Runtime
+from gateway.sqltypes import UTCDateTime
 
-OPEN_STATUSES = (MessageStatus.ACCEPTED, MessageStatus.DELIVERED)
+#: A held override, an expired hold or an erased message was never in the recipient's inbox.
+_NEVER_HANDED_OUT = (MessageStatus.AWAITING_APPROVAL, MessageStatus.EXPIRED, MessageStatus.ERASED)
 
 
 def encode_cursor(seq: int) -> str:
@@ -37,31 +41,54 @@ def decode_cursor(cursor: str | None) -> int:
         ) from exc
 
 
+_MESSAGES: sa.Table = Message.__table__  # type: ignore[attr-defined]
+_AT = sa.bindparam("at", type_=UTCDateTime())
+# Only `accepted` becomes `delivered`: a concurrent acknowledgement is never overwritten.
+_MARK_DELIVERED = (
+    sa.update(_MESSAGES)
+    .where(
+        _MESSAGES.c.id.in_(sa.bindparam("ids", expanding=True)),
+        _MESSAGES.c.status == MessageStatus.ACCEPTED,
+    )
+    .values(status=MessageStatus.DELIVERED, delivered_at=_AT)
+    .returning(_MESSAGES.c.id)
+)
+
+
 def list_inbox(
     session: Session, runtime: Runtime, caller: PartnerPrincipal, cursor: str | None, limit: int
 ) -> dict[str, Any]:
-    """Messages waiting for the caller, oldest first; fetching marks them `delivered`."""
+    """Messages waiting for the caller, oldest first; fetching marks them `delivered`.
+
+    Only messages queued for pull (outbox state `in_inbox`): a push partner's messages go to its
+    webhook, never also here. Messages about a subject under restriction (art. 14) are held back
+    unless they go on an override or statutory ground; they appear once it is lifted.
+    """
     after = decode_cursor(cursor)
+    now = runtime.clock()
     messages = session.exec(
         select(Message)
+        .join(OutboxItem, col(OutboxItem.message_id) == col(Message.id))
         .where(
             Message.recipient == caller.oin,
             col(Message.status).in_(OPEN_STATUSES),
             col(Message.seq) > after,
+            OutboxItem.state == OutboxState.IN_INBOX,
+            ~withheld(now),
         )
         .order_by(col(Message.seq))
         .limit(limit + 1)
     ).all()
     page, more = messages[:limit], len(messages) > limit
-    vault = PayloadVault(runtime.kek)
-    now = runtime.clock()
-    items = []
-    for message in page:
-        if message.status == MessageStatus.ACCEPTED:
-            message.status = MessageStatus.DELIVERED
-            message.delivered_at = now
-            session.add(message)
-        items.append(inbox_item(message, open_payload(session, vault, message.id)))
+    fresh = [m.id for m in page if m.status == MessageStatus.ACCEPTED]
+    if fresh:
+        marked = set(session.connection().execute(_MARK_DELIVERED, {"ids": fresh, "at": now}).scalars())
+        for message in page:
+            if message.id in marked:
+                set_committed_value(message, "status", MessageStatus.DELIVERED)
+                set_committed_value(message, "delivered_at", now)
+    contents = open_payloads(session, PayloadVault(runtime.kek), [m.id for m in page])
+    items = [inbox_item(message, contents.get(message.id)) for message in page]
     next_cursor = encode_cursor(page[-1].seq or 0) if more and page else None
     return {"items": items, "next_cursor": next_cursor}
 
@@ -73,19 +100,11 @@ def acknowledge_message(
     message_id: str,
     professional: dict[str, Any] | None,
 ) -> dict[str, Any]:
+    """`POST /v1/inbox/{id}/ack`: the recipient-side entry, written once however often it is called."""
     message = session.exec(select(Message).where(Message.id == message_id)).first()
     # Someone else's message is "not found", not "forbidden": ids must not leak existence.
-    if (
-        message is None
-        or message.recipient != caller.oin
-        or message.status
-        in (
-            MessageStatus.AWAITING_APPROVAL,
-            MessageStatus.EXPIRED,
-        )
-    ):
+    if message is None or message.recipient != caller.oin or message.status in _NEVER_HANDED_OUT:
         raise NotFound("No such message in your inbox.")
-    already = message.status == MessageStatus.ACKNOWLEDGED
     entry_id = acknowledge(
         session,
         message,
@@ -94,12 +113,21 @@ def acknowledge_message(
         professional=professional,
         grace=dt.timedelta(days=runtime.settings.payload_grace_days),
     )
+    if entry_id is None:
+        session.refresh(message)  # what the request that got there first left
+        if message.acknowledged_at is None:
+            if message.status == MessageStatus.DECLINED:
+                raise Conflict(
+                    "You declined this information request; it cannot be acknowledged any more.",
+                    slug="request-declined",
+                )
+            raise NotFound("No such message in your inbox.")
     return {
         "id": message.id,
         "status": message.status,
         "acknowledged_at": rfc3339(message.acknowledged_at) if message.acknowledged_at else None,
         "register_entry": entry_id,
-        "already_acknowledged": already,
+        "already_acknowledged": entry_id is None,
     }
 
 

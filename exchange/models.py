@@ -30,6 +30,10 @@ class MessageStatus:
     FAILED = "failed"
     DECLINED = "declined"
     EXPIRED = "expired"
+    #: Not acknowledged within `inbox_retention_days`: payload deleted, never handed out again.
+    PURGED = "purged"
+    #: The subject's data was erased (art. 12) before delivery: never handed out.
+    ERASED = "erased"
 
 
 class Message(SQLModel, table=True):
@@ -89,6 +93,7 @@ class OutboxState:
     IN_INBOX = "in_inbox"  # pull: waiting for the recipient to fetch and acknowledge
     DONE = "done"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # erased (art. 12) or past the inbox retention: never delivered
 
 
 class OutboxItem(SQLModel, table=True):

@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from audit.service import EntryDraft, EntryKind, new_trace_id, record, rfc3339
+from consent import repository as consent_repository
 from consent.models import Consent
+from consent.rules import DecisionRequest, decide
 from exchange import rules
 from exchange.crypto import PayloadVault
-from exchange.envelope import open_payload, store_payload
+from exchange.envelope import open_payload, schedule_payload_deletion, store_payload
 from exchange.models import Message, MessageKind, MessageStatus
 from exchange.schemas import DeclineIn, InformationRequestIn
 from exchange.sending import enqueue
 from gateway.principals import PartnerPrincipal
 from gateway.problems import NotFound, Problem, RuleBroken, RuleViolation
 from gateway.runtime import Runtime
+
+_MESSAGES: sa.Table = Message.__table__  # type: ignore[attr-defined]
+#: A request can be declined until it is answered by a decline; acknowledging it first is fine.
+_DECLINABLE = (MessageStatus.ACCEPTED, MessageStatus.DELIVERED, MessageStatus.ACKNOWLEDGED)
+_DECLINE = (
+    sa.update(_MESSAGES)
+    .where(_MESSAGES.c.id == sa.bindparam("request_id"), _MESSAGES.c.status.in_(_DECLINABLE))
+    .values(status=MessageStatus.DECLINED)
+    .returning(_MESSAGES.c.id)
+)
 
 
 def create_request(
@@ -29,16 +44,18 @@ def create_request(
     if not body.purpose.strip():
         violations.append(RuleViolation("purpose_missing", "6.2", "State the purpose of the request."))
     subject_hash = runtime.bsn_hash(body.subject.bsn) if not rules.check_subject(body.subject.bsn) else ""
+    now = runtime.clock()
     if body.consent_id and subject_hash:
         violations += _check_consent_on_behalf(
             session, body.consent_id, caller.oin, body.holder, subject_hash
         )
+        if not violations:
+            violations += _check_consent_covers(session, runtime, body, caller.oin, subject_hash, now)
     if violations:
         raise RuleBroken(
             "The information request breaks one or more rules; nothing was sent.", violations=violations
         )
 
-    now = runtime.clock()
     message = Message(
         id=str(uuid.uuid4()),
         kind=MessageKind.INFORMATION_REQUEST,
@@ -108,6 +125,41 @@ def _check_consent_on_behalf(
     return []
 
 
+def _check_consent_covers(
+    session: Session,
+    runtime: Runtime,
+    body: InformationRequestIn,
+    requester: str,
+    subject_hash: str,
+    at: dt.datetime,
+) -> list[RuleViolation]:
+    """Art. 6.3: the attached consent must let the holder disclose what is asked, to the requester.
+
+    The consent decision itself (`consent.rules.decide`, art. 6.1-6.2, Bijlage VIII, art. 2) over
+    this one statement: in force at `at`, not withdrawn, granting the requester (as recipient)
+    every requested category. A restriction (art. 14) is not checked here: it is temporary and
+    blocks the disclosure itself when the holder answers.
+    """
+    facts = consent_repository.decision_facts(session, subject_hash, requester)
+    decision = decide(
+        [c for c in facts.consents if c.consent_id == body.consent_id],
+        [w for w in facts.withdrawals if w.consent_id == body.consent_id],
+        (),
+        DecisionRequest(requester, tuple(body.categories)),
+        at,
+        runtime.categories.special_codes,
+    )
+    return [
+        RuleViolation(
+            "consent_does_not_cover",
+            "6.3",
+            f"The attached consent does not let the holder disclose {c.category} to you: {c.reason}.",
+        )
+        for c in decision.per_category
+        if c.decision == "deny"
+    ]
+
+
 def decline_request(
     session: Session, runtime: Runtime, caller: PartnerPrincipal, request_id: str, body: DeclineIn
 ) -> dict[str, Any]:
@@ -119,13 +171,27 @@ def decline_request(
             "Say why the request is declined.",
             violations=[RuleViolation("reason_missing", "7.1", "reason is empty")],
         )
-    if request.status == MessageStatus.DECLINED:
-        raise Problem(
-            "This request was already declined.", status=409, slug="already-declined", title="Conflict"
-        )
     now = runtime.clock()
-    request.status = MessageStatus.DECLINED
-    session.add(request)
+    # One conditional UPDATE: of two simultaneous declines exactly one matches and goes on to write
+    # the notice and the entry; a declined request stays declined (an ack cannot reopen it).
+    won = session.connection().execute(_DECLINE, {"request_id": request.id}).first()
+    if won is None:
+        session.refresh(request)
+        if request.status == MessageStatus.DECLINED:
+            raise Problem(
+                "This request was already declined.", status=409, slug="already-declined", title="Conflict"
+            )
+        raise Problem(
+            f"This request can no longer be declined (status {request.status}).",
+            status=409,
+            slug="request-closed",
+            title="Conflict",
+        )
+    set_committed_value(request, "status", MessageStatus.DECLINED)
+    # The request's sealed BSN is no longer needed once it is answered (SPEC §8).
+    schedule_payload_deletion(
+        session, request.id, now + dt.timedelta(days=runtime.settings.payload_grace_days)
+    )
     vault = PayloadVault(runtime.kek)
     content = open_payload(session, vault, request.id)
     notice = Message(

@@ -21,8 +21,8 @@ class SendFacts:
     categories: Sequence[str]
     reason: str
     description: str
-    has_payload: bool
-    has_payload_jwe: bool
+    payload: object  # the JSON `payload` as sent; None when absent
+    payload_jwe: str | None
     payload_jwe_well_formed: bool
 
 
@@ -79,10 +79,37 @@ def check_send(
         violations.append(
             RuleViolation("description_missing", "8.1", "Describe which personal data are disclosed.")
         )
-    if facts.has_payload == facts.has_payload_jwe:
-        violations.append(
-            RuleViolation("payload_missing", "5.2", "Send exactly one of `payload` (JSON) or `payload_jwe`.")
-        )
-    elif facts.has_payload_jwe and not facts.payload_jwe_well_formed:
-        violations.append(RuleViolation("payload_jwe_malformed", "19", "payload_jwe is not a compact JWE."))
+    violations += check_payload(
+        facts.payload, facts.payload_jwe, jwe_well_formed=facts.payload_jwe_well_formed
+    )
     return violations
+
+
+def is_empty_payload(payload: object) -> bool:
+    """An empty object, array or (blank) string: nothing that could be the data a send names."""
+    if isinstance(payload, dict | list):
+        return not payload
+    return isinstance(payload, str) and not payload.strip()
+
+
+def check_payload(payload: object, payload_jwe: str | None, *, jwe_well_formed: bool) -> list[RuleViolation]:
+    """A disclosure carries the data it names, once (art. 5.2: a payload-less disclosure is refused).
+
+    Exactly one of `payload` (JSON, encrypted by the gateway) or `payload_jwe` (encrypted end to end
+    by the sender, art. 19) and it is not empty; the JWE must at least have the compact shape.
+    """
+    if payload is not None and payload_jwe is not None:
+        return [
+            RuleViolation(
+                "payload_ambiguous", "5.2", "Send either `payload` (JSON) or `payload_jwe`, not both."
+            )
+        ]
+    if payload is None and payload_jwe is None:
+        return [RuleViolation("payload_missing", "5.2", "Send `payload` (JSON) or `payload_jwe`.")]
+    if is_empty_payload(payload if payload_jwe is None else payload_jwe):
+        return [
+            RuleViolation("payload_empty", "5.2", "The payload is empty: send the data the disclosure names.")
+        ]
+    if payload_jwe is not None and not jwe_well_formed:
+        return [RuleViolation("payload_jwe_malformed", "19", "payload_jwe is not a compact JWE.")]
+    return []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 import uuid
 from dataclasses import dataclass, field, replace
@@ -70,9 +71,28 @@ class SendResult:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def request_fingerprint(body: DisclosureIn) -> str:
+_FINGERPRINT_KEY_LABEL = "exchange/idempotency-request-fingerprint/v1"
+
+
+def _fingerprint_mac(runtime: Runtime) -> hmac.HMAC:
+    """The keyed MAC, made once per runtime: each send copies it instead of re-keying HMAC."""
+    mac: hmac.HMAC | None = runtime.extensions.get(_FINGERPRINT_KEY_LABEL)
+    if mac is None:
+        key = runtime.bsn_hash.derive_key(_FINGERPRINT_KEY_LABEL)
+        mac = runtime.extensions.setdefault(_FINGERPRINT_KEY_LABEL, hmac.new(key, digestmod=hashlib.sha256))
+    return mac
+
+
+def request_fingerprint(runtime: Runtime, body: DisclosureIn) -> str:
+    """What an idempotent retry must repeat exactly: HMAC-SHA256 of the canonical body.
+
+    Keyed (a key derived from the BSN hash key) because the body holds a BSN and the payload: a
+    plain hash in a copy of the database would let anyone confirm a guessed BSN or payload.
+    """
     canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    mac = _fingerprint_mac(runtime).copy()
+    mac.update(canonical.encode())
+    return mac.hexdigest()
 
 
 def accepted_body(message: Message) -> dict[str, Any]:
@@ -146,7 +166,7 @@ def _replay(session: Session, sender: str, key: str, fingerprint: str) -> SendRe
     existing: Any = session.connection().execute(_IDEMPOTENCY_LOOKUP, {"sender": sender, "key": key}).first()
     if existing is None:
         return None
-    if existing.request_hash != fingerprint:
+    if not hmac.compare_digest(existing.request_hash or "", fingerprint):
         raise Conflict(
             "This Idempotency-Key was already used for a different request body.",
             slug="idempotency-key-reused",
@@ -208,7 +228,7 @@ def send_disclosure(
             slug="idempotency-key-required",
             title="Idempotency-Key required",
         )
-    fingerprint = request_fingerprint(body)
+    fingerprint = request_fingerprint(runtime, body)
     replay = _replay(session, caller.oin, idempotency_key, fingerprint)
     if replay is not None:
         return replay
@@ -222,8 +242,8 @@ def send_disclosure(
             categories=body.categories,
             reason=body.reason,
             description=body.description,
-            has_payload=body.payload is not None,
-            has_payload_jwe=body.payload_jwe is not None,
+            payload=body.payload,
+            payload_jwe=body.payload_jwe,
             payload_jwe_well_formed=body.payload_jwe is not None and looks_like_compact_jwe(body.payload_jwe),
         ),
         runtime.partners.partners,
@@ -482,7 +502,14 @@ def _record_refusal(
     at: dt.datetime,
     trace_id: str,
 ) -> None:
-    """A refused attempt leaves only this entry: who tried to send what to whom, and why it was refused."""
+    """A refused attempt leaves only this entry: who tried to send what to whom, and why it was refused.
+
+    The would-be recipient is named in `details.intended_recipient`, not in the `recipient` column:
+    the register shows an entry to its sender, recipient and actor organisations, and the refusal
+    (with its reason and description) must not reach the very organisation it protects the child
+    from. The sender and the central officer still see it. A retry with the same Idempotency-Key
+    is a new attempt (a refused send stores no message to replay) and is registered again.
+    """
     record(
         session,
         EntryDraft(
@@ -492,7 +519,7 @@ def _record_refusal(
             actor_role="partner",
             actor_org=caller.oin,
             sender=caller.oin,
-            recipient=body.recipient,
+            recipient=None,
             subject_hash=subject_hash,
             categories=list(body.categories),
             reason=body.reason,
@@ -501,6 +528,7 @@ def _record_refusal(
             professional=body.professional.model_dump(),
             trace_id=trace_id,
             details={
+                "intended_recipient": body.recipient,
                 "per_category": [
                     {
                         "category": c.category,
@@ -509,7 +537,7 @@ def _record_refusal(
                         "consent_id": c.consent_id,
                     }
                     for c in decision.per_category
-                ]
+                ],
             },
         ),
     )

@@ -214,7 +214,7 @@ def deliver(
     """Run a push-delivery worker without the API (several may run side by side on PostgreSQL)."""
     import time
 
-    from adapters.push import drain_once, make_client
+    from adapters.push import drain_once, housekeeping_if_due, make_client, pending_count
     from gateway.runtime import build_runtime
     from gateway.settings import load_settings
 
@@ -222,10 +222,10 @@ def deliver(
     runtime = build_runtime(load_settings(config))
     client = make_client(runtime)
     delivered = 0
+    housekeeping_due = 0.0  # payload retention and held-override expiry, at start and periodically
     try:
         while True:
-            from adapters.push import pending_count
-
+            housekeeping_due = housekeeping_if_due(runtime, housekeeping_due)
             delivered += drain_once(runtime, client)
             if until_idle and pending_count(runtime) == 0:
                 break

@@ -17,5 +17,10 @@ class BsnHasher:
     def __call__(self, bsn: str) -> str:
         return hmac.new(self._key, bsn.encode("ascii"), hashlib.sha256).hexdigest()
 
+    def derive_key(self, label: str) -> bytes:
+        """A separate 32-byte key for another purpose, HMAC(key, label): domain separation, since
+        labels are not 9-digit BSNs, and one secret to manage instead of two."""
+        return hmac.new(self._key, b"meerpunt-derive:" + label.encode("ascii"), hashlib.sha256).digest()
+
     def __repr__(self) -> str:
         return "BsnHasher(<key hidden>)"

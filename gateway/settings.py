@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     push_timeout_seconds: float = 10.0
     outbox_poll_seconds: float = 0.5
     payload_grace_days: int = 7
+    #: A message not acknowledged within this many days of being queued is given up: its payload
+    #: (and sealed BSN) is deleted and the sender sees status `purged` (SPEC §8).
+    inbox_retention_days: int = Field(default=30, ge=1)
 
     # Register sequencer (Tessera-like batching).
     sequencer_batch_size: int = 256

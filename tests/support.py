@@ -199,7 +199,9 @@ def idempotency_key() -> str:
 class WebhookReceiver:
     """A partner system's real HTTPS webhook: requires the gateway's client certificate (mTLS).
 
-    `fail_first[message_id] = n` makes the first n deliveries of that message answer 503.
+    `fail_first[message_id] = n` makes the first n deliveries of that message answer 503;
+    `fail_first_about[bsn] = n` the first n deliveries of each message about that subject (a test
+    knows its own random BSN before it sends, and no other test's message is touched).
     """
 
     def __init__(self, env: DevEnv, port: int) -> None:
@@ -210,6 +212,7 @@ class WebhookReceiver:
         self.received: list[dict[str, Any]] = []
         self.attempts: dict[str, int] = {}
         self.fail_first: dict[str, int] = {}
+        self.fail_first_about: dict[str, int] = {}
         self.fail_next = 0
         self.peer_subjects: list[str] = []
         receiver = self
@@ -222,7 +225,9 @@ class WebhookReceiver:
                 message_id = self.headers.get("Meerpunt-Message-Id", "")
                 with lock:
                     receiver.attempts[message_id] = receiver.attempts.get(message_id, 0) + 1
-                    failing = receiver.attempts[message_id] <= receiver.fail_first.get(message_id, 0)
+                    limit = receiver.fail_first.get(message_id, 0)
+                    limit = max(limit, receiver.fail_first_about.get(str(body["subject"]["bsn"]), 0))
+                    failing = receiver.attempts[message_id] <= limit
                     if receiver.fail_next > 0:
                         receiver.fail_next -= 1
                         failing = True

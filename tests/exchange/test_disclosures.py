@@ -257,7 +257,13 @@ def test_idempotent_retry_returns_the_original_and_a_changed_body_conflicts(
         ({"categories": ["gossip"]}, "unknown_category", "5.2"),
         ({"categories": []}, "categories_missing", "5.2"),
         ({"payload": None}, "payload_missing", "5.2"),
-        ({"payload_jwe": "not-a-jwe"}, "payload_missing", "5.2"),
+        ({"payload_jwe": "not-a-jwe"}, "payload_ambiguous", "5.2"),
+        ({"payload": None, "payload_jwe": "not-a-jwe"}, "payload_jwe_malformed", "19"),
+        ({"payload": {}}, "payload_empty", "5.2"),
+        ({"payload": []}, "payload_empty", "5.2"),
+        ({"payload": ""}, "payload_empty", "5.2"),
+        ({"payload": "   "}, "payload_empty", "5.2"),
+        ({"payload": None, "payload_jwe": ""}, "payload_empty", "5.2"),
         ({"subject": {"bsn": "123456789"}}, "invalid_bsn", "5.3"),
     ],
 )
@@ -421,3 +427,58 @@ def test_concurrent_retries_with_one_key_store_one_message(
         messages = session.exec(select(Message).where(Message.subject_hash == runtime.bsn_hash(bsn))).all()
     assert len(messages) == 1
     assert len(entries(engine, subject_hash=runtime.bsn_hash(bsn), kind="disclosure_sent")) == 1
+
+
+def test_the_idempotency_fingerprint_is_keyed(client_for: Client, engine: Engine, runtime: Runtime) -> None:
+    """A copy of the database must not let anyone confirm a guessed BSN or payload by hashing."""
+    import hashlib
+
+    from exchange.schemas import DisclosureIn
+
+    bsn = new_bsn()
+    register_consent(client_for(JGZ), consent_body(bsn, SCHOOL, ["contact"]))
+    body = disclosure_body(bsn, SCHOOL, ["contact"])
+    message_id = send(client_for(JGZ), body).json()["id"]
+    canonical = json.dumps(
+        DisclosureIn.model_validate(body).model_dump(mode="json"), sort_keys=True, separators=(",", ":")
+    ).encode()
+    with Session(engine) as session:
+        stored = session.exec(select(Message.request_hash).where(Message.id == message_id)).one()
+    assert stored is not None and len(stored) == 64
+    assert stored != hashlib.sha256(canonical).hexdigest()
+
+
+def test_a_refusal_names_its_instance(client_for: Client) -> None:
+    response = send(client_for(JGZ), disclosure_body(new_bsn(), SCHOOL, ["contact"]))
+    assert response.status_code == 403
+    assert response.json()["instance"] == "/v1/disclosures"
+
+
+def test_a_refused_attempt_is_not_shown_to_the_organisation_it_protects_the_child_from(
+    client_for: Client, dev_env: DevEnv, anonymous: httpx.Client
+) -> None:
+    bsn = new_bsn()
+    body = disclosure_body(
+        bsn, SCHOOL, ["mental_health"], description="Moeder in behandeling bij GGZ, zorgen om thuissituatie"
+    )
+    refused = send(client_for(JGZ), body)
+    assert refused.status_code == 403
+    params = {"subject_bsn": bsn}
+
+    def refusals(response: httpx.Response) -> list[dict[str, Any]]:
+        """The refused attempts a reader sees (reading the register is registered too)."""
+        assert response.status_code == 200, response.text
+        return [item for item in response.json()["items"] if item["kind"] == "disclosure_refused"]
+
+    assert refusals(client_for(SCHOOL).get("/v1/register", params=params)) == []
+    assert (
+        refusals(anonymous.get("/v1/register", params=params, headers=dev_env.officer_headers(SCHOOL))) == []
+    )
+    [seen] = refusals(client_for(JGZ).get("/v1/register", params=params))
+    assert seen["recipient"] is None
+    assert seen["details"]["intended_recipient"] == SCHOOL
+    assert (
+        len(refusals(anonymous.get("/v1/register", params=params, headers=dev_env.officer_headers(JGZ)))) == 1
+    )
+    central = anonymous.get("/v1/register", params=params, headers=dev_env.officer_headers("meerpunt"))
+    assert len(refusals(central)) == 1

@@ -46,7 +46,7 @@ def test_push_fails_twice_then_succeeds_and_is_delivered_exactly_once(
     bsn = new_bsn()
     sender = client_for(JGZ)
     register_consent(sender, consent_body(bsn, PUSH_PARTNER, ["contact"]))
-    webhook.fail_next = 2
+    webhook.fail_first_about[bsn] = 2  # this test's own subject: no other message is touched
     message_id = send(sender, disclosure_body(bsn, PUSH_PARTNER, ["contact"])).json()["id"]
     status = wait_for_status(sender, message_id, "acknowledged")
     assert status["status"] == "acknowledged", status
@@ -73,12 +73,9 @@ def test_push_marks_failure_after_the_attempt_limit(
     bsn = new_bsn()
     sender = client_for(JGZ)
     register_consent(sender, consent_body(bsn, PUSH_PARTNER, ["contact"]))
-    webhook.fail_next = 1000
-    try:
-        message_id = send(sender, disclosure_body(bsn, PUSH_PARTNER, ["contact"])).json()["id"]
-        status = wait_for_status(sender, message_id, "failed")
-    finally:
-        webhook.fail_next = 0
+    webhook.fail_first_about[bsn] = 1000
+    message_id = send(sender, disclosure_body(bsn, PUSH_PARTNER, ["contact"])).json()["id"]
+    status = wait_for_status(sender, message_id, "failed")
     assert status["status"] == "failed"
     assert status["last_error"] == "HTTP 503"
     with Session(engine) as session:
