@@ -177,15 +177,6 @@ def pending_count(runtime: Runtime) -> int:
         return len(rows)
 
 
-def sweep_overrides(runtime: Runtime) -> None:
-    """Expire held overrides past their deadline and refresh the overdue-obligation gauge (art. 7.4, 7.6)."""
-    from exchange.overrides import expire_held, refresh_overdue_gauge
-
-    with unit_of_work(runtime.engine) as session:
-        expire_held(session, runtime, runtime.clock())
-        refresh_overdue_gauge(session, runtime)
-
-
 def make_client(runtime: Runtime) -> httpx.Client:
     settings = runtime.settings
     context = build_client_ssl_context(
@@ -212,7 +203,6 @@ async def push_worker(runtime: Runtime) -> None:
                 cycles += 1
                 if cycles % 600 == 0:
                     await asyncio.to_thread(purge_expired_payloads, runtime)
-                    await asyncio.to_thread(sweep_overrides, runtime)
             except Exception:  # keep delivering after a transient database error
                 log.exception("push delivery cycle failed")
             await asyncio.sleep(runtime.settings.outbox_poll_seconds)
