@@ -336,7 +336,7 @@ def send_disclosure(
     if basis.kind != "consent":
         session.add(_override_row(runtime, message, basis, held=held, at=now))
     if held:
-        from exchange.overrides import hold  # overrides builds on this module
+        from exchange.override_hold import hold  # override_hold builds on this module
 
         entry_id = hold(session, runtime, message, bsn=body.subject.bsn, at=now)
     else:
