@@ -312,21 +312,14 @@ def pending_count(runtime: Runtime) -> int:
         return int(count)
 
 
-def sweep_overrides(runtime: Runtime) -> None:
-    """Expire held overrides past their deadline and refresh the overdue-obligation gauge (art. 7.4, 7.6)."""
-    from exchange.overrides import expire_held, refresh_overdue_gauge
-
-    with unit_of_work(runtime.engine) as session:
-        expire_held(session, runtime, runtime.clock())
-        refresh_overdue_gauge(session, runtime)
-
-
 def housekeeping(runtime: Runtime) -> None:
-    """The periodic chores of a delivery worker (in the API process and in `deliver` alike)."""
+    """The periodic chores of a delivery worker (in the API process and in `deliver` alike).
+
+    Held overrides expire in their own worker (`exchange.overrides`), not here.
+    """
     purged = purge_expired_payloads(runtime)
     if purged:
         log.info("purged %d payloads past their retention", purged)
-    sweep_overrides(runtime)
 
 
 def housekeeping_if_due(runtime: Runtime, due_at: float) -> float:

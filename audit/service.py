@@ -44,6 +44,7 @@ class EntryKind:
     DISCLOSURE_REFUSED = "disclosure_refused"
     DISCLOSURE_APPROVED = "disclosure_approved"
     DISCLOSURE_EXPIRED = "disclosure_expired"
+    OVERRIDE_HELD = "override_held"
     DELIVERY_FAILED = "delivery_failed"
     INFORMATION_REQUEST_SENT = "information_request_sent"
     INFORMATION_REQUEST_DECLINED = "information_request_declined"

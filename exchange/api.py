@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 
-from exchange import inbox, requests, sending
+from exchange import inbox, overrides, requests, sending
 from exchange.schemas import AcknowledgementIn, DeclineIn, DisclosureIn, InformationRequestIn
 from gateway.deps import PartnerDep, RuntimeDep, SessionDep, UnitOfWorkDep
 from gateway.errors import problem_response
@@ -35,8 +35,10 @@ async def send_disclosure(
 
 
 @router.get("/disclosures/{disclosure_id}")
-def disclosure_status(disclosure_id: str, caller: PartnerDep, session: SessionDep) -> dict[str, Any]:
-    return inbox.disclosure_status(session, caller, disclosure_id)
+def disclosure_status(
+    disclosure_id: str, caller: PartnerDep, session: SessionDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    return overrides.disclosure_status(session, runtime, caller, disclosure_id)
 
 
 @router.post("/information-requests", status_code=202)

@@ -148,6 +148,7 @@ def disclosure_status(session: Session, caller: PartnerPrincipal, message_id: st
         "acknowledged_at": rfc3339(message.acknowledged_at) if message.acknowledged_at else None,
         "legal_basis": {"type": message.legal_basis.get("type", "consent")},
         "register_entry": message.register_entry_id,
+        "receipt": message.receipt,
         "in_reply_to": message.in_reply_to,
         "delivery_attempts": outbox.attempts if outbox else 0,
         "last_error": message.last_error,

@@ -7,15 +7,18 @@ unless that is validly waived (art. 7.4-7.5), and with the decision, its reasons
 consulted officials on record (art. 7.7).
 
 Everything here is a pure function over plain values: no I/O and no clock. The caller
-passes the current time as ``at``. Naive datetimes (as SQLite returns them) are read as
-UTC. Every check returns *all* violations, each naming its article, so a professional
-under pressure can fix the request in one go instead of one error at a time.
+passes the current time as ``at``. Inputs arrive loosely typed (as the client sent them:
+a time is a string, a flag may be ``"yes"``) and are parsed here, so that one answer lists
+*every* violation, each naming its article, and a professional under pressure can fix the
+request in one go instead of one error at a time.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,12 +37,61 @@ class OverrideGround(StrEnum):
 
 
 class WaiverGround(StrEnum):
-    """Ground for not informing the subject (art. 7.5)."""
+    """Ground for not informing the subject, or for not discussing a refusal (art. 7.5)."""
 
     SAFETY = "safety"
     """Informing would endanger the person, the professional or someone else."""
     CONTACT_LOSS = "contact_loss"
     """Informing would make the person break off contact that is needed to protect them."""
+
+
+class ViolationCode(StrEnum):
+    """Every violation code the override path can answer with (the API and docs rely on them)."""
+
+    OVERRIDE_GROUND_INVALID = "override_ground_invalid"
+    JUSTIFICATION_INSUFFICIENT = "justification_insufficient"
+    CONDITION_MISSING = "condition_missing"
+    CONDITION_NOT_AFFIRMED = "condition_not_affirmed"
+    CONDITION_UNKNOWN = "condition_unknown"
+    CONSULTATION_MISSING = "consultation_missing"
+    CONSULTATION_INCOMPLETE = "consultation_incomplete"
+    CONSULTED_AT_INVALID = "consulted_at_invalid"
+    CONSULTED_SELF = "consulted_self"
+    INFORM_SUBJECT_MISSING = "inform_subject_missing"
+    INFORM_SUBJECT_INVALID = "inform_subject_invalid"
+    WAIVER_GROUND_INVALID = "waiver_ground_invalid"
+    WAIVER_EXPLANATION_MISSING = "waiver_explanation_missing"
+    REFUSAL_DISCUSSION_INVALID = "refusal_discussion_invalid"
+    REFUSAL_DISCUSSION_NOT_APPLICABLE = "refusal_discussion_not_applicable"
+    REFUSAL_DISCUSSION_SUMMARY_MISSING = "refusal_discussion_summary_missing"
+    REFUSAL_DISCUSSION_GROUND_INVALID = "refusal_discussion_ground_invalid"
+    REFUSAL_DISCUSSION_EXPLANATION_MISSING = "refusal_discussion_explanation_missing"
+    STATUTORY_GROUND_INVALID = "statutory_ground_invalid"
+    FOUR_EYES_SAME_PROFESSIONAL = "four_eyes_same_professional"
+    FOUR_EYES_OTHER_PARTNER = "four_eyes_other_partner"
+    INFORMED_AT_INVALID = "informed_at_invalid"
+    INFORMED_HOW_MISSING = "informed_how_missing"
+    INFORMED_BY_MISSING = "informed_by_missing"
+    NOTE_MISSING = "note_missing"
+
+
+class ConflictSlug(StrEnum):
+    """Why a follow-up action does not fit the override's state: the 409 problem types."""
+
+    NOT_AWAITING_APPROVAL = "override-not-awaiting-approval"
+    """Approve: the override is not (or no longer) held for a second approval."""
+    HOLD_EXPIRED = "override-hold-expired"
+    """Approve: the hold expired before anyone approved; nothing was sent."""
+    NOT_SENT = "override-not-sent"
+    """Review or subject-informed: the override is still held or expired, so nothing was disclosed."""
+    ALREADY_REVIEWED = "override-already-reviewed"
+    """Review: a verdict is on record; it is final."""
+    NOT_AN_OVERRIDE = "not-an-override"
+    """Subject-informed: a statutory disclosure opens no duty to inform under art. 7.4."""
+    INFORM_WAIVED = "override-inform-waived"
+    """Subject-informed: informing was waived (art. 7.5) at the decision; there is nothing to close."""
+    ALREADY_INFORMED = "already-informed"
+    """Subject-informed: the subject was already recorded as informed."""
 
 
 CONDITIONS: tuple[str, ...] = (
@@ -59,17 +111,61 @@ DEFAULT_STATUTORY_GROUNDS: tuple[str, ...] = (
 """Statutory grounds accepted when configuration does not say otherwise (art. 5.1)."""
 
 MIN_DISTINCT_WORDS = 5
-"""A substantive text contains at least this many different words."""
+"""A substantive text contains at least this many different words (more for longer minimums)."""
 
 STATUTORY_MIN_JUSTIFICATION_CHARS = 20
 """Minimum length of the justification accompanying a statutory ground."""
 
-CONSULTATION_CLOCK_SKEW = timedelta(minutes=5)
-"""How far in the future a consultation time may lie, to tolerate unsynchronised clocks."""
+MIN_EXPLANATION_CHARS = 30
+"""Minimum length of a waiver explanation or a summary of a refusal discussion (art. 7.7)."""
+
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far in the future a stated time may lie, to tolerate unsynchronised clocks."""
+
+CONSULTATION_CLOCK_SKEW = CLOCK_SKEW
+
+DEFAULT_CONSULTATION_MAX_AGE = timedelta(days=30)
+"""How long before the decision a consultation may lie (configurable per deployment)."""
 
 # A "word" is a run of at least two letters (any script, no digits or underscores), so
 # "a b c d e" or numbered filler does not count as prose.
 _WORD = re.compile(r"[^\W\d_]{2,}")
+# Four or more of the same character count as three: "!!!!!!!!" and "........" pad nothing.
+_CHARACTER_RUN = re.compile(r"(.)\1{3,}", re.DOTALL)
+_MAX_WORD_SHARE = 0.3
+_MIN_LETTER_SHARE = 0.6
+_FILLER_WORDS = frozenset(
+    {
+        # lorem ipsum
+        "lorem",
+        "ipsum",
+        "dolor",
+        "sit",
+        "amet",
+        "consectetur",
+        "adipiscing",
+        "elit",
+        "sed",
+        "eiusmod",
+        "tempor",
+        "incididunt",
+        "labore",
+        "dolore",
+        "magna",
+        "aliqua",
+        # keyboard and placeholder filler
+        "asdf",
+        "qwerty",
+        "blabla",
+        "bla",
+        "test",
+        "xxx",
+        "todo",
+        "tbd",
+        "nvt",
+    }
+)
+_MAX_FILLER_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -83,25 +179,40 @@ class Violation:
 
 @dataclass(frozen=True)
 class Consulted:
-    """A functionaris consulted before the decision (art. 7.6)."""
+    """A functionaris consulted before the decision (art. 7.6), as the client stated it.
 
-    name: str
-    role: str
-    consulted_at: datetime | None
+    ``consulted_at`` is an RFC 3339 string with an offset (or an aware datetime).
+    """
+
+    name: object
+    role: object
+    consulted_at: object
+
+
+@dataclass(frozen=True)
+class RefusalDiscussion:
+    """Art. 7.1: the refusal was discussed (``held``), or that was skipped (``waived``, art. 7.5)."""
+
+    held: object = None
+    summary: object = None
+    waived: object = None
+    ground: object = None
+    explanation: object = None
 
 
 @dataclass(frozen=True)
 class OverrideClaim:
     """What the sender states when disclosing without consent (art. 7.3-7.7)."""
 
-    ground: str | None
-    justification: str | None
+    ground: object
+    justification: object
     conditions: Mapping[str, object]
     consulted: Sequence[Consulted]
-    inform_planned: bool
-    inform_waived: bool
-    waiver_ground: str | None
-    waiver_explanation: str | None
+    inform_planned: object
+    inform_waived: object
+    waiver_ground: object
+    waiver_explanation: object
+    refusal_discussion: RefusalDiscussion | None = None
 
 
 def validate_override(
@@ -111,20 +222,27 @@ def validate_override(
     acting_professional_name: str,
     at: datetime,
     min_justification_chars: int = 100,
+    consultation_max_age: timedelta = DEFAULT_CONSULTATION_MAX_AGE,
 ) -> list[Violation]:
-    """Check an override claim against art. 7.3-7.7; an empty list means it may proceed.
+    """Check an override claim against art. 7.1 and 7.3-7.7; an empty list means it may proceed.
 
     - ground: one of :class:`OverrideGround` (art. 7.3, 7.5);
     - justification: substantive text of at least ``min_justification_chars``
       characters, because the reasons must be on record (art. 7.7);
     - conditions: each of the five art. 7.3 conditions affirmed with the boolean ``True``;
-    - consulted: at least one official, each with name, role and a consultation time not
-      in the future, and never the acting professional (art. 7.6);
-    - inform_subject: either planned (art. 7.4) or waived with an art. 7.5 ground and an
-      explanation on record (art. 7.7).
+      a missing condition, one that is not ``True`` and an unknown key are told apart;
+    - consulted: at least one official, each with name, role and a consultation time with
+      an offset, not in the future (beyond :data:`CLOCK_SKEW`) and not older than
+      ``consultation_max_age``, and never the acting professional (art. 7.6);
+    - inform_subject: either planned (art. 7.4) or waived with an art. 7.5 ground and a
+      substantive explanation on record (art. 7.7); the flags are JSON booleans;
+    - refusal_discussion (optional): the art. 7.1 discussion of a refusal was held (with a
+      summary) or skipped on an art. 7.5 ground (with an explanation); only with the
+      ``art7_3_refused_consent`` ground, as without a refusal there is nothing to discuss.
 
-    ``at`` is the moment of the decision; consultation times may lie at most
-    :data:`CONSULTATION_CLOCK_SKEW` after it.
+    The ground and the waiver ground are deliberately not cross-checked: art. 7.5 lets each of
+    its three steps (asking, discussing, informing) be skipped on either of its grounds, so
+    not asking for fear of losing contact and not informing for safety can both be true.
     """
     violations: list[Violation] = []
     violations += _ground_violations(claim.ground)
@@ -135,8 +253,10 @@ def validate_override(
         acting_professional_id=acting_professional_id,
         acting_professional_name=acting_professional_name,
         at=at,
+        max_age=consultation_max_age,
     )
     violations += _inform_violations(claim)
+    violations += _refusal_discussion_violations(claim.refusal_discussion, claim.ground)
     return violations
 
 
@@ -144,23 +264,68 @@ def is_substantive_text(text: str, min_chars: int) -> bool:
     """Whether ``text`` is real written reasoning of at least ``min_chars`` characters.
 
     The reasons for an override must be recorded (art. 7.7); a field filled with padding
-    records nothing. Invisible format and control characters are ignored and runs of
-    whitespace count once, so neither can pad a text to the minimum. The text must not
-    be one short pattern repeated ("aaaa…", "abcabc…", a sentence pasted twice) and must
-    contain at least :data:`MIN_DISTINCT_WORDS` different words of two or more letters.
+    records nothing. Before measuring, invisible format and control characters are dropped,
+    runs of whitespace count once, a run of four or more of the same character counts as
+    three and a word that is a short pattern repeated ("testtesttest") counts as one repeat,
+    so none of them can pad a text to the minimum. The text must then:
+
+    - not be one short pattern repeated ("abcabc…", a sentence pasted twice);
+    - consist mostly of words: at least 60 % of its visible characters are letters of words;
+    - contain at least :data:`MIN_DISTINCT_WORDS` different words, or one per 12 characters of
+      the minimum if that is more (8 for a 100-character minimum);
+    - not lean on one word: no word makes up more than 30 % of the words (three uses are always
+      allowed);
+    - not be placeholder text: lorem ipsum and keyboard filler ("asdf", "test", "blabla") make
+      up at most 25 % of the words.
     """
     visible = "".join(ch for ch in text if ch.isspace() or unicodedata.category(ch) not in {"Cc", "Cf"})
-    collapsed = " ".join(visible.split())
-    if not collapsed or len(collapsed) < min_chars:
+    tokens = visible.split()
+    spaced = " ".join(tokens)
+    if not spaced or _is_repetition(spaced) or _is_repetition(spaced.casefold()):
         return False
-    if _is_repetition(collapsed) or _is_repetition(collapsed.casefold()):
+    collapsed = " ".join(_reduce_repeated_word(token) for token in tokens)
+    collapsed = _CHARACTER_RUN.sub(lambda match: match.group(1) * 3, collapsed)
+    if len(collapsed) < min_chars or _is_repetition(collapsed) or _is_repetition(collapsed.casefold()):
         return False
-    words = {word.casefold() for word in _WORD.findall(collapsed)}
-    return len(words) >= MIN_DISTINCT_WORDS
+    words = [word.casefold() for word in _WORD.findall(collapsed)]
+    if not words:
+        return False
+    visible_chars = sum(1 for ch in collapsed if not ch.isspace())
+    if sum(len(word) for word in words) < _MIN_LETTER_SHARE * visible_chars:
+        return False
+    counts = Counter(words)
+    if len(counts) < max(MIN_DISTINCT_WORDS, min_chars // 12):
+        return False
+    if counts.most_common(1)[0][1] > max(3, _MAX_WORD_SHARE * len(words)):
+        return False
+    filler = sum(count for word, count in counts.items() if word in _FILLER_WORDS)
+    return filler <= _MAX_FILLER_SHARE * len(words)
+
+
+def parse_moment(value: object) -> tuple[datetime | None, str | None]:
+    """An RFC 3339 time with an offset, or why not: (moment, None) or (None, problem).
+
+    Problems: ``"is missing"``, ``"is not an RFC 3339 time"``, ``"has no time zone offset"``.
+    A time without offset is refused rather than guessed: "01:55" in Zoetermeer is not 01:55 UTC.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, "is missing"
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None, "is not an RFC 3339 time (e.g. 2025-03-14T01:55:00+01:00)"
+    else:
+        return None, "is not an RFC 3339 time (e.g. 2025-03-14T01:55:00+01:00)"
+    if moment.utcoffset() is None:
+        return None, "has no time zone offset (add Z or e.g. +01:00)"
+    return moment, None
 
 
 def validate_statutory(
-    ground: str | None, justification: str | None, allowed_grounds: Collection[str]
+    ground: object, justification: object, allowed_grounds: Collection[str]
 ) -> list[Violation]:
     """Check a disclosure on a statutory ground instead of consent (art. 5.1).
 
@@ -171,19 +336,19 @@ def validate_statutory(
     reasons are written down.
     """
     violations: list[Violation] = []
-    if ground is None or ground not in allowed_grounds:
+    if not isinstance(ground, str) or ground not in allowed_grounds:
         allowed = ", ".join(sorted(allowed_grounds)) or "(none configured)"
         violations.append(
             Violation(
-                code="statutory_ground_invalid",
+                code=ViolationCode.STATUTORY_GROUND_INVALID,
                 article="5.1",
                 message=f"statutory ground {ground!r} is not recognised; allowed: {allowed}",
             )
         )
-    if justification is None or not is_substantive_text(justification, STATUTORY_MIN_JUSTIFICATION_CHARS):
+    if not _is_text(justification, STATUTORY_MIN_JUSTIFICATION_CHARS):
         violations.append(
             Violation(
-                code="justification_insufficient",
+                code=ViolationCode.JUSTIFICATION_INSUFFICIENT,
                 article="5.1",
                 message=(
                     "justification must explain which legal provision applies and why, in at least "
@@ -195,23 +360,29 @@ def validate_statutory(
 
 
 def approval_violations(
-    requester_professional_id: str,
-    approver_professional_id: str,
+    *,
+    requester_id: str,
+    requester_name: str,
+    approver_id: str,
+    approver_name: str,
     requester_partner: str,
     approver_partner: str,
 ) -> list[Violation]:
     """Check a second approval (vier-ogen) of an override (art. 7.6).
 
     The decision is the partner's, taken after internal consultation (art. 7.6), so the
-    second pair of eyes must be another professional of the *same* partner. Identifiers
-    are compared ignoring case and surrounding whitespace, so "p-17" cannot approve the
-    request of "P-17 ".
+    second pair of eyes must be another professional of the *same* partner. A second
+    professional is another person: neither the identifier (ignoring case and surrounding
+    whitespace, so "p-17" cannot approve the request of "P-17 ") nor the name (ignoring case,
+    spacing and Unicode variants, as for consultation) may be the requester's.
     """
     violations: list[Violation] = []
-    if _norm_id(requester_professional_id) == _norm_id(approver_professional_id):
+    same_id = _norm_id(requester_id) == _norm_id(approver_id)
+    same_name = bool(_norm_name(requester_name)) and _norm_name(requester_name) == _norm_name(approver_name)
+    if same_id or same_name:
         violations.append(
             Violation(
-                code="four_eyes_same_professional",
+                code=ViolationCode.FOUR_EYES_SAME_PROFESSIONAL,
                 article="7.6",
                 message="the approver must be another professional than the one who requested the override",
             )
@@ -219,12 +390,94 @@ def approval_violations(
     if requester_partner.strip() != approver_partner.strip():
         violations.append(
             Violation(
-                code="four_eyes_other_partner",
+                code=ViolationCode.FOUR_EYES_OTHER_PARTNER,
                 article="7.6",
                 message="the approver must work for the same partner as the requesting professional",
             )
         )
     return violations
+
+
+def approval_status_at(status: str, deadline: datetime | None, at: datetime) -> str:
+    """The vier-ogen status at ``at``: a hold past its deadline is ``expired`` at once (art. 7.6).
+
+    The stored status changes only when the gateway records the expiry (register entry and notice
+    to the sender); every read derives the true status from the deadline in the meantime.
+    """
+    if status == "awaiting" and deadline is not None and _utc(at) >= _utc(deadline):
+        return "expired"
+    return status
+
+
+def approval_conflict(status: str) -> ConflictSlug | None:
+    """Only a held override that has not expired can be approved (art. 7.6)."""
+    if status == "awaiting":
+        return None
+    if status == "expired":
+        return ConflictSlug.HOLD_EXPIRED
+    return ConflictSlug.NOT_AWAITING_APPROVAL
+
+
+def review_conflict(approval_status: str, review_status: str) -> ConflictSlug | None:
+    """Art. 7.7: an officer reviews a decision that was carried out, once.
+
+    A held or expired override disclosed nothing (yet); a verdict on record is final, so the
+    register holds one judgement per override and a second one cannot quietly replace it.
+    """
+    if approval_status not in ("not_required", "approved"):
+        return ConflictSlug.NOT_SENT
+    if review_status != "pending_review":
+        return ConflictSlug.ALREADY_REVIEWED
+    return None
+
+
+def inform_conflict(basis_type: str, approval_status: str, inform_status: str) -> ConflictSlug | None:
+    """Art. 7.4: only a disclosed override whose informing was planned can be closed as informed."""
+    if basis_type != "override":
+        return ConflictSlug.NOT_AN_OVERRIDE
+    if approval_status not in ("not_required", "approved"):
+        return ConflictSlug.NOT_SENT
+    if inform_status == "informed":
+        return ConflictSlug.ALREADY_INFORMED
+    if inform_status == "waived":
+        return ConflictSlug.INFORM_WAIVED
+    return None
+
+
+def subject_informed_violations(
+    informed_at: object, how: object, by: object, *, decided_at: datetime, at: datetime
+) -> list[Violation]:
+    """Check a record that the subject was informed about the decision (art. 7.4).
+
+    ``informed_at`` is an RFC 3339 time with an offset, not before the decision was made
+    (``decided_at``: one cannot be informed of a decision not yet taken) and not in the future
+    (beyond :data:`CLOCK_SKEW`); ``how`` and ``by`` say how and by whom.
+    """
+    violations: list[Violation] = []
+    moment, problem = parse_moment(informed_at)
+    if moment is not None:
+        if _utc(moment) < _utc(decided_at):
+            problem = "lies before the override was decided"
+        elif _utc(moment) > _utc(at) + CLOCK_SKEW:
+            problem = "lies in the future"
+    if problem is not None:
+        violations.append(Violation(ViolationCode.INFORMED_AT_INVALID, "7.4", f"informed_at {problem}"))
+    if not _has_text(how):
+        violations.append(
+            Violation(ViolationCode.INFORMED_HOW_MISSING, "7.4", "how: say how the person was informed")
+        )
+    if not _has_text(by):
+        violations.append(
+            Violation(ViolationCode.INFORMED_BY_MISSING, "7.4", "by: say who informed the person")
+        )
+    return violations
+
+
+def review_violations(note: str) -> list[Violation]:
+    """Art. 7.7: a verdict is recorded with its reasons."""
+    if note.strip():
+        return []
+    return [Violation(ViolationCode.NOTE_MISSING, "7.7", "note: explain the verdict")]
 
 
 def is_obligation_overdue(opened_at: datetime, closed_at: datetime | None, at: datetime, days: int) -> bool:
@@ -251,29 +504,29 @@ def is_hold_expired(held_since: datetime, at: datetime, hold_seconds: int) -> bo
     return _utc(at) >= _utc(held_since) + timedelta(seconds=hold_seconds)
 
 
-def _ground_violations(ground: str | None) -> list[Violation]:
-    if ground in set(OverrideGround):
+def _ground_violations(ground: object) -> list[Violation]:
+    if isinstance(ground, str) and ground in set(OverrideGround):
         return []
     allowed = ", ".join(OverrideGround)
     return [
         Violation(
-            code="override_ground_invalid",
+            code=ViolationCode.OVERRIDE_GROUND_INVALID,
             article="7.3",
             message=f"ground {ground!r} is not an art. 7.3 or 7.5 ground; use one of: {allowed}",
         )
     ]
 
 
-def _justification_violations(justification: str | None, min_chars: int) -> list[Violation]:
-    if justification is not None and is_substantive_text(justification, min_chars):
+def _justification_violations(justification: object, min_chars: int) -> list[Violation]:
+    if _is_text(justification, min_chars):
         return []
     return [
         Violation(
-            code="justification_insufficient",
+            code=ViolationCode.JUSTIFICATION_INSUFFICIENT,
             article="7.7",
             message=(
-                f"justification must state the reasons for the decision in at least {min_chars} "
-                f"characters and {MIN_DISTINCT_WORDS} different words"
+                f"justification must state the reasons for the decision in your own words: at least "
+                f"{min_chars} characters of sentences, not padding or repetition"
             ),
         )
     ]
@@ -282,15 +535,36 @@ def _justification_violations(justification: str | None, min_chars: int) -> list
 def _condition_violations(conditions: Mapping[str, object]) -> list[Violation]:
     # Only the boolean True affirms a condition: "yes", 1 or "true" may be a form
     # default or a mapping bug, and an override must rest on a deliberate statement.
-    return [
-        Violation(
-            code="condition_not_affirmed",
-            article="7.3",
-            message=f"condition {name!r} must be affirmed with true",
+    violations: list[Violation] = []
+    for name in CONDITIONS:
+        if name not in conditions:
+            violations.append(
+                Violation(
+                    ViolationCode.CONDITION_MISSING,
+                    "7.3",
+                    f"condition {name!r} is missing: state it, with true only if it holds",
+                )
+            )
+        elif conditions[name] is not True:
+            value = conditions[name]
+            detail = "is false" if value is False else f"is {value!r}, not the JSON boolean true"
+            violations.append(
+                Violation(
+                    ViolationCode.CONDITION_NOT_AFFIRMED,
+                    "7.3",
+                    f"condition {name!r} {detail}; without it the override is not allowed",
+                )
+            )
+    unknown = sorted(str(name) for name in conditions if name not in CONDITIONS)
+    if unknown:
+        violations.append(
+            Violation(
+                ViolationCode.CONDITION_UNKNOWN,
+                "7.3",
+                f"unknown condition(s) {', '.join(unknown)}; art. 7.3 has: {', '.join(CONDITIONS)}",
+            )
         )
-        for name in CONDITIONS
-        if conditions.get(name) is not True
-    ]
+    return violations
 
 
 def _consultation_violations(
@@ -299,38 +573,50 @@ def _consultation_violations(
     acting_professional_id: str,
     acting_professional_name: str,
     at: datetime,
+    max_age: timedelta,
 ) -> list[Violation]:
     if not consulted:
         return [
             Violation(
-                code="consultation_missing",
+                code=ViolationCode.CONSULTATION_MISSING,
                 article="7.6",
                 message="name at least one official consulted before the decision",
             )
         ]
     violations: list[Violation] = []
-    latest_allowed = _utc(at) + CONSULTATION_CLOCK_SKEW
+    latest_allowed = _utc(at) + CLOCK_SKEW
+    earliest_allowed = _utc(at) - max_age
     # Consulting yourself is no consultation: the point of art. 7.6 is a second view.
     self_names = {_norm_name(acting_professional_name), _norm_name(acting_professional_id)} - {""}
     for index, person in enumerate(consulted):
         where = f"consulted[{index}]"
-        problems: list[str] = []
-        if not person.name.strip():
-            problems.append("name is missing")
-        if not person.role.strip():
-            problems.append("role is missing")
-        if person.consulted_at is None:
-            problems.append("consulted_at is missing")
-        elif _utc(person.consulted_at) > latest_allowed:
-            problems.append("consulted_at lies in the future")
-        violations += [
-            Violation(code="consultation_incomplete", article="7.6", message=f"{where}: {problem}")
-            for problem in problems
+        missing = [
+            label for label, value in (("name", person.name), ("role", person.role)) if not _has_text(value)
         ]
-        if _norm_name(person.name) in self_names:
+        moment, problem = parse_moment(person.consulted_at)
+        if problem == "is missing":
+            missing.append("consulted_at")
+            problem = None
+        violations += [
+            Violation(ViolationCode.CONSULTATION_INCOMPLETE, "7.6", f"{where}: {label} is missing")
+            for label in missing
+        ]
+        if moment is not None:
+            if _utc(moment) > latest_allowed:
+                problem = "lies in the future"
+            elif _utc(moment) < earliest_allowed:
+                problem = (
+                    f"lies more than {max_age.days} days before the decision; "
+                    "consult about this decision, now"
+                )
+        if problem is not None:
+            violations.append(
+                Violation(ViolationCode.CONSULTED_AT_INVALID, "7.6", f"{where}: consulted_at {problem}")
+            )
+        if isinstance(person.name, str) and _norm_name(person.name) in self_names:
             violations.append(
                 Violation(
-                    code="consulted_self",
+                    code=ViolationCode.CONSULTED_SELF,
                     article="7.6",
                     message=f"{where}: the acting professional cannot be their own consulted official",
                 )
@@ -339,40 +625,126 @@ def _consultation_violations(
 
 
 def _inform_violations(claim: OverrideClaim) -> list[Violation]:
-    if claim.inform_planned == claim.inform_waived:
+    flags = {"planned": claim.inform_planned, "waived": claim.inform_waived}
+    invalid = [name for name, value in flags.items() if value is not None and not isinstance(value, bool)]
+    if invalid:
         return [
             Violation(
-                code="inform_subject_missing",
+                ViolationCode.INFORM_SUBJECT_INVALID,
+                "7.4",
+                f"inform_subject.{name} must be the JSON boolean true or false, not {flags[name]!r}",
+            )
+            for name in invalid
+        ]
+    planned, waived = claim.inform_planned is True, claim.inform_waived is True
+    if planned == waived:
+        return [
+            Violation(
+                code=ViolationCode.INFORM_SUBJECT_MISSING,
                 article="7.4",
                 message="inform_subject must be either planned or waived, not both or neither",
             )
         ]
-    if not claim.inform_waived:
+    if not waived:
         return []
     violations: list[Violation] = []
-    if claim.waiver_ground not in set(WaiverGround):
+    if not (isinstance(claim.waiver_ground, str) and claim.waiver_ground in set(WaiverGround)):
         allowed = ", ".join(WaiverGround)
         violations.append(
             Violation(
-                code="waiver_ground_invalid",
+                code=ViolationCode.WAIVER_GROUND_INVALID,
                 article="7.5",
                 message=f"waiver_ground {claim.waiver_ground!r} is not an art. 7.5 ground; use: {allowed}",
             )
         )
-    if claim.waiver_explanation is None or not claim.waiver_explanation.strip():
+    if not _is_text(claim.waiver_explanation, MIN_EXPLANATION_CHARS):
         violations.append(
             Violation(
-                code="waiver_explanation_missing",
+                code=ViolationCode.WAIVER_EXPLANATION_MISSING,
                 article="7.7",
-                message="explain why the subject will not be informed",
+                message=(
+                    "explanation: say in your own words why the person will not be informed "
+                    f"(at least {MIN_EXPLANATION_CHARS} characters)"
+                ),
             )
         )
     return violations
 
 
-def _is_repetition(text: str) -> bool:
-    """Whether ``text`` is a shorter pattern repeated (the last repeat may be cut short)."""
-    # Smallest period via the KMP failure function: text[i] == text[i + period] for all i.
+def _refusal_discussion_violations(discussion: RefusalDiscussion | None, ground: object) -> list[Violation]:
+    """Art. 7.1: a refusal is first discussed, unless art. 7.5 allows skipping that."""
+    if discussion is None:
+        return []
+    if ground in (OverrideGround.ART7_5_NOT_ASKED_SAFETY, OverrideGround.ART7_5_NOT_ASKED_CONTACT_LOSS):
+        return [
+            Violation(
+                ViolationCode.REFUSAL_DISCUSSION_NOT_APPLICABLE,
+                "7.1",
+                "refusal_discussion belongs with ground art7_3_refused_consent: consent was not asked, "
+                "so there is no refusal to discuss",
+            )
+        ]
+    flags = {"held": discussion.held, "waived": discussion.waived}
+    if any(value is not None and not isinstance(value, bool) for value in flags.values()) or (
+        (discussion.held is True) == (discussion.waived is True)
+    ):
+        return [
+            Violation(
+                ViolationCode.REFUSAL_DISCUSSION_INVALID,
+                "7.1",
+                "refusal_discussion must be either {held: true, summary} or "
+                "{waived: true, ground, explanation}, with JSON booleans",
+            )
+        ]
+    if discussion.held is True:
+        if _is_text(discussion.summary, MIN_EXPLANATION_CHARS):
+            return []
+        return [
+            Violation(
+                ViolationCode.REFUSAL_DISCUSSION_SUMMARY_MISSING,
+                "7.1",
+                "refusal_discussion.summary: what were the objections and what was tried to meet them "
+                f"(at least {MIN_EXPLANATION_CHARS} characters)",
+            )
+        ]
+    violations: list[Violation] = []
+    if not (isinstance(discussion.ground, str) and discussion.ground in set(WaiverGround)):
+        violations.append(
+            Violation(
+                ViolationCode.REFUSAL_DISCUSSION_GROUND_INVALID,
+                "7.5",
+                f"refusal_discussion.ground {discussion.ground!r} is not an art. 7.5 ground; "
+                f"use: {', '.join(WaiverGround)}",
+            )
+        )
+    if not _is_text(discussion.explanation, MIN_EXPLANATION_CHARS):
+        violations.append(
+            Violation(
+                ViolationCode.REFUSAL_DISCUSSION_EXPLANATION_MISSING,
+                "7.7",
+                "refusal_discussion.explanation: why the refusal was not discussed "
+                f"(at least {MIN_EXPLANATION_CHARS} characters)",
+            )
+        )
+    return violations
+
+
+def _is_text(value: object, min_chars: int) -> bool:
+    return isinstance(value, str) and is_substantive_text(value, min_chars)
+
+
+def _has_text(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _reduce_repeated_word(token: str) -> str:
+    """A token that is one short pattern three or more times ("testtesttest") counts once."""
+    period = _period(token.casefold())
+    return token[:period] if period > 0 and len(token) >= 3 * period else token
+
+
+def _period(text: str) -> int:
+    """The smallest period of ``text`` (KMP failure function): text[i] == text[i + period]."""
     border = [0] * len(text)
     k = 0
     for i in range(1, len(text)):
@@ -381,7 +753,12 @@ def _is_repetition(text: str) -> bool:
         if text[i] == text[k]:
             k += 1
         border[i] = k
-    period = len(text) - border[-1] if text else 0
+    return len(text) - border[-1] if text else 0
+
+
+def _is_repetition(text: str) -> bool:
+    """Whether ``text`` is a shorter pattern repeated (the last repeat may be cut short)."""
+    period = _period(text)
     # At least two repeats, allowing the collapsed whitespace at the join to shorten the
     # text by one character.
     return 0 < period <= (len(text) + 1) // 2
@@ -395,7 +772,7 @@ def _norm_id(value: str) -> str:
     return value.strip().casefold()
 
 
-def _utc(moment: datetime) -> datetime:
-    # Naive values come back from SQLite; the API only accepts UTC, so read them as UTC
-    # rather than letting a naive/aware comparison raise mid-request.
+def _utc(moment: dt.datetime) -> dt.datetime:
+    # Naive values come back from SQLite (stored in UTC); read them as UTC rather than letting
+    # a naive/aware comparison raise mid-request. Client input never reaches here naive.
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

@@ -1,9 +1,9 @@
-"""Follow-up of overrides (art. 7): vier-ogen approval, informing the subject, officer review.
+"""Follow-up of overrides (art. 7): the review queue, informing the subject, officer review.
 
 An override skips the consent decision and nothing else; this module keeps the obligations it
-opens visible until they are met: a held override waits for a second professional (art. 7.6), a
-planned notice to the subject waits to be done (art. 7.4), every override waits for review by a
-privacy officer (art. 7.7).
+opens visible until they are met: a planned notice to the subject waits to be done (art. 7.4),
+every disclosed override waits for one, final review by a privacy officer (art. 7.7). Holding an
+override for a second professional (art. 7.6) lives in `exchange.override_hold`.
 """
 
 from __future__ import annotations
@@ -11,37 +11,58 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from prometheus_client import Counter, Gauge
 from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, and_, false, or_, true
 from sqlmodel import Session, col, select
 
 from audit.service import EntryDraft, EntryKind, record, rfc3339
+from exchange import inbox
 from exchange.inbox import decode_cursor, encode_cursor
 from exchange.models import Message, MessageStatus, Override
-from exchange.override_rules import approval_violations, is_hold_expired, is_obligation_overdue
-from exchange.schemas import Professional
-from exchange.sending import register_and_enqueue
+from exchange.override_hold import ApprovalIn, approve, expire_held, hold, load, transition
+from exchange.override_rules import (
+    ConflictSlug,
+    approval_status_at,
+    inform_conflict,
+    is_obligation_overdue,
+    parse_moment,
+    review_conflict,
+    review_violations,
+    subject_informed_violations,
+)
+from exchange.schemas import MomentText, Professional
 from gateway.principals import OfficerPrincipal, PartnerPrincipal, Principal
 from gateway.problems import Conflict, Forbidden, NotFound, RuleBroken, RuleViolation
 from gateway.runtime import Runtime
 
-OVERRIDE_REVIEWS = Counter("meerpunt_override_reviews_total", "Override reviews by verdict", ["verdict"])
-OVERRIDES_OVERDUE = Gauge(
-    "meerpunt_overrides_inform_overdue", "Overrides whose subject was not informed in time"
-)
+__all__ = [
+    "ApprovalIn",
+    "ReviewIn",
+    "StatusFilter",
+    "SubjectInformedIn",
+    "approve",
+    "disclosure_status",
+    "expire_held",
+    "hold",
+    "list_overrides",
+    "review",
+    "subject_informed",
+]
 
 StatusFilter = Literal["awaiting_approval", "pending_review", "reviewed", "overdue", "expired", "all"]
 
-
-class ApprovalIn(BaseModel):
-    professional: Professional
+#: Approval states in which the override was (or is being) disclosed.
+SENT = ("not_required", "approved")
 
 
 class SubjectInformedIn(BaseModel):
-    informed_at: dt.datetime
-    how: str = Field(min_length=1, max_length=2000)
-    by: str = Field(min_length=1, max_length=200)
+    """Art. 7.4: when (RFC 3339 with offset), how and by whom the subject was informed."""
+
+    informed_at: MomentText = None
+    how: str | None = Field(default=None, max_length=2000)
+    by: str | None = Field(default=None, max_length=200)
+    #: The acting professional who records it (SPEC §5), stored with the register entry.
+    professional: Professional | None = None
 
 
 class ReviewIn(BaseModel):
@@ -50,11 +71,15 @@ class ReviewIn(BaseModel):
 
 
 def scoped_overrides(viewer: Principal) -> ColumnElement[bool]:
-    """The one scoping rule for overrides, like the register's: own organisation, central sees all."""
+    """The one scoping rule for the override queue: the overrides the viewer's organisation sent.
+
+    A partner's officer reviews their own organisation's decisions; the central officer sees all.
+    The recipient's officer finds a received override in the register, but does not review it.
+    """
     if isinstance(viewer, OfficerPrincipal):
         if viewer.is_central:
             return true()
-        return or_(col(Override.partner) == viewer.org, col(Override.recipient) == viewer.org)
+        return col(Override.partner) == viewer.org
     if isinstance(viewer, PartnerPrincipal):
         return col(Override.partner) == viewer.oin
     return false()
@@ -62,43 +87,52 @@ def scoped_overrides(viewer: Principal) -> ColumnElement[bool]:
 
 def _status_clause(status: StatusFilter, runtime: Runtime, now: dt.datetime) -> ColumnElement[bool]:
     overdue_before = now - dt.timedelta(days=runtime.settings.override_inform_overdue_days)
+    # A hold past its deadline is expired from that instant, whether or not the sweep recorded it.
+    past_deadline = and_(col(Override.approval_status) == "awaiting", col(Override.approval_deadline) <= now)
+    sent = col(Override.approval_status).in_(SENT)
     clauses: dict[str, ColumnElement[bool]] = {
-        "awaiting_approval": col(Override.approval_status) == "awaiting",
-        "pending_review": and_(
-            col(Override.review_status) == "pending_review", col(Override.approval_status) != "expired"
+        "awaiting_approval": and_(
+            col(Override.approval_status) == "awaiting", col(Override.approval_deadline) > now
         ),
+        "pending_review": and_(col(Override.review_status) == "pending_review", sent),
         "reviewed": col(Override.review_status) == "reviewed",
         "overdue": and_(
-            col(Override.inform_status) == "planned",
-            col(Override.created_at) < overdue_before,
-            col(Override.approval_status) != "expired",
+            col(Override.inform_status) == "planned", col(Override.created_at) < overdue_before, sent
         ),
-        "expired": col(Override.approval_status) == "expired",
+        "expired": or_(col(Override.approval_status) == "expired", past_deadline),
         "all": true(),
     }
     return clauses[status]
 
 
 def override_view(
-    override: Override, message: Message | None, runtime: Runtime, now: dt.datetime
+    override: Override, message: Message | None, runtime: Runtime, now: dt.datetime, viewer: Principal
 ) -> dict[str, Any]:
-    overdue = override.inform_status == "planned" and is_obligation_overdue(
-        override.created_at, override.informed_at, now, runtime.settings.override_inform_overdue_days
+    approval = approval_status_at(override.approval_status, override.approval_deadline, now)
+    overdue = (
+        override.inform_status == "planned"
+        and approval in SENT
+        and is_obligation_overdue(
+            override.created_at, override.informed_at, now, runtime.settings.override_inform_overdue_days
+        )
     )
+    legal_basis = message.legal_basis if message else {"type": override.basis_type, "ground": override.ground}
+    status = message.status if message else None
+    if approval == "expired":
+        status = MessageStatus.EXPIRED
     return {
         "id": override.message_id,
         "disclosure_id": override.message_id,
         "partner": override.partner,
         "recipient": override.recipient,
-        "legal_basis": message.legal_basis
-        if message
-        else {"type": override.basis_type, "ground": override.ground},
+        "legal_basis": legal_basis,
         "ground": override.ground,
-        "status": message.status if message else None,
+        "refusal_on_record": legal_basis.get("refusal_on_record"),
+        "status": status,
         "created_at": rfc3339(override.created_at),
         "professional": override.professional,
         "approval": {
-            "status": override.approval_status,
+            "status": approval,
             "deadline": rfc3339(override.approval_deadline) if override.approval_deadline else None,
             "approved_by": override.approved_by,
             "approved_at": rfc3339(override.approved_at) if override.approved_at else None,
@@ -117,6 +151,8 @@ def override_view(
             "reviewed_by": override.reviewed_by,
             "reviewed_at": rfc3339(override.reviewed_at) if override.reviewed_at else None,
         },
+        "reviewable": _may_review(viewer, override)
+        and review_conflict(approval, override.review_status) is None,
         "categories": list(message.categories) if message else [],
         "reason": message.reason if message else None,
     }
@@ -135,7 +171,6 @@ def list_overrides(
             "The override queue is for privacy officers and partner systems.", slug="officer-required"
         )
     now = runtime.clock()
-    expire_held(session, runtime, now)
     after = decode_cursor(cursor)
     rows = session.exec(
         select(Override, Message)
@@ -146,137 +181,81 @@ def list_overrides(
     ).all()
     page, more = rows[:limit], len(rows) > limit
     return {
-        "items": [override_view(o, m, runtime, now) for o, m in page],
+        "items": [override_view(o, m, runtime, now, viewer) for o, m in page],
         "next_cursor": encode_cursor(page[-1][1].seq or 0) if more and page else None,
     }
 
 
-def _load(session: Session, override_id: str) -> tuple[Override, Message]:
-    override = session.get(Override, override_id)
-    message = session.exec(select(Message).where(Message.id == override_id)).first()
-    if override is None or message is None:
-        raise NotFound("No such override.")
-    return override, message
-
-
-def approve(
-    session: Session, runtime: Runtime, caller: PartnerPrincipal, override_id: str, body: ApprovalIn
+def disclosure_status(
+    session: Session, runtime: Runtime, caller: PartnerPrincipal, disclosure_id: str
 ) -> dict[str, Any]:
-    """Vier-ogen (art. 7.6): a second professional of the same partner releases a held override."""
-    override, message = _load(session, override_id)
-    if override.partner != caller.oin:
-        raise NotFound("No such override of your organisation.")
-    now = runtime.clock()
-    if override.approval_status == "awaiting" and is_hold_expired(
-        override.created_at, now, runtime.settings.override_hold_seconds
-    ):
-        _expire(session, override, message, now)
-        raise Conflict(
-            "The hold expired before approval; nothing was sent. Send again if still needed.",
-            slug="override-hold-expired",
-            commit=True,  # the expiry and its register entry stand
-        )
-    if override.approval_status != "awaiting":
-        raise Conflict(
-            f"This override is not awaiting approval (status {override.approval_status}).",
-            slug="override-not-awaiting-approval",
-        )
-    violations = approval_violations(
-        str(override.professional.get("id", "")), body.professional.id, override.partner, caller.oin
-    )
-    if violations:
-        raise RuleBroken(
-            "The approval breaks the vier-ogen rule.",
-            violations=[RuleViolation(v.code, v.article, v.message) for v in violations],
-        )
-    override.approval_status = "approved"
-    override.approved_by = body.professional.model_dump()
-    override.approved_at = now
-    message.status = MessageStatus.ACCEPTED
-    record(
-        session,
-        EntryDraft(
-            kind=EntryKind.DISCLOSURE_APPROVED,
-            occurred_at=now,
-            actor=caller.oin,
-            actor_role="partner",
-            actor_org=caller.oin,
-            sender=message.sender,
-            recipient=message.recipient,
-            subject_hash=message.subject_hash,
-            categories=message.categories,
-            legal_basis=message.legal_basis,
-            professional=body.professional.model_dump(),
-            trace_id=message.trace_id,
-            disclosure_id=message.id,
-            details={"requested_by": override.professional},
+    """`GET /v1/disclosures/{id}`, with a held override shown `expired` from its deadline on."""
+    status = inbox.disclosure_status(session, caller, disclosure_id)
+    if status["status"] == MessageStatus.AWAITING_APPROVAL:
+        override = session.get(Override, disclosure_id)
+        if override is not None:
+            approval = approval_status_at(
+                override.approval_status, override.approval_deadline, runtime.clock()
+            )
+            if approval == "expired":
+                status["status"] = MessageStatus.EXPIRED
+            status["approval_deadline"] = (
+                rfc3339(override.approval_deadline) if override.approval_deadline else None
+            )
+    return status
+
+
+def _conflict(slug: ConflictSlug) -> Conflict:
+    details = {
+        ConflictSlug.NOT_SENT: "The override is held for a second approval or expired; nothing was sent.",
+        ConflictSlug.ALREADY_REVIEWED: "This override was already reviewed; a verdict is final.",
+        ConflictSlug.NOT_AN_OVERRIDE: "Only overrides carry an obligation to inform (art. 7.4).",
+        ConflictSlug.INFORM_WAIVED: (
+            "Informing the subject was waived at the decision (art. 7.5); there is no obligation to close."
         ),
-    )
-    message.register_entry_id = register_and_enqueue(session, runtime, message, at=now)
-    session.add(override)
-    session.add(message)
-    return {"id": message.id, "status": message.status, "register_entry": message.register_entry_id}
-
-
-def _expire(session: Session, override: Override, message: Message, now: dt.datetime) -> None:
-    override.approval_status = "expired"
-    message.status = MessageStatus.EXPIRED
-    session.add(override)
-    session.add(message)
-    record(
-        session,
-        EntryDraft(
-            kind=EntryKind.DISCLOSURE_EXPIRED,
-            occurred_at=now,
-            actor="gateway",
-            actor_role="system",
-            sender=message.sender,
-            recipient=message.recipient,
-            subject_hash=message.subject_hash,
-            categories=message.categories,
-            legal_basis=message.legal_basis,
-            professional=message.professional,
-            trace_id=message.trace_id,
-            disclosure_id=message.id,
-            details={"reason": "vier-ogen approval not given in time; not sent"},
-        ),
-    )
-
-
-def expire_held(session: Session, runtime: Runtime, now: dt.datetime) -> int:
-    held = session.exec(
-        select(Override).where(
-            col(Override.approval_status) == "awaiting", col(Override.approval_deadline) <= now
-        )
-    ).all()
-    for override in held:
-        _, message = _load(session, override.message_id)
-        _expire(session, override, message, now)
-    return len(held)
+        ConflictSlug.ALREADY_INFORMED: "The subject was already recorded as informed.",
+    }
+    return Conflict(details.get(slug, "The override is not in a state that allows this."), slug=slug)
 
 
 def subject_informed(
     session: Session, runtime: Runtime, caller: PartnerPrincipal, override_id: str, body: SubjectInformedIn
 ) -> dict[str, Any]:
     """Art. 7.4: the sender records that (and how, and by whom) the subject was informed."""
-    override, message = _load(session, override_id)
+    override, message = load(session, override_id)
     if override.partner != caller.oin:
         raise NotFound("No such override of your organisation.")
-    if override.inform_status == "informed":
-        raise Conflict("The subject was already recorded as informed.", slug="already-informed")
-    if override.basis_type != "override":
-        raise Conflict("Only overrides carry an obligation to inform (art. 7.4).", slug="not-an-override")
     now = runtime.clock()
-    if body.informed_at.utcoffset() is None or body.informed_at > now + dt.timedelta(minutes=5):
+    approval = approval_status_at(override.approval_status, override.approval_deadline, now)
+    conflict = inform_conflict(override.basis_type, approval, override.inform_status)
+    if conflict is not None:
+        raise _conflict(conflict)
+    violations = subject_informed_violations(
+        body.informed_at, body.how, body.by, decided_at=override.created_at, at=now
+    )
+    if violations:
         raise RuleBroken(
-            "informed_at must be an RFC 3339 time, not in the future.",
-            violations=[RuleViolation("informed_at_invalid", "7.4", "informed_at is in the future")],
+            "The record of informing the subject is incomplete (art. 7.4).",
+            violations=[RuleViolation(v.code, v.article, v.message) for v in violations],
         )
-    override.inform_status = "informed"
-    override.informed_at = body.informed_at
-    override.informed_how = body.how
-    override.informed_by = body.by
-    session.add(override)
+    informed_at, _ = parse_moment(body.informed_at)
+    assert informed_at is not None  # checked by subject_informed_violations
+    if not transition(
+        session,
+        override,
+        {"inform_status": "planned", "approval_status": SENT},
+        {
+            "inform_status": "informed",
+            "informed_at": informed_at,
+            "informed_how": body.how,
+            "informed_by": body.by,
+        },
+    ):
+        raise _conflict(
+            inform_conflict(override.basis_type, override.approval_status, override.inform_status)
+            or ConflictSlug.ALREADY_INFORMED
+        )
+    professional = body.professional.model_dump() if body.professional else None
     entry = record(
         session,
         EntryDraft(
@@ -289,38 +268,58 @@ def subject_informed(
             recipient=message.recipient,
             subject_hash=message.subject_hash,
             categories=message.categories,
+            professional=professional,
             trace_id=message.trace_id,
             disclosure_id=message.id,
-            details={"informed_at": rfc3339(body.informed_at), "how": body.how, "by": body.by},
+            details={"informed_at": rfc3339(informed_at), "how": body.how, "by": body.by},
         ),
     )
     return {"id": override.message_id, "inform_subject": "informed", "register_entry": entry.id}
 
 
+def _may_review(viewer: Principal, override: Override) -> bool:
+    return isinstance(viewer, OfficerPrincipal) and (viewer.is_central or viewer.org == override.partner)
+
+
 def review(
     session: Session, runtime: Runtime, officer: OfficerPrincipal, override_id: str, body: ReviewIn
 ) -> dict[str, Any]:
-    """Art. 7.7: a privacy officer judges the recorded decision: justified or not justified."""
-    override, message = _load(session, override_id)
-    if not (officer.is_central or officer.org in (override.partner, override.recipient)):
+    """Art. 7.7: a privacy officer judges the recorded decision, once: justified or not justified."""
+    override, message = load(session, override_id)
+    if not _may_review(officer, override):
+        if officer.org == override.recipient:
+            raise Forbidden(
+                "Only the sending partner's officer or the central officer reviews an override.",
+                slug="review-not-allowed",
+            )
         raise NotFound("No such override in your organisation.")
-    if officer.org == override.recipient and not officer.is_central and officer.org != override.partner:
-        raise Forbidden(
-            "Only the sending partner's officer or the central officer reviews an override.",
-            slug="review-not-allowed",
-        )
-    if not body.note.strip():
+    now = runtime.clock()
+    approval = approval_status_at(override.approval_status, override.approval_deadline, now)
+    conflict = review_conflict(approval, override.review_status)
+    if conflict is not None:
+        raise _conflict(conflict)
+    violations = review_violations(body.note)
+    if violations:
         raise RuleBroken(
             "A review needs a note explaining the verdict.",
-            violations=[RuleViolation("note_missing", "7.7", "note is empty")],
+            violations=[RuleViolation(v.code, v.article, v.message) for v in violations],
         )
-    now = runtime.clock()
-    override.review_status = "reviewed"
-    override.verdict = body.verdict
-    override.review_note = body.note
-    override.reviewed_by = officer.subject
-    override.reviewed_at = now
-    session.add(override)
+    if not transition(
+        session,
+        override,
+        {"review_status": "pending_review", "approval_status": SENT},
+        {
+            "review_status": "reviewed",
+            "verdict": body.verdict,
+            "review_note": body.note,
+            "reviewed_by": officer.subject,
+            "reviewed_at": now,
+        },
+    ):
+        # A simultaneous review won.
+        raise _conflict(
+            review_conflict(override.approval_status, override.review_status) or ConflictSlug.ALREADY_REVIEWED
+        )
     entry = record(
         session,
         EntryDraft(
@@ -339,16 +338,9 @@ def review(
             details={"verdict": body.verdict, "note": body.note},
         ),
     )
-    OVERRIDE_REVIEWS.labels(body.verdict).inc()
     return {
         "id": override.message_id,
         "review": "reviewed",
         "verdict": body.verdict,
         "register_entry": entry.id,
     }
-
-
-def refresh_overdue_gauge(session: Session, runtime: Runtime) -> None:
-    now = runtime.clock()
-    overdue = session.exec(select(Override.message_id).where(_status_clause("overdue", runtime, now))).all()
-    OVERRIDES_OVERDUE.set(len(overdue))

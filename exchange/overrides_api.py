@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from exchange import overrides
-from exchange.overrides import ApprovalIn, ReviewIn, StatusFilter, SubjectInformedIn
+from exchange import override_hold, overrides
+from exchange.override_hold import ApprovalIn
+from exchange.overrides import ReviewIn, StatusFilter, SubjectInformedIn
 from gateway.deps import OfficerDep, PartnerDep, PrincipalDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/v1/overrides", tags=["overrides"])
@@ -30,7 +31,7 @@ def list_overrides(
 def approve_override(
     override_id: str, body: ApprovalIn, caller: PartnerDep, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    return overrides.approve(session, runtime, caller, override_id, body)
+    return override_hold.approve(session, runtime, caller, override_id, body)
 
 
 @router.post("/{override_id}/subject-informed")

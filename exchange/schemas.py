@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 
 class Professional(BaseModel):
@@ -20,17 +19,39 @@ class SubjectRef(BaseModel):
     bsn: str = Field(max_length=20)
 
 
+# The override body is typed loosely on purpose: a time is a string, a flag any JSON value. The
+# art. 7 rules (exchange/override_rules.py) parse and check them, so that one problem lists every
+# missing or invalid element with its article; a type error here would hide all the others.
+# Flags are still strict: only the JSON boolean true affirms anything (no "yes" or 1 coercion).
+StrictFlag = Annotated[object, WithJsonSchema({"type": "boolean"})]
+MomentText = Annotated[str | None, WithJsonSchema({"type": "string", "format": "date-time"})]
+
+
 class ConsultedIn(BaseModel):
-    name: str = ""
-    role: str = ""
-    consulted_at: dt.datetime | None = None
+    """A consulted official (art. 7.6): name, role and when (RFC 3339 with offset)."""
+
+    name: str | None = None
+    role: str | None = None
+    consulted_at: MomentText = None
 
 
 class InformSubjectIn(BaseModel):
-    planned: bool = False
-    waived: bool = False
+    """Informing the subject (art. 7.4): planned, or waived on an art. 7.5 ground with an explanation."""
+
+    planned: StrictFlag = None
+    waived: StrictFlag = None
     waiver_ground: str | None = None
     explanation: str | None = None
+
+
+class RefusalDiscussionIn(BaseModel):
+    """Art. 7.1: the refusal was discussed (`held`, with a `summary`) or not (`waived`, art. 7.5)."""
+
+    held: StrictFlag = None
+    summary: str | None = Field(default=None, max_length=10000)
+    waived: StrictFlag = None
+    ground: str | None = Field(default=None, max_length=80)
+    explanation: str | None = Field(default=None, max_length=10000)
 
 
 class LegalBasisIn(BaseModel):
@@ -42,6 +63,7 @@ class LegalBasisIn(BaseModel):
     conditions: dict[str, Any] = Field(default_factory=dict)
     consulted: list[ConsultedIn] = Field(default_factory=list)
     inform_subject: InformSubjectIn | None = None
+    refusal_discussion: RefusalDiscussionIn | None = None
 
 
 class DisclosureIn(BaseModel):

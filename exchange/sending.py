@@ -42,11 +42,6 @@ from gateway.principals import PartnerPrincipal
 from gateway.problems import Conflict, Problem, RuleBroken, RuleViolation
 from gateway.runtime import Runtime
 
-OVERRIDES = Counter(
-    "meerpunt_overrides_total",
-    "Disclosures without consent (art. 7) or on a statutory ground, by sending partner and ground",
-    ["partner", "basis", "ground"],
-)
 DISCLOSURES = Counter(
     "meerpunt_disclosures_total", "Disclosure attempts by outcome and legal basis", ["outcome", "basis"]
 )
@@ -103,6 +98,30 @@ def accepted_body(message: Message) -> dict[str, Any]:
         "receipt": message.receipt,
         "trace_id": message.trace_id,
     }
+
+
+def sign_receipt(
+    runtime: Runtime, message: Message, *, accepted_at: dt.datetime, entry_id: str | None
+) -> str:
+    """The gateway-signed receipt of a message, as `send_disclosure` issues it at acceptance.
+
+    Used to re-issue the receipt of a held override once it is approved: the first receipt said
+    `awaiting_approval` without a `disclosure_sent` entry; the new one names both.
+    """
+    return runtime.signer.sign(
+        {
+            "id": message.id,
+            "sender": message.sender,
+            "recipient": message.recipient,
+            "categories": message.categories,
+            "payload_sha256": message.payload_sha256,
+            "accepted_at": rfc3339(accepted_at),
+            "status": message.status,
+            "register_entry": entry_id,
+            "trace_id": message.trace_id,
+        },
+        typ="meerpunt-receipt+jws",
+    )
 
 
 # The send path writes its own rows with Core statements: every disclosure runs them, and an ORM
@@ -257,7 +276,7 @@ def send_disclosure(
     subject_hash = runtime.bsn_hash(body.subject.bsn) if not rules.check_subject(body.subject.bsn) else ""
     if body.in_reply_to and subject_hash:
         violations += _check_reply(session, caller.oin, body, subject_hash)
-    basis = check_legal_basis(runtime, caller, body, at=now)
+    basis = check_legal_basis(session, runtime, caller, body, subject_hash=subject_hash, at=now)
     violations += basis.violations
     if violations:
         raise RuleBroken("The disclosure breaks one or more rules; nothing was sent.", violations=violations)
@@ -336,7 +355,12 @@ def send_disclosure(
 
     if basis.kind != "consent":
         session.add(_override_row(runtime, message, basis, held=held, at=now))
-    entry_id = None if held else register(session, message, at=now)
+    if held:
+        from exchange.override_hold import hold  # override_hold builds on this module
+
+        entry_id = hold(session, runtime, message, bsn=body.subject.bsn, at=now)
+    else:
+        entry_id = register(session, message, at=now)
     message.register_entry_id = entry_id
     message.receipt = runtime.signer.sign(
         {
@@ -358,8 +382,6 @@ def send_disclosure(
     if basis.kind != "consent":
         session.flush()  # the override row, so that a failure surfaces here, inside the request
     DISCLOSURES.labels("held" if held else "accepted", basis.kind).inc()
-    if basis.kind != "consent":
-        OVERRIDES.labels(caller.oin, basis.kind, str(basis.record.get("ground"))).inc()
     return SendResult(202, accepted_body(message))
 
 

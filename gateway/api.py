@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from exchange.override_metrics import registry_for
 from gateway.db import database_reachable
 from gateway.deps import PartnerDep, RuntimeDep
 from gateway.problems import Problem
@@ -29,8 +30,10 @@ def readyz(runtime: RuntimeDep) -> dict[str, str]:
 
 
 @router.get("/metrics", tags=["operations"])
-def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+def metrics(runtime: RuntimeDep) -> Response:
+    # Process counters, then the metrics computed from the database at scrape time.
+    body = generate_latest() + generate_latest(registry_for(runtime))
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/v1/partners", tags=["directory"])

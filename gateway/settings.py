@@ -23,6 +23,8 @@ from pydantic_settings import (
 )
 from sqlalchemy.engine import make_url
 
+from exchange.override_rules import DEFAULT_STATUTORY_GROUNDS
+
 DEFAULT_DATA_DIR = Path(__file__).parent / "data"
 
 #: Values that mark a secret as a development placeholder; refused outside development.
@@ -111,13 +113,11 @@ class Settings(BaseSettings):
     override_four_eyes_partners: list[str] = Field(default_factory=list)
     override_hold_seconds: int = 4 * 3600
     override_inform_overdue_days: int = 14
-    statutory_grounds: list[str] = Field(
-        default_factory=lambda: [
-            "wet_verplichte_meldcode_veilig_thuis",
-            "jeugdwet_7_1_4_raad_voor_de_kinderbescherming",
-            "court_order",
-        ]
-    )
+    #: A consultation (art. 7.6) older than this, before the decision, is not about this decision.
+    override_consultation_max_age_days: int = 30
+    #: How often held overrides past their deadline are recorded as expired and their senders told.
+    override_sweep_seconds: float = 30.0
+    statutory_grounds: list[str] = Field(default_factory=lambda: list(DEFAULT_STATUTORY_GROUNDS))
 
     background_workers: bool = True
     #: Mounts `/v1/_bench/*` (bench/exchange.py's baseline). Never turn on in production.

@@ -13,6 +13,7 @@ Worker = Callable[[Runtime], Coroutine[Any, Any, None]]
 def background_workers() -> list[Worker]:
     from adapters.push import push_worker
     from audit.sequencer import run_sequencer
+    from exchange.override_hold import override_worker
 
-    workers: list[Worker] = [push_worker, run_sequencer]
+    workers: list[Worker] = [push_worker, run_sequencer, override_worker]
     return workers

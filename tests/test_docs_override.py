@@ -1,66 +1,55 @@
-"""docs/override.md stays in step with exchange.override_rules.
+"""docs/override.md stays in step with the code of the override path.
 
-Professionals read that page at night under stress; a ground, condition or field the
-gateway knows but the page does not mention is a request they cannot get right.
+Professionals read that page at night under stress; a ground, condition, field, status, code or
+setting the gateway knows but the page does not mention is a request they cannot get right. So
+everything checked here is *taken from the code*: the API models' JSON schemas, the status filter,
+the settings, the registries of violation codes and 409 problem types, the metric families.
 """
 
 from __future__ import annotations
 
+import ast
+import datetime as dt
 import json
 import re
-from datetime import datetime
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
+from pydantic import BaseModel
 
+from exchange.legal_basis import override_claim
+from exchange.override_hold import ApprovalIn
+from exchange.override_metrics import families
 from exchange.override_rules import (
     CONDITIONS,
     DEFAULT_STATUTORY_GROUNDS,
-    Consulted,
-    OverrideClaim,
+    ConflictSlug,
     OverrideGround,
+    ViolationCode,
     WaiverGround,
-    approval_violations,
+    parse_moment,
     validate_override,
     validate_statutory,
 )
+from exchange.overrides import ReviewIn, StatusFilter, SubjectInformedIn
+from exchange.schemas import DisclosureIn, LegalBasisIn
+from gateway.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "override.md"
+ARTICLE_COPY = ROOT / "docs" / "sources" / "privacyreglement-art7.txt"
 SEEDS = ROOT.parent / "shared" / "seeds"
 
-FIELDS = (
-    "legal_basis.type",
-    "override",
-    "statutory",
-    "ground",
-    "justification",
-    "conditions",
-    "consulted",
-    "name",
-    "role",
-    "consulted_at",
-    "inform_subject",
-    "planned",
-    "waived",
-    "waiver_ground",
-    "explanation",
-    "professional",
-    "verdict",
-    "justified",
-    "not_justified",
-    "note",
-    "informed_at",
-    "how",
-    "by",
-)
+#: The request bodies of the override path, as the API parses them.
+BODY_MODELS: tuple[type[BaseModel], ...] = (LegalBasisIn, ApprovalIn, SubjectInformedIn, ReviewIn)
 ENDPOINTS = (
     "POST /v1/overrides/{id}/approve",
     "POST /v1/overrides/{id}/subject-informed",
     "POST /v1/overrides/{id}/review",
 )
-REVIEW_STATUSES = ("pending_review", "overdue", "reviewed", "awaiting_approval")
+EXCHANGE = ROOT / "exchange"
 
 
 def doc_text() -> str:
@@ -78,73 +67,110 @@ def code_spans(markdown: str) -> set[str]:
     return set(re.findall(r"`([^`\n]+)`", without_blocks))
 
 
-def all_violation_codes() -> set[str]:
-    """Every code the rules can produce, found by breaking every rule once."""
-    empty = OverrideClaim(
-        ground=None,
-        justification=None,
-        conditions={},
-        consulted=[],
-        inform_planned=False,
-        inform_waived=False,
-        waiver_ground=None,
-        waiver_explanation=None,
-    )
-    broken_consultation = OverrideClaim(
-        ground=None,
-        justification=None,
-        conditions={},
-        consulted=[Consulted(name="me", role="", consulted_at=None)],
-        inform_planned=False,
-        inform_waived=True,
-        waiver_ground=None,
-        waiver_explanation=None,
-    )
-    at = datetime(2025, 1, 1)
-    violations = [
-        *validate_override(empty, acting_professional_id="me", acting_professional_name="Me", at=at),
-        *validate_override(
-            broken_consultation, acting_professional_id="me", acting_professional_name="Me", at=at
-        ),
-        *validate_statutory(None, None, ()),
-        *approval_violations("p", "p", "a", "b"),
-    ]
-    return {v.code for v in violations}
+def _schema_words(node: Any) -> Iterator[str]:
+    """Property names and literal values anywhere in a JSON schema (including its `$defs`)."""
+    if isinstance(node, dict):
+        for name, value in node.get("properties", {}).items():
+            yield name
+            yield from _schema_words(value)
+        for key in ("enum",):
+            for value in node.get(key, []):
+                if isinstance(value, str):
+                    yield value
+        if isinstance(node.get("const"), str):
+            yield node["const"]
+        for key, value in node.items():
+            if key != "properties":
+                yield from _schema_words(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _schema_words(item)
 
 
-@pytest.mark.parametrize("language", ["English", "Nederlands"])
-def test_every_value_and_field_is_documented_in_both_languages(language: str) -> None:
-    spans = code_spans(sections()[language])
-    required = {
+def api_words() -> set[str]:
+    return {word for model in BODY_MODELS for word in _schema_words(model.model_json_schema())}
+
+
+def override_settings() -> set[str]:
+    return {name for name in Settings.model_fields if name.startswith("override_")} | {"statutory_grounds"}
+
+
+def default_statutory_grounds() -> list[str]:
+    factory = Settings.model_fields["statutory_grounds"].default_factory
+    assert factory is not None
+    return list(factory())  # type: ignore[call-arg]
+
+
+def metric_names() -> set[str]:
+    # A counter family named x is exposed as x_total.
+    return {family.name + ("_total" if family.type == "counter" else "") for family in families([])}
+
+
+def required_terms() -> set[str]:
+    return {
+        *api_words(),
+        "legal_basis.type",
         *(g.value for g in OverrideGround),
         *(g.value for g in WaiverGround),
         *CONDITIONS,
-        *DEFAULT_STATUTORY_GROUNDS,
-        *FIELDS,
+        *default_statutory_grounds(),
         *ENDPOINTS,
-        *(f"GET /v1/overrides?status={status}" for status in REVIEW_STATUSES),
-        *all_violation_codes(),
+        *(f"GET /v1/overrides?status={status}" for status in get_args(StatusFilter)),
+        *(code.value for code in ViolationCode),
+        *(slug.value for slug in ConflictSlug),
+        *override_settings(),
+        *metric_names(),
     }
-    missing = sorted(required - spans)
+
+
+@pytest.mark.parametrize("language", ["English", "Nederlands"])
+def test_every_value_field_code_and_setting_is_documented_in_both_languages(language: str) -> None:
+    spans = code_spans(sections()[language])
+    # A field written with its path (`legal_basis.type`) documents the field (`type`).
+    spans |= {span.rsplit(".", 1)[-1] for span in spans if "." in span and " " not in span}
+    missing = sorted(required_terms() - spans)
     assert not missing, f"not in backticks in the {language} section of docs/override.md: {missing}"
 
 
-def test_violation_codes_cover_every_rule() -> None:
-    # Guards the helper above: if a rule is added, it must be broken there too.
-    assert all_violation_codes() == {
-        "override_ground_invalid",
-        "justification_insufficient",
-        "condition_not_affirmed",
-        "consultation_missing",
-        "consultation_incomplete",
-        "consulted_self",
-        "inform_subject_missing",
-        "waiver_ground_invalid",
-        "waiver_explanation_missing",
-        "statutory_ground_invalid",
-        "four_eyes_same_professional",
-        "four_eyes_other_partner",
+def test_the_derived_terms_see_new_fields_and_values() -> None:
+    # Guards the derivation itself: fields of nested models and literal values are found.
+    words = api_words()
+    assert {"consulted_at", "waiver_ground", "refusal_discussion", "summary", "professional"} <= words
+    assert {"override", "statutory", "justified", "not_justified"} <= words
+    assert set(get_args(StatusFilter)) >= {"pending_review", "overdue", "expired"}
+
+
+def test_settings_use_the_one_list_of_default_statutory_grounds() -> None:
+    assert default_statutory_grounds() == list(DEFAULT_STATUTORY_GROUNDS)
+
+
+def _modules() -> Iterator[tuple[Path, ast.Module]]:
+    for path in sorted(EXCHANGE.glob("*.py")):
+        yield path, ast.parse(path.read_text(encoding="utf-8"))
+
+
+def test_every_violation_of_the_override_rules_uses_the_code_registry() -> None:
+    """A code written as a bare string would escape the registry, and therefore the docs check."""
+    rules = ast.parse((EXCHANGE / "override_rules.py").read_text(encoding="utf-8"))
+    for node in ast.walk(rules):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Violation":
+            code = node.args[0] if node.args else next(k.value for k in node.keywords if k.arg == "code")
+            assert isinstance(code, ast.Attribute) and getattr(code.value, "id", None) == "ViolationCode", (
+                f"override_rules.py line {node.lineno}: use ViolationCode, not {ast.unparse(code)}"
+            )
+
+
+def test_every_registered_code_and_slug_is_used() -> None:
+    """No dead entries: each code and 409 type in the registries is raised somewhere."""
+    used = {
+        (node.value.id, node.attr)
+        for _, module in _modules()
+        for node in ast.walk(module)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
     }
+    for registry in (ViolationCode, ConflictSlug):
+        dead = [member.name for member in registry if (registry.__name__, member.name) not in used]
+        assert not dead, f"{registry.__name__} members never used: {dead}"
 
 
 def test_the_page_starts_with_a_checklist() -> None:
@@ -158,70 +184,74 @@ def json_blocks() -> list[Any]:
     return [json.loads(block) for block in re.findall(r"^```json\n(.*?)^```", doc_text(), re.M | re.S)]
 
 
-def test_the_example_request_passes_the_rules() -> None:
-    body = json_blocks()[0]
-    basis = body["legal_basis"]
-    assert basis["type"] == "override"
-    assert set(basis["conditions"]) == set(CONDITIONS)
-    consulted = [
-        Consulted(
-            name=c["name"],
-            role=c["role"],
-            consulted_at=datetime.fromisoformat(c["consulted_at"].replace("Z", "+00:00")),
-        )
-        for c in basis["consulted"]
+def _decided_at(body: dict[str, Any]) -> dt.datetime:
+    moments = [parse_moment(c["consulted_at"])[0] for c in body["legal_basis"]["consulted"]]
+    return max(m for m in moments if m is not None)
+
+
+def test_the_example_request_passes_the_api_and_the_rules() -> None:
+    body = DisclosureIn.model_validate(json_blocks()[0])
+    assert body.legal_basis.type == "override"
+    assert set(body.legal_basis.conditions) == set(CONDITIONS)
+    violations = validate_override(
+        override_claim(body.legal_basis),
+        acting_professional_id=body.professional.id,
+        acting_professional_name=body.professional.name,
+        at=_decided_at(json_blocks()[0]),
+    )
+    assert violations == []
+
+
+def test_the_example_variants_pass_the_api_and_the_rules() -> None:
+    request, waiver, discussion, statutory, *_ = json_blocks()
+    at = _decided_at(request)
+    for change in ({"inform_subject": waiver}, {"refusal_discussion": discussion}):
+        variant = dict(request, legal_basis={**request["legal_basis"], **change})
+        body = DisclosureIn.model_validate(variant)
+        assert (
+            validate_override(
+                override_claim(body.legal_basis),
+                acting_professional_id=body.professional.id,
+                acting_professional_name=body.professional.name,
+                at=at,
+            )
+            == []
+        ), change
+    parsed = LegalBasisIn.model_validate(statutory)
+    assert parsed.type == "statutory"
+    assert validate_statutory(parsed.ground, parsed.justification, DEFAULT_STATUTORY_GROUNDS) == []
+
+
+def test_the_follow_up_examples_match_the_api() -> None:
+    blocks = json_blocks()[4:]
+    assert [sorted(b) for b in blocks] == [
+        sorted(ApprovalIn.model_json_schema()["properties"]),
+        sorted(SubjectInformedIn.model_json_schema()["properties"]),
+        sorted(ReviewIn.model_json_schema()["properties"]),
     ]
-    inform = basis["inform_subject"]
-    claim = OverrideClaim(
-        ground=basis["ground"],
-        justification=basis["justification"],
-        conditions=basis["conditions"],
-        consulted=consulted,
-        inform_planned=inform.get("planned") is True,
-        inform_waived=inform.get("waived") is True,
-        waiver_ground=inform.get("waiver_ground"),
-        waiver_explanation=inform.get("explanation"),
-    )
-    decided_at = max(c.consulted_at for c in consulted if c.consulted_at is not None)
-    professional = body["professional"]
-    assert (
-        validate_override(
-            claim,
-            acting_professional_id=professional["id"],
-            acting_professional_name=professional["name"],
-            at=decided_at,
-        )
-        == []
-    )
+    ApprovalIn.model_validate(blocks[0])
+    SubjectInformedIn.model_validate(blocks[1])
+    ReviewIn.model_validate(blocks[2])
 
 
-def test_the_example_waiver_and_statutory_bodies_pass_the_rules() -> None:
-    _, waiver, statutory = json_blocks()
-    claim = OverrideClaim(
-        ground=OverrideGround.ART7_5_NOT_ASKED_SAFETY.value,
-        justification=json_blocks()[0]["legal_basis"]["justification"],
-        conditions=dict.fromkeys(CONDITIONS, True),
-        consulted=[Consulted(name="Jan Bakker", role="teamleider", consulted_at=datetime(2025, 1, 1))],
-        inform_planned=False,
-        inform_waived=waiver["waived"],
-        waiver_ground=waiver["waiver_ground"],
-        waiver_explanation=waiver["explanation"],
-    )
-    at = datetime(2025, 1, 1)
-    assert validate_override(claim, acting_professional_id="p", acting_professional_name="P", at=at) == []
-    assert statutory["type"] == "statutory"
-    assert (
-        validate_statutory(statutory["ground"], statutory["justification"], DEFAULT_STATUTORY_GROUNDS) == []
-    )
+def _article_text() -> str:
+    copy = ARTICLE_COPY.read_text(encoding="utf-8").split("---\n", 1)[1]
+    article = re.search(r"^Artikel 7 .*?\n(.*)", copy, flags=re.MULTILINE | re.DOTALL)
+    assert article is not None
+    return article.group(1)
 
 
 def test_article_7_is_quoted_word_for_word() -> None:
+    quote_section = next(body for heading, body in sections().items() if "artikel 7" in heading.lower())
+    quoted = "\n".join(line[1:] for line in quote_section.splitlines() if line.startswith(">"))
+    assert re.findall(r"\w+", quoted) == re.findall(r"\w+", _article_text())
+
+
+def test_the_copy_of_article_7_matches_the_regulation() -> None:
     seeds = sorted(SEEDS.glob("001_*.txt"))
     if not seeds:
-        pytest.skip("regulation text (../shared/seeds/001_*.txt) not available")
+        pytest.skip("regulation text (../shared/seeds/001_*.txt) not available; the copy is checked above")
     regulation = seeds[0].read_text(encoding="utf-8")
     article = re.search(r"^Artikel 7 .*?\n(.*?)^Artikel 8 ", regulation, flags=re.MULTILINE | re.DOTALL)
     assert article is not None
-    quote_section = next(body for heading, body in sections().items() if "artikel 7" in heading.lower())
-    quoted = "\n".join(line[1:] for line in quote_section.splitlines() if line.startswith(">"))
-    assert re.findall(r"\w+", quoted) == re.findall(r"\w+", article.group(1))
+    assert article.group(1).strip() == _article_text().strip()

@@ -12,15 +12,24 @@ from hypothesis import strategies as st
 from exchange.override_rules import (
     CONDITIONS,
     DEFAULT_STATUTORY_GROUNDS,
+    ConflictSlug,
     Consulted,
     OverrideClaim,
     OverrideGround,
+    RefusalDiscussion,
     Violation,
     WaiverGround,
+    approval_conflict,
+    approval_status_at,
     approval_violations,
+    inform_conflict,
     is_hold_expired,
     is_obligation_overdue,
     is_substantive_text,
+    parse_moment,
+    review_conflict,
+    review_violations,
+    subject_informed_violations,
     validate_override,
     validate_statutory,
 )
@@ -36,9 +45,10 @@ JUSTIFICATION = (
 
 
 def make_consulted(
-    name: str = "Jan Bakker", role: str = "aandachtsfunctionaris", consulted_at: datetime | None = None
+    name: object = "Jan Bakker", role: object = "aandachtsfunctionaris", consulted_at: object = None
 ) -> Consulted:
-    return Consulted(name=name, role=role, consulted_at=consulted_at or AT - timedelta(minutes=20))
+    when = consulted_at if consulted_at is not None else (AT - timedelta(minutes=20)).isoformat()
+    return Consulted(name=name, role=role, consulted_at=when)
 
 
 def make_claim(**changes: object) -> OverrideClaim:
@@ -135,9 +145,19 @@ def test_an_empty_claim_reports_every_rule_at_once() -> None:
     assert codes(validate(claim)) == [
         ("override_ground_invalid", "7.3"),
         ("justification_insufficient", "7.7"),
-        *[("condition_not_affirmed", "7.3")] * 5,
+        *[("condition_missing", "7.3")] * 5,
         ("consultation_missing", "7.6"),
         ("inform_subject_missing", "7.4"),
+    ]
+
+
+def test_a_type_error_does_not_hide_the_other_elements() -> None:
+    # "gisteren" is not a time, "yes" is not a boolean, the ground is missing: all three are named.
+    claim = make_claim(ground=None, consulted=[make_consulted(consulted_at="gisteren")], inform_planned="yes")
+    assert codes(validate(claim)) == [
+        ("override_ground_invalid", "7.3"),
+        ("consulted_at_invalid", "7.6"),
+        ("inform_subject_invalid", "7.4"),
     ]
 
 
@@ -159,6 +179,7 @@ def test_ground_must_be_one_of_the_three(ground: str | None) -> None:
     [
         pytest.param(None, id="none"),
         pytest.param("", id="empty"),
+        pytest.param(42, id="not-a-string"),
         pytest.param(" \n\t " * 60, id="whitespace"),
         pytest.param("x" * 300, id="one-character"),
         pytest.param("abc" * 100, id="short-pattern"),
@@ -174,7 +195,7 @@ def test_ground_must_be_one_of_the_three(ground: str | None) -> None:
         pytest.param(JUSTIFICATION + " " + JUSTIFICATION, id="pasted-twice"),
     ],
 )
-def test_justification_must_be_substantive(justification: str | None) -> None:
+def test_justification_must_be_substantive(justification: object) -> None:
     assert codes(validate(make_claim(justification=justification))) == [("justification_insufficient", "7.7")]
 
 
@@ -196,30 +217,43 @@ def test_justification_of_exactly_the_minimum_passes() -> None:
 
 
 @pytest.mark.parametrize("name", CONDITIONS)
-@pytest.mark.parametrize(
-    "value", [False, None, "yes", "true", "True", 1, 1.0, [True], "missing"], ids=lambda v: repr(v)
-)
+@pytest.mark.parametrize("value", [False, None, "yes", "true", "True", 1, 1.0, [True]], ids=lambda v: repr(v))
 def test_each_condition_must_be_affirmed_with_true(name: str, value: object) -> None:
     conditions: dict[str, object] = dict.fromkeys(CONDITIONS, True)
-    if value == "missing":
-        del conditions[name]
-    else:
-        conditions[name] = value
+    conditions[name] = value
     violations = validate(make_claim(conditions=conditions))
     assert codes(violations) == [("condition_not_affirmed", "7.3")]
     assert name in violations[0].message
 
 
+def test_a_false_condition_says_false_and_a_string_says_it_is_no_boolean() -> None:
+    false = validate(make_claim(conditions={**dict.fromkeys(CONDITIONS, True), "law_permits": False}))
+    yes = validate(make_claim(conditions={**dict.fromkeys(CONDITIONS, True), "law_permits": "yes"}))
+    assert "is false" in false[0].message
+    assert "'yes'" in yes[0].message and "JSON boolean" in yes[0].message
+
+
+@pytest.mark.parametrize("name", CONDITIONS)
+def test_a_missing_condition_is_told_apart_from_a_false_one(name: str) -> None:
+    conditions = {other: True for other in CONDITIONS if other != name}
+    violations = validate(make_claim(conditions=conditions))
+    assert codes(violations) == [("condition_missing", "7.3")]
+    assert name in violations[0].message
+
+
 def test_every_failing_condition_is_reported_in_order() -> None:
-    violations = validate(make_claim(conditions={"other_party_needed": True}))
+    violations = validate(make_claim(conditions={"other_party_needed": True, "law_permits": False}))
     names = [name for name in CONDITIONS if name != "other_party_needed"]
-    assert [v.code for v in violations] == ["condition_not_affirmed"] * 4
+    assert [v.code for v in violations] == ["condition_missing"] * 3 + ["condition_not_affirmed"]
     assert all(name in v.message for name, v in zip(names, violations, strict=True))
 
 
-def test_extra_condition_keys_are_ignored() -> None:
-    conditions = {**dict.fromkeys(CONDITIONS, True), "note": "besproken met teamleider"}
-    assert validate(make_claim(conditions=conditions)) == []
+def test_unknown_condition_keys_are_refused_by_name() -> None:
+    conditions = {**dict.fromkeys(CONDITIONS, True), "note": "besproken", "urgent": True}
+    violations = validate(make_claim(conditions=conditions))
+    assert codes(violations) == [("condition_unknown", "7.3")]
+    assert "'note'" not in violations[0].message  # names, not reprs
+    assert "note" in violations[0].message and "urgent" in violations[0].message
 
 
 # --- consultation (art. 7.6) ----------------------------------------------------------------
@@ -234,18 +268,47 @@ def test_at_least_one_official_must_be_consulted() -> None:
     [
         pytest.param(make_consulted(name=""), id="blank-name"),
         pytest.param(make_consulted(name="   "), id="whitespace-name"),
+        pytest.param(make_consulted(name=None), id="no-name"),
         pytest.param(make_consulted(role=""), id="blank-role"),
         pytest.param(make_consulted(role=" \t"), id="whitespace-role"),
         pytest.param(Consulted(name="Jan Bakker", role="teamleider", consulted_at=None), id="no-time"),
-        pytest.param(make_consulted(consulted_at=AT + timedelta(minutes=5, seconds=1)), id="future"),
-        pytest.param(make_consulted(consulted_at=AT + timedelta(days=1)), id="tomorrow"),
-        pytest.param(make_consulted(consulted_at=datetime(2025, 3, 14, 3, 0)), id="naive-future"),
+        pytest.param(Consulted(name="Jan Bakker", role="teamleider", consulted_at=" "), id="blank-time"),
     ],
 )
-def test_each_consulted_official_needs_name_role_and_past_time(consulted: Consulted) -> None:
+def test_each_consulted_official_needs_name_role_and_time(consulted: Consulted) -> None:
     violations = validate(make_claim(consulted=[make_consulted(), consulted]))
     assert codes(violations) == [("consultation_incomplete", "7.6")]
     assert "consulted[1]" in violations[0].message
+
+
+@pytest.mark.parametrize(
+    ("consulted_at", "problem"),
+    [
+        pytest.param("gisteren", "RFC 3339", id="not-a-time"),
+        pytest.param(12, "RFC 3339", id="a-number"),
+        pytest.param("2025-03-14T02:00:00", "offset", id="naive"),
+        pytest.param("2025-03-14", "offset", id="date-only"),
+        pytest.param(datetime(2025, 3, 14, 2, 0), "offset", id="naive-datetime"),
+        pytest.param((AT + timedelta(minutes=5, seconds=1)).isoformat(), "future", id="future"),
+        pytest.param((AT + timedelta(days=1)).isoformat(), "future", id="tomorrow"),
+        pytest.param("2001-01-01T00:00:00Z", "30 days", id="years-ago"),
+        pytest.param((AT - timedelta(days=30, seconds=1)).isoformat(), "30 days", id="just-too-old"),
+    ],
+)
+def test_a_consultation_time_has_an_offset_and_lies_in_the_last_month(
+    consulted_at: object, problem: str
+) -> None:
+    violations = validate(make_claim(consulted=[make_consulted(consulted_at=consulted_at)]))
+    assert codes(violations) == [("consulted_at_invalid", "7.6")]
+    assert problem in violations[0].message
+
+
+def test_the_maximum_age_of_a_consultation_is_configurable() -> None:
+    week_ago = make_consulted(consulted_at=(AT - timedelta(days=7)).isoformat())
+    assert validate(make_claim(consulted=[week_ago])) == []
+    assert codes(validate(make_claim(consulted=[week_ago]), consultation_max_age=timedelta(days=3))) == [
+        ("consulted_at_invalid", "7.6")
+    ]
 
 
 def test_every_gap_in_a_consultation_is_reported() -> None:
@@ -256,16 +319,16 @@ def test_every_gap_in_a_consultation_is_reported() -> None:
 @pytest.mark.parametrize(
     "consulted_at",
     [
-        pytest.param(AT, id="now"),
-        pytest.param(AT + timedelta(minutes=5), id="clock-skew"),
-        pytest.param(AT - timedelta(days=3), id="days-ago"),
-        pytest.param(datetime(2025, 3, 14, 2, 0), id="naive-read-as-utc"),
-        pytest.param(
-            datetime(2025, 3, 14, 3, 30, tzinfo=timezone(timedelta(hours=1))), id="other-zone-same-instant"
-        ),
+        pytest.param(AT.isoformat(), id="now"),
+        pytest.param((AT + timedelta(minutes=5)).isoformat(), id="clock-skew"),
+        pytest.param((AT - timedelta(days=3)).isoformat(), id="days-ago"),
+        pytest.param((AT - timedelta(days=30)).isoformat(), id="thirty-days-ago"),
+        pytest.param("2025-03-14T02:00:00Z", id="zulu"),
+        pytest.param("2025-03-14T03:30:00+01:00", id="other-zone-same-instant"),
+        pytest.param(datetime(2025, 3, 14, 3, 30, tzinfo=timezone(timedelta(hours=1))), id="aware-datetime"),
     ],
 )
-def test_consultation_times_up_to_the_skew_are_accepted(consulted_at: datetime) -> None:
+def test_consultation_times_up_to_the_skew_are_accepted(consulted_at: object) -> None:
     assert validate(make_claim(consulted=[make_consulted(consulted_at=consulted_at)])) == []
 
 
@@ -289,30 +352,48 @@ def test_a_colleague_with_a_similar_name_is_not_self() -> None:
     assert validate(make_claim(consulted=[make_consulted(name="Sanne de Vries-Jansen")])) == []
 
 
+def test_parse_moment() -> None:
+    assert parse_moment("2025-03-14T01:55:00Z") == (datetime(2025, 3, 14, 1, 55, tzinfo=UTC), None)
+    assert parse_moment(None) == (None, "is missing")
+    assert parse_moment("2025-03-14T01:55:00")[1] == "has no time zone offset (add Z or e.g. +01:00)"
+
+
 # --- informing the subject (art. 7.4, 7.5, 7.7) --------------------------------------------
 
+EXPLANATION = "Vader leest de post van moeder; een brief over de melding brengt moeder in gevaar."
 
-@pytest.mark.parametrize(("planned", "waived"), [(False, False), (True, True)])
-def test_inform_subject_is_either_planned_or_waived(planned: bool, waived: bool) -> None:
+
+@pytest.mark.parametrize(("planned", "waived"), [(False, False), (True, True), (None, None), (None, False)])
+def test_inform_subject_is_either_planned_or_waived(planned: object, waived: object) -> None:
     claim = make_claim(
-        inform_planned=planned, inform_waived=waived, waiver_ground="safety", waiver_explanation="Gevaar."
+        inform_planned=planned, inform_waived=waived, waiver_ground="safety", waiver_explanation=EXPLANATION
     )
     assert codes(validate(claim)) == [("inform_subject_missing", "7.4")]
 
 
-@pytest.mark.parametrize("waiver_ground", [None, "", "Safety", "art7_5_not_asked_safety", "other"])
-def test_a_waiver_names_an_art_7_5_ground(waiver_ground: str | None) -> None:
+@pytest.mark.parametrize("value", ["yes", "true", 1, 1.0, [True], {"x": 1}], ids=repr)
+def test_inform_flags_are_json_booleans(value: object) -> None:
+    violations = validate(make_claim(inform_planned=value))
+    assert codes(violations) == [("inform_subject_invalid", "7.4")]
+    assert "planned" in violations[0].message
+    waived = validate(
+        make_claim(
+            inform_planned=None, inform_waived=value, waiver_ground="safety", waiver_explanation=EXPLANATION
+        )
+    )
+    assert codes(waived) == [("inform_subject_invalid", "7.4")]
+
+
+@pytest.mark.parametrize("waiver_ground", [None, "", "Safety", "art7_5_not_asked_safety", "other", 1])
+def test_a_waiver_names_an_art_7_5_ground(waiver_ground: object) -> None:
     claim = make_claim(
-        inform_planned=False,
-        inform_waived=True,
-        waiver_ground=waiver_ground,
-        waiver_explanation="Moeder is in gevaar als vader dit hoort.",
+        inform_planned=False, inform_waived=True, waiver_ground=waiver_ground, waiver_explanation=EXPLANATION
     )
     assert codes(validate(claim)) == [("waiver_ground_invalid", "7.5")]
 
 
-@pytest.mark.parametrize("explanation", [None, "", "   \n"])
-def test_a_waiver_is_explained(explanation: str | None) -> None:
+@pytest.mark.parametrize("explanation", [None, "", "   \n", ".", "Gevaar.", "Zie dossier, gevaar.", "x" * 40])
+def test_a_waiver_is_explained_in_substance(explanation: str | None) -> None:
     claim = make_claim(
         inform_planned=False, inform_waived=True, waiver_ground="contact_loss", waiver_explanation=explanation
     )
@@ -324,6 +405,56 @@ def test_waiver_fields_are_ignored_when_informing_is_planned() -> None:
         inform_planned=True, inform_waived=False, waiver_ground="nonsense", waiver_explanation=""
     )
     assert validate(claim) == []
+
+
+# --- discussing a refusal (art. 7.1, 7.5) ----------------------------------------------------
+
+SUMMARY = "Met moeder besproken: zij vreest dat vader het hoort; ook na uitleg blijft zij weigeren."
+
+
+@pytest.mark.parametrize(
+    "discussion",
+    [
+        RefusalDiscussion(held=True, summary=SUMMARY),
+        RefusalDiscussion(held=True, summary=SUMMARY, waived=False),
+        RefusalDiscussion(waived=True, ground="safety", explanation=EXPLANATION),
+        RefusalDiscussion(waived=True, ground="contact_loss", explanation=EXPLANATION),
+    ],
+)
+def test_a_refusal_discussion_held_or_waived_passes(discussion: RefusalDiscussion) -> None:
+    assert validate(make_claim(refusal_discussion=discussion)) == []
+
+
+@pytest.mark.parametrize(
+    ("discussion", "expected"),
+    [
+        (RefusalDiscussion(), [("refusal_discussion_invalid", "7.1")]),
+        (RefusalDiscussion(held=True, waived=True, summary=SUMMARY), [("refusal_discussion_invalid", "7.1")]),
+        (RefusalDiscussion(held="yes", summary=SUMMARY), [("refusal_discussion_invalid", "7.1")]),
+        (RefusalDiscussion(held=True), [("refusal_discussion_summary_missing", "7.1")]),
+        (RefusalDiscussion(held=True, summary="besproken"), [("refusal_discussion_summary_missing", "7.1")]),
+        (
+            RefusalDiscussion(waived=True),
+            [("refusal_discussion_ground_invalid", "7.5"), ("refusal_discussion_explanation_missing", "7.7")],
+        ),
+        (
+            RefusalDiscussion(waived=True, ground="safety", explanation="."),
+            [("refusal_discussion_explanation_missing", "7.7")],
+        ),
+    ],
+)
+def test_a_refusal_discussion_must_be_complete(
+    discussion: RefusalDiscussion, expected: list[tuple[str, str]]
+) -> None:
+    assert codes(validate(make_claim(refusal_discussion=discussion))) == expected
+
+
+@pytest.mark.parametrize(
+    "ground", [OverrideGround.ART7_5_NOT_ASKED_SAFETY, OverrideGround.ART7_5_NOT_ASKED_CONTACT_LOSS]
+)
+def test_without_asking_there_is_no_refusal_to_discuss(ground: OverrideGround) -> None:
+    claim = make_claim(ground=ground.value, refusal_discussion=RefusalDiscussion(held=True, summary=SUMMARY))
+    assert codes(validate(claim)) == [("refusal_discussion_not_applicable", "7.1")]
 
 
 # --- statutory ground (art. 5.1) ------------------------------------------------------------
@@ -378,13 +509,47 @@ OIN_B = "00000009876543210000"
 @pytest.mark.parametrize(
     ("requester", "approver", "requester_partner", "approver_partner", "expected"),
     [
-        ("p-1", "p-2", OIN_A, OIN_A, []),
-        ("p-1", "p-1", OIN_A, OIN_A, [("four_eyes_same_professional", "7.6")]),
-        ("p-1", " P-1 ", OIN_A, OIN_A, [("four_eyes_same_professional", "7.6")]),
-        ("p-1", "p-2", OIN_A, OIN_B, [("four_eyes_other_partner", "7.6")]),
+        (("p-1", "Anna de Vries"), ("p-2", "Bram Bakker"), OIN_A, OIN_A, []),
         (
-            "p-1",
-            "p-1",
+            ("p-1", "Anna de Vries"),
+            ("p-1", "Bram Bakker"),
+            OIN_A,
+            OIN_A,
+            [("four_eyes_same_professional", "7.6")],
+        ),
+        (
+            ("p-1", "Anna de Vries"),
+            (" P-1 ", "Bram Bakker"),
+            OIN_A,
+            OIN_A,
+            [("four_eyes_same_professional", "7.6")],
+        ),
+        # Same person under another id (a second account, a typo): the name gives it away.
+        (
+            ("p-1", "Anna de Vries"),
+            ("p-9", "anna  DE vries"),
+            OIN_A,
+            OIN_A,
+            [("four_eyes_same_professional", "7.6")],
+        ),
+        (
+            ("p-1", "Anna de Vries"),
+            ("p-9", "Anna\u00a0de Vries"),
+            OIN_A,
+            OIN_A,
+            [("four_eyes_same_professional", "7.6")],
+        ),
+        (("p-1", "Anna de Vries"), ("p-2", "Anna de Vries-Bakker"), OIN_A, OIN_A, []),
+        (
+            ("p-1", "Anna de Vries"),
+            ("p-2", "Bram Bakker"),
+            OIN_A,
+            OIN_B,
+            [("four_eyes_other_partner", "7.6")],
+        ),
+        (
+            ("p-1", "Anna de Vries"),
+            ("p-1", "Anna de Vries"),
             OIN_A,
             OIN_B,
             [("four_eyes_same_professional", "7.6"), ("four_eyes_other_partner", "7.6")],
@@ -392,13 +557,126 @@ OIN_B = "00000009876543210000"
     ],
 )
 def test_approval_is_by_another_professional_of_the_same_partner(
-    requester: str,
-    approver: str,
+    requester: tuple[str, str],
+    approver: tuple[str, str],
     requester_partner: str,
     approver_partner: str,
     expected: list[tuple[str, str]],
 ) -> None:
-    assert codes(approval_violations(requester, approver, requester_partner, approver_partner)) == expected
+    violations = approval_violations(
+        requester_id=requester[0],
+        requester_name=requester[1],
+        approver_id=approver[0],
+        approver_name=approver[1],
+        requester_partner=requester_partner,
+        approver_partner=approver_partner,
+    )
+    assert codes(violations) == expected
+
+
+# --- states of the follow-up (art. 7.4, 7.6, 7.7) -------------------------------------------
+
+DEADLINE = datetime(2025, 3, 14, 6, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("status", "at", "expected"),
+    [
+        ("awaiting", DEADLINE - timedelta(seconds=1), "awaiting"),
+        ("awaiting", DEADLINE, "expired"),
+        ("awaiting", datetime(2025, 3, 14, 7, 0), "expired"),  # naive read as UTC (SQLite)
+        ("approved", DEADLINE + timedelta(days=1), "approved"),
+        ("expired", DEADLINE - timedelta(days=1), "expired"),
+        ("not_required", DEADLINE + timedelta(days=1), "not_required"),
+    ],
+)
+def test_a_hold_is_expired_from_its_deadline_on(status: str, at: datetime, expected: str) -> None:
+    assert approval_status_at(status, DEADLINE, at) == expected
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("awaiting", None),
+        ("expired", ConflictSlug.HOLD_EXPIRED),
+        ("approved", ConflictSlug.NOT_AWAITING_APPROVAL),
+        ("not_required", ConflictSlug.NOT_AWAITING_APPROVAL),
+    ],
+)
+def test_only_an_awaiting_hold_can_be_approved(status: str, expected: ConflictSlug | None) -> None:
+    assert approval_conflict(status) == expected
+
+
+@pytest.mark.parametrize(
+    ("approval", "review", "expected"),
+    [
+        ("not_required", "pending_review", None),
+        ("approved", "pending_review", None),
+        ("awaiting", "pending_review", ConflictSlug.NOT_SENT),
+        ("expired", "pending_review", ConflictSlug.NOT_SENT),
+        ("not_required", "reviewed", ConflictSlug.ALREADY_REVIEWED),
+        ("approved", "reviewed", ConflictSlug.ALREADY_REVIEWED),
+    ],
+)
+def test_a_review_is_of_a_sent_override_and_final(
+    approval: str, review: str, expected: ConflictSlug | None
+) -> None:
+    assert review_conflict(approval, review) == expected
+
+
+@pytest.mark.parametrize(
+    ("basis", "approval", "inform", "expected"),
+    [
+        ("override", "not_required", "planned", None),
+        ("override", "approved", "planned", None),
+        ("override", "awaiting", "planned", ConflictSlug.NOT_SENT),
+        ("override", "expired", "planned", ConflictSlug.NOT_SENT),
+        ("override", "not_required", "informed", ConflictSlug.ALREADY_INFORMED),
+        ("override", "not_required", "waived", ConflictSlug.INFORM_WAIVED),
+        ("statutory", "not_required", "not_applicable", ConflictSlug.NOT_AN_OVERRIDE),
+    ],
+)
+def test_only_a_planned_obligation_of_a_sent_override_is_closed(
+    basis: str, approval: str, inform: str, expected: ConflictSlug | None
+) -> None:
+    assert inform_conflict(basis, approval, inform) == expected
+
+
+DECIDED = datetime(2025, 3, 14, 2, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("informed_at", "problem"),
+    [
+        (None, "missing"),
+        ("morgen", "RFC 3339"),
+        ("2025-03-14T10:00:00", "offset"),  # naive: refused, and not called "in the future"
+        ("2025-03-14T01:59:59Z", "before the override"),
+        ("2025-03-13T10:00:00Z", "before the override"),
+        ((AT + timedelta(minutes=6)).isoformat(), "future"),
+    ],
+)
+def test_informed_at_is_an_aware_time_between_decision_and_now(informed_at: object, problem: str) -> None:
+    violations = subject_informed_violations(informed_at, "gesprek", "Anna", decided_at=DECIDED, at=AT)
+    assert codes(violations) == [("informed_at_invalid", "7.4")]
+    assert problem in violations[0].message
+
+
+def test_a_record_of_informing_names_how_and_by_whom() -> None:
+    assert (
+        subject_informed_violations(AT.isoformat(), "gesprek met moeder", "Anna", decided_at=DECIDED, at=AT)
+        == []
+    )
+    assert codes(subject_informed_violations(None, " ", None, decided_at=DECIDED, at=AT)) == [
+        ("informed_at_invalid", "7.4"),
+        ("informed_how_missing", "7.4"),
+        ("informed_by_missing", "7.4"),
+    ]
+
+
+def test_a_verdict_has_a_note() -> None:
+    assert review_violations("Voorwaarden onderbouwd.") == []
+    assert codes(review_violations("  ")) == [("note_missing", "7.7")]
 
 
 # --- obligation to inform (art. 7.4) and hold (art. 7.6) timing -----------------------------
@@ -447,6 +725,60 @@ def test_negative_periods_are_refused() -> None:
 
 # --- is_substantive_text --------------------------------------------------------------------
 
+# Real justifications, written as a professional at night would: short sentences, abbreviations,
+# a number or two. Each must pass at the 100-character minimum.
+GENUINE = [
+    JUSTIFICATION,
+    "Kind (6) vertelt dat papa hem gisteren sloeg met riem. Blauwe plekken op rug gezien. "
+    "Moeder wil geen hulp, VT nu nodig.",
+    "Bij het huisbezoek vanavond had de jongste (4) verse blauwe plekken op de armen. Moeder weigert "
+    "toestemming om het wijkteam in te lichten, ook na uitleg.",
+    "Dreiging van vader tegen moeder en kinderen, politie is al 2x geweest deze week. Moeder wil niet "
+    "dat we iets doorgeven maar kinderen niet veilig.",
+    "Het kind is bang om naar huis te gaan, het kind heeft het over slaan, het kind wil bij oma blijven. "
+    "Wij moeten het wijkteam vandaag inschakelen.",
+    "Om 01:55 belde moeder (tel. 06-12345678): vader dreigt met mes, 3 kinderen thuis. GGD, JGZ en "
+    "wijkteam moeten nu afstemmen!!!",
+    "Jongere (15) meldt suïcidale gedachten en zegt dat thuis niemand het mag weten. Ouders weigeren "
+    "contact met de GGZ. Crisisdienst moet vannacht meedenken.",
+    "Schoolverzuim al 6 weken, kind oogt verwaarloosd en ondervoed. Ouders reageren niet op brieven of "
+    "huisbezoek... Leerplicht en wijkteam samen inschakelen.",
+]
+
+PADDING = [
+    pytest.param("one two three four five " + "a" * 95, id="five-words-and-a-run"),
+    pytest.param("dit is een hele goede reden" + "." * 90, id="dots"),
+    pytest.param("dit is een hele goede reden" + " ." * 90, id="spaced-dots"),
+    pytest.param("dit is een hele goede reden" + "!?" * 45, id="punctuation-pattern"),
+    pytest.param("kind in gevaar nu hulp " + "test" * 20, id="test-glued"),
+    pytest.param("kind in gevaar nu hulp " + "test " * 20, id="test-spaced"),
+    pytest.param("Kind in gevaar nu hulp nodig, " + "heel " * 20 + "dringend.", id="one-word-over-and-over"),
+    pytest.param(
+        "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut "
+        "labore et dolore magna aliqua.",
+        id="lorem-ipsum",
+    ),
+    pytest.param(
+        "Het kind is in gevaar. Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod "
+        "tempor incididunt ut labore.",
+        id="lorem-ipsum-after-a-sentence",
+    ),
+    pytest.param("asdf qwerty blabla test xxx todo " * 4 + "kind gevaar", id="keyboard-filler"),
+    pytest.param("Kind in gevaar. " + "1234567890-" * 9, id="mostly-digits"),
+    pytest.param("Kind in gevaar, moeder weigert, " + "_" * 80, id="underscores"),
+]
+
+
+@pytest.mark.parametrize("text", GENUINE)
+def test_genuine_short_dutch_justifications_pass(text: str) -> None:
+    assert is_substantive_text(text, 100), text
+
+
+@pytest.mark.parametrize("text", PADDING)
+def test_padding_never_passes(text: str) -> None:
+    assert len(text) >= 100
+    assert not is_substantive_text(text, 100)
+
 
 @pytest.mark.parametrize(
     ("text", "min_chars", "expected"),
@@ -459,6 +791,7 @@ def test_negative_periods_are_refused() -> None:
         ("Kind Kind Kind Kind Kind Kind", 0, False),
         ("Kind acuut in gevaar thuis. Kind acuut in gevaar thuis.", 20, False),
         ("Kind acuut in gevaar thuis.\u200b\u200b\u200b", 29, False),
+        ("Kind acuut in gevaar thuis!!!!!!!!", 34, False),  # the run counts as "!!!"
         ("ab" * 60, 100, False),
         ("Één kind, één gezin, één plan: spoed geboden.", 20, True),
     ],
@@ -482,3 +815,9 @@ def test_invisible_padding_never_changes_the_verdict(padding: str, min_chars: in
     short = "Kind acuut in gevaar thuis."
     assert is_substantive_text(short + padding, min_chars) is is_substantive_text(short, min_chars)
     assert is_substantive_text(padding + short, min_chars) is is_substantive_text(short, min_chars)
+
+
+@given(run=st.sampled_from(".!?-_*#=~ax0"), length=st.integers(min_value=4, max_value=300))
+def test_a_run_of_one_character_adds_nothing(run: str, length: int) -> None:
+    base = "Kind acuut in gevaar thuis, moeder weigert hulp"
+    assert is_substantive_text(base + run * length, 60) is is_substantive_text(base + run * 3, 60)
