@@ -82,6 +82,7 @@ def acknowledge_message(
         in (
             MessageStatus.AWAITING_APPROVAL,
             MessageStatus.EXPIRED,
+            MessageStatus.ERASED,  # withdrawn by an erasure (art. 12): nothing to acknowledge
         )
     ):
         raise NotFound("No such message in your inbox.")

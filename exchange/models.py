@@ -30,6 +30,7 @@ class MessageStatus:
     FAILED = "failed"
     DECLINED = "declined"
     EXPIRED = "expired"
+    ERASED = "erased"
 
 
 class Message(SQLModel, table=True):
@@ -89,6 +90,7 @@ class OutboxState:
     IN_INBOX = "in_inbox"  # pull: waiting for the recipient to fetch and acknowledge
     DONE = "done"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 class OutboxItem(SQLModel, table=True):
