@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Query
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from audit.access import decision, metrics, service
+from audit.access import decision, metrics, service, verification, views
 from audit.access.letters import (
     DecisionLetter,
     StatusPage,
@@ -54,24 +54,24 @@ def list_requests(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """Officers' worklist; `status=overdue` lists requests past their due date (art. 10.3)."""
-    return service.list_for_officer(session, runtime, officer, status, cursor=cursor, limit=limit)
+    return views.list_for_officer(session, runtime, officer, status, cursor=cursor, limit=limit)
 
 
 @router.get("/{request_id}")
 def get_request(
     request_id: str, principal: PrincipalDep, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    request = service.read(session, runtime, principal, request_id)
+    request = views.read(session, runtime, principal, request_id)
     if isinstance(principal, OfficerPrincipal):
         return decision.officer_view(session, runtime, principal, request)
-    return service.status_view(request, runtime, principal)
+    return views.status_view(request, runtime, principal)
 
 
 @router.post("/{request_id}/confirmation")
 def confirm(request_id: str, citizen: CitizenDep, session: SessionDep, runtime: RuntimeDep) -> JSONResponse:
     """The youth (12-16) or the representative joins the request (art. 16.2); 202 while a
     representative without evidence of gezag waits for a professional's verification."""
-    status, view = service.confirm(session, runtime, citizen, request_id)
+    status, view = verification.confirm(session, runtime, citizen, request_id)
     return JSONResponse(view, status_code=status)
 
 
@@ -79,7 +79,7 @@ def confirm(request_id: str, citizen: CitizenDep, session: SessionDep, runtime: 
 def verify(
     request_id: str, body: VerificationIn, partner: PartnerDep, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    return service.verify(session, runtime, partner, request_id, body)
+    return verification.verify(session, runtime, partner, request_id, body)
 
 
 @router.post("/{request_id}/decision")

@@ -9,8 +9,9 @@ from sqlmodel import Session, col, select
 
 from audit.access import rules
 from audit.access.models import AccessRequestStatus, SubjectAccessRequest
+from audit.access.repository import load
 from audit.access.schemas import DecisionIn
-from audit.access.service import load, reader_kind, status_view
+from audit.access.views import reader_kind, status_view
 from audit.models import RegisterEntry
 from audit.register import log_access
 from audit.repository import RegisterFilter

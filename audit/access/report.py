@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from audit.access import rules
 from audit.access.letters import DecisionLetter, StatusPage
 from audit.access.models import AccessRequestStatus, SubjectAccessRequest
-from audit.access.service import is_requester, read, reader_kind, reader_org
+from audit.access.views import is_requester, read, reader_kind, reader_org
 from audit.access_report import (
     AccessReport,
     AccessReportInput,
