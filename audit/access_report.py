@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 __all__ = [
     "CONSENT_FORM_LABELS",
     "CONSENT_STATUS_LABELS",
+    "GRANT_STATUS_LABELS",
     "REPORT_TITLE",
     "REQUESTED_BY_LABELS",
     "RIGHTS",
@@ -41,11 +42,16 @@ __all__ = [
     "Right",
     "build_report",
     "consent_status",
+    "escape_html",
     "format_date_nl",
+    "format_date_short_nl",
     "format_datetime_nl",
+    "grant_status",
     "legal_basis_label",
     "render_html",
+    "render_page",
     "report_to_json",
+    "time_html",
     "withheld_ground_label",
 ]
 
@@ -104,16 +110,24 @@ class DisclosureRecord:
     acknowledged: bool
     acknowledged_at: datetime | None
     kind: str = "disclosure"
+    #: Withdrawn before it was acknowledged because the subject's data was erased (art. 12).
+    erased_at: datetime | None = None
+    #: Whether the recipient had fetched it before the erasure (then it did arrive, unconfirmed).
+    delivered_before_erasure: bool = False
 
 
 @dataclass(frozen=True)
 class ConsentGrantRecord:
-    """One yes/no line of a toestemmingsverklaring: recipient, data, purpose (Bijlage VIII)."""
+    """One yes/no line of a toestemmingsverklaring: recipient, data, purpose (Bijlage VIII).
+
+    ``withdrawn_at``: when a withdrawal of this line (or of the whole statement) was received.
+    """
 
     recipient: PartnerName
     categories: tuple[str, ...]
     purpose: str
     granted: bool
+    withdrawn_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +177,7 @@ class ConsentStatus(StrEnum):
     ACTIVE = "active"
     EXPIRED = "expired"
     WITHDRAWN = "withdrawn"
+    PARTIALLY_WITHDRAWN = "partially_withdrawn"
     NOT_YET_VALID = "not_yet_valid"
 
 
@@ -170,7 +185,14 @@ CONSENT_STATUS_LABELS: Mapping[ConsentStatus, str] = {
     ConsentStatus.ACTIVE: "geldig",
     ConsentStatus.EXPIRED: "verlopen",
     ConsentStatus.WITHDRAWN: "ingetrokken",
+    ConsentStatus.PARTIALLY_WITHDRAWN: "gedeeltelijk ingetrokken",
     ConsentStatus.NOT_YET_VALID: "nog niet ingegaan",
+}
+
+GRANT_STATUS_LABELS: Mapping[str, str] = {
+    "granted": "Ja, toestemming gegeven",
+    "refused": "Nee, geen toestemming",
+    "withdrawn": "Toestemming ingetrokken",
 }
 
 CONSENT_FORM_LABELS: Mapping[str, str] = {"written": "schriftelijk", "oral": "mondeling"}
@@ -189,17 +211,40 @@ def consent_status(consent: ConsentRecord, at: datetime) -> ConsentStatus:
     Same boundaries as the consent decision (``consent.rules.decide``): valid for
     ``given_at <= at < valid_until``; a withdrawal counts from the moment it was received
     (``withdrawn_at <= at``) and, as there, outranks expiry: the subject sees that they withdrew.
+    Withdrawing every "yes" line one by one withdraws the statement; withdrawing some of them
+    leaves it ``partially_withdrawn`` while it is otherwise in force.
     """
     _require_aware(at=at, given_at=consent.given_at, valid_until=consent.valid_until)
     if consent.withdrawn_at is not None:
         _require_aware(withdrawn_at=consent.withdrawn_at)
         if consent.withdrawn_at <= at:
             return ConsentStatus.WITHDRAWN
+    granted = [g for g in consent.grants if g.granted]
+    withdrawn = [g for g in granted if _grant_withdrawn(g, at)]
+    if granted and len(withdrawn) == len(granted):
+        return ConsentStatus.WITHDRAWN
     if at < consent.given_at:
         return ConsentStatus.NOT_YET_VALID
     if at >= consent.valid_until:
         return ConsentStatus.EXPIRED
+    if withdrawn:
+        return ConsentStatus.PARTIALLY_WITHDRAWN
     return ConsentStatus.ACTIVE
+
+
+def _grant_withdrawn(grant: ConsentGrantRecord, at: datetime) -> bool:
+    if grant.withdrawn_at is None:
+        return False
+    _require_aware(withdrawn_at=grant.withdrawn_at)
+    return grant.withdrawn_at <= at
+
+
+def grant_status(grant: ConsentGrantRecord, consent_withdrawn_at: datetime | None, at: datetime) -> str:
+    """``granted`` | ``refused`` | ``withdrawn`` for one line of the form at ``at`` (Bijlage VIII)."""
+    if not grant.granted:
+        return "refused"
+    whole = consent_withdrawn_at is not None and consent_withdrawn_at <= at
+    return "withdrawn" if whole or _grant_withdrawn(grant, at) else "granted"
 
 
 # --- Legal basis and grounds in plain Dutch ------------------------------------------------------
@@ -371,10 +416,21 @@ class ReportDisclosure:
     legal_basis: LegalBasis
     acknowledged: bool
     acknowledged_at: datetime | None
+    erased_at: datetime | None = None
+    delivered_before_erasure: bool = False
 
     @property
     def is_correction(self) -> bool:
         return self.kind == "correction"
+
+    @property
+    def delivery(self) -> str:
+        """``acknowledged`` | ``erased`` | ``delivered_then_erased`` | ``pending`` (art. 8.2, 12)."""
+        if self.acknowledged:
+            return "acknowledged"
+        if self.erased_at is not None:
+            return "delivered_then_erased" if self.delivered_before_erasure else "erased"
+        return "pending"
 
 
 @dataclass(frozen=True)
@@ -383,6 +439,15 @@ class ReportGrant:
     categories: tuple[LabelledCategory, ...]
     purpose: str
     granted: bool
+    withdrawn_at: datetime | None = None
+    status: str = "granted"
+
+    @property
+    def status_label(self) -> str:
+        label = GRANT_STATUS_LABELS.get(self.status, self.status)
+        if self.status == "withdrawn" and self.withdrawn_at is not None:
+            return f"{label} op {format_date_nl(self.withdrawn_at)}"
+        return label
 
 
 @dataclass(frozen=True)
@@ -503,6 +568,8 @@ def _report_disclosure(record: DisclosureRecord, labels: Mapping[str, str]) -> R
         legal_basis=basis,
         acknowledged=record.acknowledged,
         acknowledged_at=record.acknowledged_at,
+        erased_at=record.erased_at,
+        delivered_before_erasure=record.delivered_before_erasure,
     )
 
 
@@ -516,10 +583,24 @@ def _report_consent(consent: ConsentRecord, labels: Mapping[str, str], at: datet
         withdrawn_at=consent.withdrawn_at,
         status=consent_status(consent, at),
         grants=tuple(
-            ReportGrant(g.recipient, _labelled(g.categories, labels), g.purpose, g.granted)
+            ReportGrant(
+                g.recipient,
+                _labelled(g.categories, labels),
+                g.purpose,
+                g.granted,
+                withdrawn_at=_grant_withdrawn_at(g, consent.withdrawn_at, at),
+                status=grant_status(g, consent.withdrawn_at, at),
+            )
             for g in consent.grants
         ),
     )
+
+
+def _grant_withdrawn_at(
+    grant: ConsentGrantRecord, consent_withdrawn_at: datetime | None, at: datetime
+) -> datetime | None:
+    moments = [m for m in (grant.withdrawn_at, consent_withdrawn_at) if m is not None and m <= at]
+    return min(moments) if moments and grant.granted else None
 
 
 # --- Machine-readable form (art. 15) -------------------------------------------------------------
@@ -535,6 +616,7 @@ def report_to_json(report: AccessReport) -> dict[str, Any]:
     if report.withheld_count:
         withheld["ground_label"] = withheld_ground_label(report.withheld_ground)
     return {
+        "outcome": "released",
         "request": {
             "id": report.request_id,
             "requested_by": report.requested_by,
@@ -586,6 +668,9 @@ def _disclosure_json(d: ReportDisclosure) -> dict[str, Any]:
         "legal_basis": basis,
         "acknowledged": d.acknowledged,
         "acknowledged_at": _rfc3339(d.acknowledged_at) if d.acknowledged_at else None,
+        "delivery": d.delivery,
+        "delivery_label": _delivery_text(d),
+        "erased_at": _rfc3339(d.erased_at) if d.erased_at else None,
     }
 
 
@@ -605,6 +690,9 @@ def _consent_json(c: ReportConsent) -> dict[str, Any]:
                 "categories": _categories_json(g.categories),
                 "purpose": g.purpose,
                 "granted": g.granted,
+                "status": g.status,
+                "status_label": g.status_label,
+                "withdrawn_at": _rfc3339(g.withdrawn_at) if g.withdrawn_at else None,
             }
             for g in c.grants
         ],
@@ -634,28 +722,46 @@ def render_html(report: AccessReport) -> str:
     partners (names, reasons, descriptions) is escaped: professionals type them, and the page must
     not run or show markup a professional put there.
     """
+    main = "\n".join(
+        (_intro_html(report), _disclosures_html(report), _consents_html(report), _rights_html(report))
+    )
+    return render_page(REPORT_TITLE, _header_html(report), main, _footer_html(report))
+
+
+def render_page(title: str, header: str, main: str, footer: str) -> str:
+    """One self-contained Dutch HTML5 page in the report's style (also used for letters).
+
+    A skip link leads keyboard and screen-reader users past the header to the content (WCAG 2.4.1).
+    """
     parts = [
         "<!DOCTYPE html>",
         '<html lang="nl">',
         "<head>",
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(REPORT_TITLE)}</title>",
+        f"<title>{_e(title)}</title>",
         f"<style>{_CSS}</style>",
         "</head>",
         "<body>",
-        _header_html(report),
-        '<main id="inhoud">',
-        _intro_html(report),
-        _disclosures_html(report),
-        _consents_html(report),
-        _rights_html(report),
+        '<a class="skip-link" href="#inhoud">Direct naar de inhoud</a>',
+        header,
+        '<main id="inhoud" tabindex="-1">',
+        main,
         "</main>",
-        _footer_html(report),
+        footer,
         "</body>",
         "</html>",
     ]
     return "\n".join(p for p in parts if p) + "\n"
+
+
+def escape_html(value: object) -> str:
+    """Escape text for the page (public for the letters, which share the page's helpers)."""
+    return _e(value)
+
+
+def time_html(moment: datetime, *, date_only: bool = False) -> str:
+    return _time(moment, date_only=date_only)
 
 
 def _e(value: object) -> str:
@@ -665,6 +771,50 @@ def _e(value: object) -> str:
 def _time(moment: datetime, *, date_only: bool = False) -> str:
     text = format_date_nl(moment) if date_only else format_datetime_nl(moment)
     return f'<time datetime="{_e(_rfc3339(moment))}">{_e(text)}</time>'
+
+
+def format_date_short_nl(moment: datetime) -> str:
+    """``3 feb. 2026`` (the date in Europe/Amsterdam), for table columns."""
+    local = moment.astimezone(_LOCAL_TZ)
+    return f"{local.day} {_MONTHS_SHORT_NL[local.month - 1]} {local.year}"
+
+
+# The usual Dutch abbreviations (Taalunie): "mrt.", not "maa.".
+_MONTHS_SHORT_NL = (
+    "jan.",
+    "feb.",
+    "mrt.",
+    "apr.",
+    "mei",
+    "jun.",
+    "jul.",
+    "aug.",
+    "sep.",
+    "okt.",
+    "nov.",
+    "dec.",
+)
+
+
+def _table_time(moment: datetime) -> str:
+    """Date and time on two short lines that never wrap: a table column stays narrow and readable."""
+    local = moment.astimezone(_LOCAL_TZ)
+    return (
+        f'<time datetime="{_e(_rfc3339(moment))}"><span class="day">{_e(format_date_short_nl(moment))}'
+        f'</span> <span class="clock">{local:%H:%M}</span></time>'
+    )
+
+
+def _delivery_text(d: ReportDisclosure) -> str:
+    """Whether the data arrived (art. 8.2), in Dutch; an erased message never claims it did."""
+    if d.acknowledged:
+        return f"Ja, op {format_datetime_nl(d.acknowledged_at)}" if d.acknowledged_at else "Ja"
+    if d.erased_at is not None:
+        when = format_date_nl(d.erased_at)
+        if d.delivered_before_erasure:
+            return f"Opgehaald, niet bevestigd; gewist op {when} (artikel 12)"
+        return f"Niet afgeleverd: gewist op {when} (artikel 12)"
+    return "Nog niet bevestigd"
 
 
 def _header_html(report: AccessReport) -> str:
@@ -756,12 +906,14 @@ def _disclosure_row(d: ReportDisclosure) -> str:
         why = f'<p class="kind">{_e(CORRECTION_LABEL)}</p>{why}'
     if d.description:
         why += f'<p class="description">{_e(d.description)}</p>'
-    if d.acknowledged:
-        ack = f"Ja, op {_time(d.acknowledged_at)}" if d.acknowledged_at else "Ja"
+    if d.acknowledged and d.acknowledged_at:
+        ack = f"Ja, op {_time(d.acknowledged_at)}"
+    elif d.erased_at is not None:
+        ack = f'<span class="erased">{_e(_delivery_text(d))}</span>'
     else:
-        ack = "Nog niet bevestigd"
+        ack = _e(_delivery_text(d))
     cells = (
-        _time(d.occurred_at),
+        _table_time(d.occurred_at),
         _e(d.sender.name),
         _e(d.recipient.name),
         _categories_html(d.categories),
@@ -769,7 +921,15 @@ def _disclosure_row(d: ReportDisclosure) -> str:
         _e(d.legal_basis.label),
         ack,
     )
-    return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
+    classes = ("date", "", "", "", "", "", "")
+    return (
+        "<tr>"
+        + "".join(
+            f'<td class="{cls}">{cell}</td>' if cls else f"<td>{cell}</td>"
+            for cls, cell in zip(classes, cells, strict=True)
+        )
+        + "</tr>"
+    )
 
 
 def _consents_html(report: AccessReport) -> str:
@@ -801,7 +961,7 @@ def _consent_html(c: ReportConsent, index: int) -> str:
         f"<td>{_e(g.recipient.name)}</td>"
         f"<td>{_categories_html(g.categories)}</td>"
         f"<td>{_e(g.purpose)}</td>"
-        f"<td>{'Ja, toestemming gegeven' if g.granted else 'Nee, geen toestemming'}</td>"
+        f"<td>{_e(g.status_label)}</td>"
         "</tr>"
         for g in c.grants
     )
@@ -862,6 +1022,16 @@ _CSS = """
 body { margin: 0; font-family: "Segoe UI", Roboto, Arial, sans-serif; font-size: 1.0625rem;
   line-height: 1.5; color: #1a1a1a; background: #ffffff; }
 .page-header, main, .page-footer { max-width: 72rem; margin: 0 auto; padding: 0 1.25rem; }
+.skip-link { position: absolute; left: 0.5rem; top: -3rem; padding: 0.5rem 0.75rem; background: #003a63;
+  color: #ffffff; font-weight: 600; z-index: 1; }
+.skip-link:focus { top: 0.5rem; outline: 3px solid #8a4b00; }
+main:focus { outline: none; }
+td.date { white-space: nowrap; }
+td.date .day, td.date .clock { display: block; }
+td.date .clock { color: #3d3d3d; }
+.erased { font-weight: 600; color: #8a1c1c; }
+.letter p { max-width: 44rem; }
+.letter .ground { padding: 0.75rem 1rem; border-left: 6px solid #003a63; background: #f4f6f8; }
 .page-header { padding-top: 1.5rem; padding-bottom: 1rem; border-bottom: 4px solid #003a63; }
 .sender { margin: 0; font-weight: 600; color: #003a63; }
 h1 { margin: 0.25rem 0 1rem; font-size: 1.9rem; line-height: 1.2; color: #003a63; }
@@ -893,7 +1063,7 @@ ul.categories { margin: 0; padding-left: 1.1rem; }
 .status strong { padding: 0.1rem 0.5rem; border: 1px solid currentColor; }
 .status-active strong { color: #0b5d1e; }
 .status-expired strong, .status-not_yet_valid strong { color: #4a4a4a; }
-.status-withdrawn strong { color: #8a1c1c; }
+.status-withdrawn strong, .status-partially_withdrawn strong { color: #8a1c1c; }
 ul.rights { padding-left: 0; list-style: none; }
 ul.rights li { margin-bottom: 0.75rem; }
 ul.rights h3 { margin-bottom: 0.1rem; }
@@ -904,6 +1074,9 @@ ul.rights p { margin: 0; }
 @media print {
   @page { size: A4; margin: 15mm 12mm; }
   body { font-size: 10pt; }
+  .skip-link { display: none; }
+  table { font-size: 9pt; }
+  th, td { padding: 0.25rem 0.35rem; }
   .page-header, main, .page-footer { max-width: none; padding: 0; }
   h1, h2, .sender { color: #000000; }
   .table-wrap { overflow: visible; }

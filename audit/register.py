@@ -11,7 +11,7 @@ import base64
 import binascii
 import datetime as dt
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +33,7 @@ __all__ = [
     "export_register",
     "inclusion",
     "list_register",
+    "log_access",
 ]
 
 EXPORT_PAGE = 1000
@@ -108,7 +109,8 @@ def _who(viewer: Principal) -> tuple[str, str, str | None, dict[str, Any]]:
             viewer.oin,
             {"certificate_serial": format(viewer.certificate_serial, "x")},
         )
-    raise AssertionError("citizens do not read the register")  # _require_reader ran first
+    # Citizens read only their own access report (art. 10), which is logged like any register read.
+    return viewer.subject, "citizen", None, {}
 
 
 def _log_access(
@@ -119,6 +121,7 @@ def _log_access(
     *,
     action: str,
     returned: int | None,
+    more: Mapping[str, Any] | None = None,
 ) -> None:
     """Registratie van inzage in het register (NEN 7513: wie, rol, organisatie, wanneer, wat)."""
     actor, role, org, extra = _who(viewer)
@@ -138,6 +141,7 @@ def _log_access(
     }
     if returned is not None:
         details["returned"] = returned
+    details.update(more or {})
     record(
         session,
         EntryDraft(
@@ -151,6 +155,10 @@ def _log_access(
             details=details,
         ),
     )
+
+
+#: Public name for other contexts (the access report, art. 10) that read register entries.
+log_access = _log_access
 
 
 def encode_cursor(seq: int) -> str:

@@ -62,6 +62,8 @@ class EntryKind:
     ERASURE = "erasure"
     ACCESS_REQUEST_RECEIVED = "access_request_received"
     ACCESS_REQUEST_DECIDED = "access_request_decided"
+    ACCESS_REQUEST_CONFIRMED = "access_request_confirmed"
+    ACCESS_REQUEST_VERIFIED = "access_request_verified"
     REGISTER_ACCESSED = "register_accessed"
 
     @classmethod

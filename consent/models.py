@@ -96,6 +96,8 @@ class SubjectRestriction(SQLModel, table=True):
     ends_at: dt.datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     ground: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     set_by: str = Field(max_length=200)
+    #: The officer's organisation (OIN); None for the central Meerpunt officer (art. 14, 18.3).
+    set_by_org: str | None = Field(default=None, max_length=200)
     lifted_by: str | None = Field(default=None, max_length=200)
 
 

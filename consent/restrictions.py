@@ -16,7 +16,7 @@ from sqlmodel import Session
 from audit.service import EntryDraft, EntryKind, record
 from consent import repository
 from consent.models import SubjectRestriction
-from gateway.problems import Conflict, NotFound
+from gateway.problems import Conflict, Forbidden, NotFound, RuleViolation
 from gateway.runtime import Runtime
 
 
@@ -45,7 +45,12 @@ def set_restriction(
     if is_restricted(session, subject_hash, at):
         raise Conflict("Processing of this subject is already restricted.", slug="already-restricted")
     restriction = SubjectRestriction(
-        id=str(uuid.uuid4()), subject_hash=subject_hash, starts_at=at, ground=ground, set_by=actor
+        id=str(uuid.uuid4()),
+        subject_hash=subject_hash,
+        starts_at=at,
+        ground=ground,
+        set_by=actor,
+        set_by_org=actor_org,
     )
     repository.add_restriction(session, restriction)
     _record_restriction(
@@ -72,6 +77,13 @@ def lift_restriction(
     active = [r for r in repository.restrictions_of(session, subject_hash) if _active(r, at)]
     if not active:
         raise NotFound("Processing of this subject is not restricted.", slug="not-restricted")
+    if not all(may_lift(r.set_by_org, actor_org) for r in active):
+        raise Forbidden(
+            "Only an officer of the organisation that set the restriction, or the central privacy "
+            "officer, may lift it (art. 14).",
+            slug="restriction-not-yours",
+            violations=[RuleViolation("restriction_set_by_other", "14", "lift by the setting organisation")],
+        )
     for restriction in active:
         restriction.ends_at = at
         restriction.lifted_by = actor
@@ -81,6 +93,13 @@ def lift_restriction(
         session, EntryKind.RESTRICTION_LIFTED, active[0], actor, actor_role, actor_org, at, note
     )
     return active[0]
+
+
+def may_lift(set_by_org: str | None, actor_org: str | None) -> bool:
+    """Who may lift a beperking (art. 14, 18.3): the central officer (`actor_org` None), or an officer
+    of the organisation that set it. A restriction the central officer set (`set_by_org` None) is
+    lifted only centrally."""
+    return actor_org is None or (set_by_org is not None and set_by_org == actor_org)
 
 
 def _active(restriction: SubjectRestriction, at: dt.datetime) -> bool:

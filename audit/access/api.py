@@ -2,22 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
-from sqlmodel import Session
+from fastapi import APIRouter, FastAPI, Query
+from fastapi.responses import HTMLResponse, JSONResponse
 
-from audit.access import service
-from audit.access.report import build_access_report, report_available
-from audit.access.service import AccessRequestIn, DecisionIn, VerificationIn
+from audit.access import decision, metrics, service, verification, views
+from audit.access.letters import (
+    DecisionLetter,
+    StatusPage,
+    letter_to_json,
+    render_letter_html,
+    render_status_html,
+)
+from audit.access.report import open_report
+from audit.access.schemas import AccessRequestIn, DecisionIn, VerificationIn
 from audit.access_report import render_html, report_to_json
 from gateway.deps import CitizenDep, OfficerDep, PartnerDep, PrincipalDep, RuntimeDep, SessionDep
-from gateway.principals import OfficerPrincipal, Principal
-from gateway.problems import Conflict, Forbidden
-from gateway.runtime import Runtime
+from gateway.principals import OfficerPrincipal
+from gateway.problems import Conflict
 
-router = APIRouter(prefix="/v1/subject-access-requests", tags=["subject access"])
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Requests by status and overdue are counted from the database at scrape time.
+    with metrics.bound(app.state.runtime):
+        yield
+
+
+router = APIRouter(prefix="/v1/subject-access-requests", tags=["subject access"], lifespan=_lifespan)
+_HTML_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
 
 
 @router.post("", status_code=202)
@@ -30,66 +46,75 @@ def lodge(
 
 @router.get("")
 def list_requests(
-    officer: OfficerDep, session: SessionDep, runtime: RuntimeDep, status: str | None = None
+    officer: OfficerDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    status: str | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """Officers' worklist; `status=overdue` lists requests past their due date (art. 10.3)."""
-    return service.list_for_officer(session, runtime, officer, status)
+    return views.list_for_officer(session, runtime, officer, status, cursor=cursor, limit=limit)
 
 
 @router.get("/{request_id}")
 def get_request(
     request_id: str, principal: PrincipalDep, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    return service.status_view(service.read(session, runtime, principal, request_id), runtime)
+    request = views.read(session, runtime, principal, request_id)
+    if isinstance(principal, OfficerPrincipal):
+        return decision.officer_view(session, runtime, principal, request)
+    return views.status_view(request, runtime, principal)
 
 
 @router.post("/{request_id}/confirmation")
-def confirm(request_id: str, citizen: CitizenDep, session: SessionDep, runtime: RuntimeDep) -> dict[str, Any]:
-    """The youth (12-16) or the representative joins the request (art. 16.2)."""
-    return service.confirm(session, runtime, citizen, request_id)
+def confirm(request_id: str, citizen: CitizenDep, session: SessionDep, runtime: RuntimeDep) -> JSONResponse:
+    """The youth (12-16) or the representative joins the request (art. 16.2); 202 while a
+    representative without evidence of gezag waits for a professional's verification."""
+    status, view = verification.confirm(session, runtime, citizen, request_id)
+    return JSONResponse(view, status_code=status)
 
 
 @router.post("/{request_id}/verification")
 def verify(
     request_id: str, body: VerificationIn, partner: PartnerDep, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    return service.verify(session, runtime, partner, request_id, body)
+    return verification.verify(session, runtime, partner, request_id, body)
 
 
 @router.post("/{request_id}/decision")
 def decide(
     request_id: str, body: DecisionIn, officer: OfficerDep, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    return service.decide(session, runtime, officer, request_id, body)
-
-
-def _report(session: Session, runtime: Runtime, principal: Principal, request_id: str) -> Any:
-    request = service.read(session, runtime, principal, request_id)
-    if not report_available(request) and not isinstance(principal, OfficerPrincipal):
-        if request.status == "refused":
-            raise Forbidden(f"The request was refused: {request.motivation}", slug="access-refused")
-        raise Conflict(
-            "The report is not released yet.",
-            slug="report-not-released",
-            extra={"status": request.status, "due_date": request.due_date.isoformat()},
-        )
-    return build_access_report(session, runtime, request)
+    return decision.decide(session, runtime, officer, request_id, body)
 
 
 @router.get("/{request_id}/report")
 def report_json(
     request_id: str, principal: PrincipalDep, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    """The structured, machine-readable report (art. 10.4, portability art. 15)."""
-    return report_to_json(_report(session, runtime, principal, request_id))
+    """The structured, machine-readable report (art. 10.4, portability art. 15), or the written
+    refusal (art. 10.7); 409 while the request is open."""
+    found = open_report(session, runtime, principal, request_id, form="json")
+    if isinstance(found, StatusPage):
+        raise Conflict(
+            "The report is not released yet.",
+            slug="report-not-released",
+            extra={"status": found.status, "due_date": found.due_date.isoformat()},
+        )
+    if isinstance(found, DecisionLetter):
+        return letter_to_json(found)
+    return report_to_json(found)
 
 
 @router.get("/{request_id}/report.html", response_class=HTMLResponse)
 def report_html(
     request_id: str, principal: PrincipalDep, session: SessionDep, runtime: RuntimeDep
 ) -> HTMLResponse:
-    """The Dutch report a parent can read and print."""
-    html = render_html(_report(session, runtime, principal, request_id))
-    return HTMLResponse(
-        html, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
-    )
+    """The Dutch report a parent can read and print; the refusal letter; or (409) a Dutch page
+    saying where the request stands."""
+    found = open_report(session, runtime, principal, request_id, form="html")
+    if isinstance(found, StatusPage):
+        return HTMLResponse(render_status_html(found), status_code=409, headers=_HTML_HEADERS)
+    html = render_letter_html(found) if isinstance(found, DecisionLetter) else render_html(found)
+    return HTMLResponse(html, headers=_HTML_HEADERS)

@@ -8,15 +8,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from audit.access.rules import Status as AccessRequestStatus
 from gateway.sqltypes import JSONColumn, UTCDateTime
 
-
-class AccessRequestStatus:
-    PENDING_VERIFICATION = "pending_verification"
-    PENDING_CO_REQUESTER = "pending_co_requester"
-    PENDING_DECISION = "pending_decision"
-    RELEASED = "released"
-    REFUSED = "refused"
+__all__ = ["AccessRequestStatus", "SubjectAccessRequest"]
 
 
 class SubjectAccessRequest(SQLModel, table=True):
@@ -26,15 +21,31 @@ class SubjectAccessRequest(SQLModel, table=True):
     subject_hash: str = Field(max_length=64, index=True)
     subject_label: str = Field(max_length=20)
     subject_birth_date: dt.date | None = None
+    #: Where the birth date art. 16 was applied with came from: record | verified | desk.
+    birth_date_source: str | None = Field(default=None, max_length=20)
     relationship: str = Field(max_length=30)
     channel: str = Field(max_length=20)  # citizen | partner_desk
     requester_hash: str | None = Field(default=None, max_length=64, index=True)
     requester_subject: str | None = Field(default=None, max_length=200)
+    #: Written requests (partner desk): who asked, as the verifying professional recorded it.
+    requester_name: str | None = Field(default=None, max_length=200)
     co_requester_hash: str | None = Field(default=None, max_length=64, index=True)
+    co_requester_name: str | None = Field(default=None, max_length=200)
+    co_requester_relationship: str | None = Field(default=None, max_length=30)
+    co_requester_evidence: str | None = Field(default=None, max_length=40)
+    #: Keyed hashes of people who confirmed as representative without evidence of gezag: none of
+    #: them joins the request until a professional's verification names them (art. 10.2, 16.2).
+    co_requester_candidates: list[str] | None = Field(
+        default=None, sa_column=sa.Column(JSONColumn, nullable=True)
+    )
     needs: str | None = Field(default=None, max_length=30)  # youth | representative | verification
     representation_evidence: str | None = Field(default=None, max_length=40)
     lodged_with: str | None = Field(default=None, max_length=20, index=True)
     verified_by: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(JSONColumn, nullable=True))
+    #: Every verification by a professional: partner, professional, whom and what was verified.
+    verifications: list[dict[str, Any]] | None = Field(
+        default=None, sa_column=sa.Column(JSONColumn, nullable=True)
+    )
     contact: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     status: str = Field(max_length=30, index=True)
     received_at: dt.datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
@@ -45,3 +56,5 @@ class SubjectAccessRequest(SQLModel, table=True):
     withheld_entries: list[str] = Field(default_factory=list, sa_column=sa.Column(JSONColumn, nullable=False))
     decided_by: str | None = Field(default=None, max_length=200)
     decided_at: dt.datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=True))
+    #: Why art. 16 does not allow the request (status `rejected`): {code, article, message}.
+    rejection: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(JSONColumn, nullable=True))

@@ -1,139 +1,130 @@
-"""Use cases of the right of access (art. 10, 16): lodge, confirm, verify, decide, read.
+"""Use cases of the right of access (art. 10, 16): lodging a request.
 
 A citizen asks with a DigiD token, for themself or as representative of a child; a partner desk
 lodges a written request after a professional verified the requester's identity (art. 10.2). The
-central privacy officer, or the officer of the partner it was lodged with, releases or refuses it
-within one calendar month (art. 10.3, 10.6-10.7).
+second party of a 12-16 request and professionals' verifications: `audit.access.verification`.
+The central privacy officer, or the officer of the partner it was lodged with, releases or
+refuses it within one calendar month (art. 10.3, 10.6-10.7): `audit.access.decision`. Reading:
+`audit.access.views` and `audit.access.report`.
+
+Every step is registered in the request's transaction: received, confirmed, verified, decided, and
+every read of the report (`register_accessed`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any, Literal
+from typing import Any
 
-from prometheus_client import Gauge
-from pydantic import BaseModel, Field
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from audit.access import rules
-from audit.access.models import AccessRequestStatus, SubjectAccessRequest
+from audit.access.models import SubjectAccessRequest
+from audit.access.repository import consent_facts
 from audit.access.rules import Relationship
-from audit.models import RegisterEntry
+from audit.access.schemas import AccessRequestIn
+from audit.access.views import co_requester_record, local_date, requester_record, status_view
 from audit.service import EntryDraft, EntryKind, record, rfc3339
 from consent.bsn import is_valid_bsn
-from consent.models import Consent
-from consent.rules import age_on
-from gateway.principals import CitizenPrincipal, OfficerPrincipal, PartnerPrincipal, Principal
-from gateway.problems import Conflict, Forbidden, NotFound, RuleBroken, RuleViolation
+from gateway.principals import CitizenPrincipal, PartnerPrincipal, Principal
+from gateway.problems import Forbidden, RuleBroken, RuleViolation
 from gateway.runtime import Runtime
 
-OVERDUE_REQUESTS = Gauge("meerpunt_access_requests_overdue", "Subject-access requests past their due date")
-REPORT_KINDS = ("disclosure_sent", "correction_sent")
-
-
-class ProfessionalIn(BaseModel):
-    id: str = Field(min_length=1, max_length=200)
-    name: str = Field(min_length=1, max_length=200)
-    role: str = Field(min_length=1, max_length=200)
-
-
-class AccessRequestIn(BaseModel):
-    """SPEC §6; `subject_birth_date`, `requester_name` and `verified_by` are additive (partner desk)."""
-
-    subject_bsn: str = Field(max_length=20)
-    relationship: Relationship
-    contact: str | None = Field(default=None, max_length=500)
-    subject_birth_date: dt.date | None = None
-    requester_bsn: str | None = Field(default=None, max_length=20)
-    verified_by: ProfessionalIn | None = None
-
-
-class VerificationIn(BaseModel):
-    professional: ProfessionalIn
-    note: str = Field(default="", max_length=2000)
-    subject_birth_date: dt.date | None = None
-
-
-class DecisionIn(BaseModel):
-    decision: Literal["release", "refuse"]
-    ground: str | None = None
-    motivation: str | None = Field(default=None, max_length=10000)
-    withheld_entries: list[str] = Field(default_factory=list, max_length=10000)
+__all__ = ["apply_transition", "lodge", "mask_bsn", "not_entitled", "request_facts", "require_valid_bsns"]
 
 
 def mask_bsn(bsn: str) -> str:
     return "*****" + bsn[-4:]
 
 
-def _subject_birth_date(session: Session, subject_hash: str) -> dt.date | None:
-    """The birth date as recorded with the most recent consent, when the request does not give it."""
-    consent = session.exec(
-        select(Consent).where(Consent.subject_hash == subject_hash).order_by(col(Consent.given_at).desc())
-    ).first()
-    return consent.subject_birth_date if consent else None
+def _bsn_violation(value: str, field: str) -> RuleViolation | None:
+    if is_valid_bsn(value):
+        return None
+    return RuleViolation("invalid_bsn", "10.2", f"{field} fails the 11-check")
 
 
-def _is_registered_representative(session: Session, subject_hash: str, person_hash: str, role: str) -> bool:
-    """Evidence of gezag: a consent on record signed by this person in this role (art. 6.5, 16)."""
-    consents = session.exec(select(Consent).where(Consent.subject_hash == subject_hash)).all()
-    return any(
-        signatory.get("bsn_hash") == person_hash and signatory.get("role") == role
-        for consent in consents
-        for signatory in consent.signatories
+def require_valid_bsns(**values: str | None) -> None:
+    violations = [
+        v for field, value in values.items() if value is not None and (v := _bsn_violation(value, field))
+    ]
+    if violations:
+        raise RuleBroken("A BSN in the request is not valid.", violations=violations)
+
+
+def request_facts(request: SubjectAccessRequest, today: dt.date) -> rules.RequestFacts:
+    return rules.RequestFacts(
+        relationship=Relationship(request.relationship),
+        age=rules.age_at(request.subject_birth_date, today),
+        requester_evidenced=request.representation_evidence is not None,
+        co_requester_joined=request.co_requester_hash is not None,
+        candidate_waiting=bool(request.co_requester_candidates),
     )
 
 
-def _initial_status(eligibility: rules.Eligibility, evidenced: bool) -> tuple[str, str | None]:
-    if eligibility.outcome == "age_unknown" or not evidenced:
-        return AccessRequestStatus.PENDING_VERIFICATION, "verification"
-    if eligibility.outcome == "needs_youth":
-        return AccessRequestStatus.PENDING_CO_REQUESTER, "youth"
-    if eligibility.outcome == "needs_representative":
-        return AccessRequestStatus.PENDING_CO_REQUESTER, "representative"
-    return AccessRequestStatus.PENDING_DECISION, None
+def apply_transition(request: SubjectAccessRequest, transition: rules.Transition, now: dt.datetime) -> None:
+    request.status, request.needs = transition.status, transition.needs
+    if transition.violation is not None:
+        v = transition.violation
+        request.rejection = {"code": v.code, "article": v.article, "message": v.message}
+        request.decided_at = now
+
+
+def not_entitled(violation: RuleViolation) -> Forbidden:
+    return Forbidden(violation.message, slug="not-entitled", violations=[violation])
+
+
+# --- Lodging -------------------------------------------------------------------------------------
 
 
 def lodge(session: Session, runtime: Runtime, principal: Principal, body: AccessRequestIn) -> dict[str, Any]:
-    if not is_valid_bsn(body.subject_bsn):
-        raise RuleBroken(
-            "subject_bsn is not a valid BSN.",
-            violations=[RuleViolation("invalid_bsn", "10.2", "subject_bsn fails the 11-check")],
-        )
+    """Kennisnemingsverzoek (art. 10.1): by a citizen (DigiD) or at a partner's desk (on paper)."""
+    require_valid_bsns(
+        subject_bsn=body.subject_bsn, requester_bsn=body.requester_bsn, co_requester_bsn=body.co_requester_bsn
+    )
     now = runtime.clock()
+    today = local_date(now)
     subject_hash = runtime.bsn_hash(body.subject_bsn)
-    birth_date = body.subject_birth_date or _subject_birth_date(session, subject_hash)
-    age = age_on(birth_date, now.date()) if birth_date and birth_date <= now.date() else None
-    eligibility = rules.eligibility(body.relationship, age)
+    recorded, signed = consent_facts(session, subject_hash)
     request = SubjectAccessRequest(
         id=str(uuid.uuid4()),
         subject_hash=subject_hash,
         subject_label=mask_bsn(body.subject_bsn),
-        subject_birth_date=birth_date,
         relationship=body.relationship.value,
         channel="citizen",
         contact=body.contact,
         status="",
         received_at=now,
-        due_date=rules.due_date(now.date()),
+        due_date=rules.due_date(today),
+        withheld_entries=[],
     )
     if isinstance(principal, CitizenPrincipal):
-        _lodge_as_citizen(session, principal, body, request, eligibility, runtime)
+        basis = rules.birth_date_basis(recorded, body.subject_birth_date)
+        _lodge_as_citizen(principal, body, request, signed, runtime, now)
     elif isinstance(principal, PartnerPrincipal):
-        _lodge_at_desk(principal, body, request, eligibility)
+        # The desk's professional read the birth date on an identity document (art. 10.2).
+        basis = rules.birth_date_basis(recorded, None, verified=body.subject_birth_date)
+        _lodge_at_desk(principal, body, request, runtime, now)
     else:
         raise Forbidden(
             "Requests are lodged by the citizen (DigiD) or by a partner desk.", slug="citizen-required"
         )
+    request.subject_birth_date = basis.birth_date
+    request.birth_date_source = basis.reason if basis.birth_date is not None else None
+    transition = rules.next_status(request_facts(request, today))
+    if transition.violation is not None:
+        raise not_entitled(transition.violation)
+    apply_transition(request, transition, now)
     session.add(request)
     session.flush()
+    citizen = isinstance(principal, CitizenPrincipal)
     record(
         session,
         EntryDraft(
             kind=EntryKind.ACCESS_REQUEST_RECEIVED,
             occurred_at=now,
             actor=principal.subject if isinstance(principal, CitizenPrincipal) else principal.oin,
-            actor_role="citizen" if isinstance(principal, CitizenPrincipal) else "partner",
+            actor_role="citizen" if citizen else "partner",
             actor_org=request.lodged_with,
             subject_hash=subject_hash,
             professional=request.verified_by,
@@ -143,19 +134,23 @@ def lodge(session: Session, runtime: Runtime, principal: Principal, body: Access
                 "channel": request.channel,
                 "due_date": request.due_date.isoformat(),
                 "status": request.status,
+                "requester": requester_record(request),
+                "co_requester": co_requester_record(request),
+                "representation_evidence": request.representation_evidence,
+                "birth_date": {"basis": basis.reason, "recorded": len(recorded)},
             },
         ),
     )
-    return status_view(request, runtime)
+    return status_view(request, runtime, principal)
 
 
 def _lodge_as_citizen(
-    session: Session,
     citizen: CitizenPrincipal,
     body: AccessRequestIn,
     request: SubjectAccessRequest,
-    eligibility: rules.Eligibility,
+    signed: list[rules.SignedConsent],
     runtime: Runtime,
+    now: dt.datetime,
 ) -> None:
     is_self = citizen.bsn == body.subject_bsn
     if body.relationship is Relationship.SELF and not is_self:
@@ -165,224 +160,73 @@ def _lodge_as_citizen(
             "A representative asks about someone else.",
             violations=[RuleViolation("relationship_invalid", "16", "relationship must be 'self'")],
         )
-    if eligibility.outcome == "forbidden":
-        raise Forbidden(
-            eligibility.message,
-            slug="not-entitled",
-            violations=[RuleViolation("not_entitled", eligibility.article, eligibility.message)],
-        )
     request.requester_hash = runtime.bsn_hash(citizen.bsn)
     request.requester_subject = citizen.subject
-    evidenced = is_self or _is_registered_representative(
-        session, request.subject_hash, request.requester_hash, body.relationship.value
-    )
-    request.representation_evidence = "self" if is_self else ("consent_signatory" if evidenced else None)
-    request.status, request.needs = _initial_status(eligibility, evidenced)
+    if is_self:
+        request.representation_evidence = "self"
+    elif rules.evidenced_role(signed, request.requester_hash, {body.relationship.value}, now):
+        request.representation_evidence = "consent_signatory"
 
 
 def _lodge_at_desk(
     partner: PartnerPrincipal,
     body: AccessRequestIn,
     request: SubjectAccessRequest,
-    eligibility: rules.Eligibility,
+    runtime: Runtime,
+    now: dt.datetime,
 ) -> None:
     """A written request received on paper; the professional verified identity and gezag (art. 10.2)."""
+    violations = []
     if body.verified_by is None:
-        raise RuleBroken(
-            "Name the professional who verified the requester's identity.",
-            violations=[RuleViolation("verified_by_missing", "10.2", "verified_by is required")],
+        violations.append(RuleViolation("verified_by_missing", "10.2", "verified_by is required"))
+    if body.requester_name is None:
+        violations.append(
+            RuleViolation("requester_missing", "10.2", "requester_name is required: who made the request")
         )
-    if eligibility.outcome == "forbidden":
-        raise Forbidden(
-            eligibility.message,
-            slug="not-entitled",
-            violations=[RuleViolation("not_entitled", eligibility.article, eligibility.message)],
+    representative = body.relationship is not Relationship.SELF
+    if representative and body.requester_bsn is None:
+        violations.append(
+            RuleViolation(
+                "requester_bsn_missing", "16", "A representative's request names the representative's BSN."
+            )
         )
+    if body.requester_bsn is not None and (body.requester_bsn == body.subject_bsn) == representative:
+        violations.append(
+            RuleViolation(
+                "requester_bsn_mismatch",
+                "16",
+                "requester_bsn is the subject's own for 'self', and someone else's for a representative.",
+            )
+        )
+    co_bsn = body.co_requester_bsn
+    # For a parent's request the second person is the youth (the subject); for a youth's own
+    # request, the representative, who is someone else.
+    if co_bsn is not None and (co_bsn == body.subject_bsn) != representative:
+        violations.append(
+            RuleViolation(
+                "co_requester_bsn_mismatch", "16.2", "co_requester_bsn names the second person who asked."
+            )
+        )
+    if violations:
+        raise RuleBroken("Name who asked and who verified their identity (art. 10.2).", violations=violations)
+    assert body.verified_by is not None
     request.channel = "partner_desk"
     request.lodged_with = partner.oin
-    request.verified_by = body.verified_by.model_dump()
+    request.requester_name = body.requester_name
+    request.requester_hash = runtime.bsn_hash(body.requester_bsn or body.subject_bsn)
+    request.verified_by = {**body.verified_by.model_dump(), "partner": partner.oin, "at": rfc3339(now)}
+    request.verifications = [{**request.verified_by, "what": "identity_and_gezag", "person": "requester"}]
     request.representation_evidence = "verified_by_professional"
-    # The desk saw both people when the youth is 12-16 (art. 16.2), so the request is complete.
-    request.status = (
-        AccessRequestStatus.PENDING_VERIFICATION
-        if eligibility.outcome == "age_unknown"
-        else AccessRequestStatus.PENDING_DECISION
-    )
-    request.needs = "verification" if eligibility.outcome == "age_unknown" else None
-
-
-def _load(session: Session, request_id: str) -> SubjectAccessRequest:
-    request = session.get(SubjectAccessRequest, request_id)
-    if request is None:
-        raise NotFound("No such access request.")
-    return request
-
-
-def confirm(session: Session, runtime: Runtime, citizen: CitizenPrincipal, request_id: str) -> dict[str, Any]:
-    """The second party of a 12-16 request joins it (art. 16.2): the youth, or the representative."""
-    request = _load(session, request_id)
-    person = runtime.bsn_hash(citizen.bsn)
-    if request.status != AccessRequestStatus.PENDING_CO_REQUESTER:
-        raise NotFound("No access request awaiting your confirmation.")
-    if request.needs == "youth" and person != request.subject_hash:
-        raise NotFound("No access request awaiting your confirmation.")
-    if request.needs == "representative":
-        if person == request.subject_hash:
-            raise NotFound("No access request awaiting your confirmation.")
-        evidenced = _is_registered_representative(
-            session, request.subject_hash, person, "parent_with_authority"
-        ) or _is_registered_representative(session, request.subject_hash, person, "guardian")
-        request.status = (
-            AccessRequestStatus.PENDING_DECISION if evidenced else AccessRequestStatus.PENDING_VERIFICATION
+    if body.co_requester_name is not None:
+        # From 12 to 16 both ask (art. 16.2): the desk saw the second person too. For a parent's
+        # request that is the youth (the subject); for a youth's request, the representative.
+        request.co_requester_name = body.co_requester_name
+        if representative:
+            request.co_requester_hash = request.subject_hash
+            request.co_requester_relationship = "self"
+        elif body.co_requester_bsn is not None:
+            request.co_requester_hash = runtime.bsn_hash(body.co_requester_bsn)
+            request.co_requester_relationship = body.co_requester_relationship or "parent_with_authority"
+        request.co_requester_evidence = (
+            "verified_by_professional" if request.co_requester_hash is not None else None
         )
-        request.needs = None if evidenced else "verification"
-    else:
-        request.status, request.needs = AccessRequestStatus.PENDING_DECISION, None
-    request.co_requester_hash = person
-    session.add(request)
-    return status_view(request, runtime)
-
-
-def verify(
-    session: Session, runtime: Runtime, partner: PartnerPrincipal, request_id: str, body: VerificationIn
-) -> dict[str, Any]:
-    """A professional of a partner verified identity, age and gezag in person (art. 10.2)."""
-    request = _load(session, request_id)
-    if request.status != AccessRequestStatus.PENDING_VERIFICATION:
-        raise Conflict(
-            f"The request is not waiting for verification (status {request.status}).",
-            slug="not-awaiting-verification",
-        )
-    request.verified_by = {**body.professional.model_dump(), "partner": partner.oin, "note": body.note}
-    if body.subject_birth_date is not None:
-        request.subject_birth_date = body.subject_birth_date
-    request.lodged_with = request.lodged_with or partner.oin
-    request.representation_evidence = "verified_by_professional"
-    today = runtime.clock().date()
-    birth = request.subject_birth_date
-    age = age_on(birth, today) if birth and birth <= today else None
-    outcome = rules.eligibility(Relationship(request.relationship), age).outcome
-    if outcome in ("needs_youth", "needs_representative") and request.co_requester_hash is None:
-        # Verified, but from 12 to 16 the second party must still join (art. 16.2).
-        request.status = AccessRequestStatus.PENDING_CO_REQUESTER
-        request.needs = "youth" if outcome == "needs_youth" else "representative"
-    else:
-        request.status, request.needs = AccessRequestStatus.PENDING_DECISION, None
-    session.add(request)
-    return status_view(request, runtime)
-
-
-def _may_decide(officer: OfficerPrincipal, request: SubjectAccessRequest) -> bool:
-    return officer.is_central or (request.lodged_with is not None and officer.org == request.lodged_with)
-
-
-def decide(
-    session: Session, runtime: Runtime, officer: OfficerPrincipal, request_id: str, body: DecisionIn
-) -> dict[str, Any]:
-    request = _load(session, request_id)
-    if not _may_decide(officer, request):
-        raise NotFound("No such access request for your organisation.")
-    if request.status != AccessRequestStatus.PENDING_DECISION:
-        raise Conflict(f"The request cannot be decided now (status {request.status}).", slug="not-decidable")
-    known = set(
-        session.exec(select(RegisterEntry.id).where(RegisterEntry.subject_hash == request.subject_hash)).all()
-    )
-    violations = rules.decision_violations(
-        body.decision, body.ground, body.motivation, body.withheld_entries, known
-    )
-    if violations:
-        raise RuleBroken("The decision breaks the rules of art. 10.", violations=violations)
-    now = runtime.clock()
-    request.decision = body.decision
-    request.status = (
-        AccessRequestStatus.RELEASED if body.decision == "release" else AccessRequestStatus.REFUSED
-    )
-    request.ground = body.ground
-    request.motivation = body.motivation
-    request.withheld_entries = list(body.withheld_entries)
-    request.decided_by = officer.subject
-    request.decided_at = now
-    session.add(request)
-    record(
-        session,
-        EntryDraft(
-            kind=EntryKind.ACCESS_REQUEST_DECIDED,
-            occurred_at=now,
-            actor=officer.subject,
-            actor_role="privacy_officer",
-            actor_org=None if officer.is_central else officer.org,
-            subject_hash=request.subject_hash,
-            details={
-                "request_id": request.id,
-                "decision": body.decision,
-                "ground": body.ground,
-                "withheld": len(body.withheld_entries),
-            },
-        ),
-    )
-    return status_view(request, runtime)
-
-
-def may_read(principal: Principal, request: SubjectAccessRequest, runtime: Runtime) -> bool:
-    if isinstance(principal, OfficerPrincipal):
-        return _may_decide(principal, request)
-    if isinstance(principal, CitizenPrincipal):
-        person = runtime.bsn_hash(principal.bsn)
-        return person in (request.requester_hash, request.co_requester_hash) or (
-            request.needs == "youth" and person == request.subject_hash
-        )
-    return request.lodged_with == principal.oin
-
-
-def read(session: Session, runtime: Runtime, principal: Principal, request_id: str) -> SubjectAccessRequest:
-    request = _load(session, request_id)
-    if not may_read(principal, request, runtime):
-        raise NotFound("No such access request.")
-    return request
-
-
-def status_view(request: SubjectAccessRequest, runtime: Runtime) -> dict[str, Any]:
-    today = runtime.clock().date()
-    messages = {
-        "pending_verification": "A professional of a Meerpunt partner must verify identity, age or parental "
-        "authority (art. 10.2) before the request can be decided.",
-        "pending_co_requester": "From 12 to 16 the youth and the representative ask together (art. 16.2): "
-        f"waiting for the {request.needs} to confirm.",
-        "pending_decision": "Waiting for the privacy officer's decision.",
-        "released": "The report is available.",
-        "refused": "The request was refused; see the motivation.",
-    }
-    return {
-        "id": request.id,
-        "status": request.status,
-        "status_message": messages.get(request.status, ""),
-        "due_date": request.due_date.isoformat(),
-        "overdue": rules.is_overdue(request.due_date, today, request.decided_at is not None),
-        "subject": request.subject_label,
-        "relationship": request.relationship,
-        "channel": request.channel,
-        "received_at": rfc3339(request.received_at),
-        "decision": request.decision,
-        "ground": request.ground,
-        "motivation": request.motivation,
-        "decided_at": rfc3339(request.decided_at) if request.decided_at else None,
-    }
-
-
-def list_for_officer(
-    session: Session, runtime: Runtime, officer: OfficerPrincipal, status: str | None
-) -> dict[str, Any]:
-    query = select(SubjectAccessRequest).order_by(col(SubjectAccessRequest.received_at))
-    if not officer.is_central:
-        query = query.where(SubjectAccessRequest.lodged_with == officer.org)
-    today = runtime.clock().date()
-    if status == "overdue":
-        query = query.where(
-            col(SubjectAccessRequest.decided_at).is_(None), col(SubjectAccessRequest.due_date) < today
-        )
-    elif status:
-        query = query.where(SubjectAccessRequest.status == status)
-    items = [status_view(r, runtime) for r in session.exec(query.limit(1000)).all()]
-    if officer.is_central:
-        OVERDUE_REQUESTS.set(sum(1 for item in items if item["overdue"]))
-    return {"items": items, "next_cursor": None}

@@ -24,6 +24,7 @@ from audit.access_report import (
     PartnerName,
     build_report,
     consent_status,
+    format_date_short_nl,
     format_datetime_nl,
     legal_basis_label,
     render_html,
@@ -161,11 +162,18 @@ def test_withdrawal_counts_from_the_moment_it_was_received() -> None:
 
 
 def test_status_codes_are_english_and_labels_dutch() -> None:
-    assert {str(s) for s in ConsentStatus} == {"active", "expired", "withdrawn", "not_yet_valid"}
+    assert {str(s) for s in ConsentStatus} == {
+        "active",
+        "expired",
+        "withdrawn",
+        "partially_withdrawn",
+        "not_yet_valid",
+    }
     assert dict(CONSENT_STATUS_LABELS) == {
         ConsentStatus.ACTIVE: "geldig",
         ConsentStatus.EXPIRED: "verlopen",
         ConsentStatus.WITHDRAWN: "ingetrokken",
+        ConsentStatus.PARTIALLY_WITHDRAWN: "gedeeltelijk ingetrokken",
         ConsentStatus.NOT_YET_VALID: "nog niet ingegaan",
     }
 
@@ -282,6 +290,9 @@ def test_json_shape() -> None:
         },
         "acknowledged": False,
         "acknowledged_at": None,
+        "delivery": "pending",
+        "delivery_label": "Nog niet bevestigd",
+        "erased_at": None,
     }
     assert second["legal_basis"] == {
         "type": "consent",
@@ -301,6 +312,9 @@ def test_json_shape() -> None:
         "categories": [{"code": "mental_health", "label": LABELS["mental_health"]}],
         "purpose": "Doorverwijzing",
         "granted": False,
+        "status": "refused",
+        "status_label": "Nee, geen toestemming",
+        "withdrawn_at": None,
     }
 
     assert [r["code"] for r in doc["rights"]] == [
@@ -462,7 +476,12 @@ def test_dates_in_dutch_amsterdam_time(moment: datetime, expected: str) -> None:
 
 def test_dates_on_the_page_are_dutch_and_machine_readable() -> None:
     page = render_html(report())
-    assert '<time datetime="2026-02-03T13:05:00Z">3 februari 2026, 14:05</time>' in page
+    # In the table: a compact date over the time, in a column that never wraps.
+    assert (
+        '<td class="date"><time datetime="2026-02-03T13:05:00Z"><span class="day">3 feb. 2026</span> '
+        '<span class="clock">14:05</span></time></td>'
+    ) in page
+    assert '<time datetime="2026-02-03T14:00:00Z">3 februari 2026, 15:00</time>' in page  # acknowledged
     assert "Ja, op" in page
 
 
@@ -587,3 +606,100 @@ def test_header_shows_masked_subject_requester_and_reference() -> None:
 def test_restriction_is_mentioned() -> None:
     assert "beperking van de verwerking (artikel 14)" in render_html(report(restricted=True))
     assert "Beperking van kracht" not in render_html(report())
+
+
+# --- Partial withdrawal (Bijlage VIII) -------------------------------------------------------------
+
+
+def test_a_withdrawn_line_shows_as_withdrawn_and_the_consent_as_partially_withdrawn() -> None:
+    withdrawn_at = datetime(2026, 2, 20, 10, 0, tzinfo=UTC)
+    grants = (
+        ConsentGrantRecord(WIJKTEAM, ("education",), "Afstemming van hulp", True, withdrawn_at=withdrawn_at),
+        ConsentGrantRecord(GGZ, ("mental_health",), "Doorverwijzing", True),
+    )
+    consent = make_consent(grants=grants)
+    assert consent_status(consent, withdrawn_at - TICK) == "active"
+    assert consent_status(consent, withdrawn_at) == "partially_withdrawn"
+    doc = report_to_json(report(consents=(consent,)))
+    [shown] = doc["consents"]
+    assert (shown["status"], shown["status_label"]) == ("partially_withdrawn", "gedeeltelijk ingetrokken")
+    first, second = shown["grants"]
+    assert (first["status"], first["withdrawn_at"]) == ("withdrawn", "2026-02-20T10:00:00Z")
+    assert first["status_label"] == "Toestemming ingetrokken op 20 februari 2026"
+    assert (second["status"], second["withdrawn_at"]) == ("granted", None)
+    page = render_html(report(consents=(consent,)))
+    assert "gedeeltelijk ingetrokken" in page and "Toestemming ingetrokken op 20 februari 2026" in page
+
+
+def test_withdrawing_every_yes_line_withdraws_the_consent() -> None:
+    moment = datetime(2026, 2, 20, tzinfo=UTC)
+    grants = (
+        ConsentGrantRecord(WIJKTEAM, ("education",), "Afstemming van hulp", True, withdrawn_at=moment),
+        ConsentGrantRecord(GGZ, ("mental_health",), "Doorverwijzing", False),
+    )
+    assert consent_status(make_consent(grants=grants), AT) == "withdrawn"
+
+
+def test_a_whole_withdrawal_marks_every_yes_line_withdrawn() -> None:
+    moment = datetime(2026, 2, 20, tzinfo=UTC)
+    [shown] = report_to_json(report(consents=(make_consent(withdrawn_at=moment),)))["consents"]
+    assert [g["status"] for g in shown["grants"]] == ["withdrawn", "refused"]
+
+
+# --- Erasure (art. 12) -----------------------------------------------------------------------------
+
+
+def test_a_message_erased_before_acknowledgement_says_so_and_never_claims_receipt() -> None:
+    erased_at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    never = make_disclosure("never", acknowledged=False, acknowledged_at=None, erased_at=erased_at)
+    fetched = make_disclosure(
+        "fetched",
+        acknowledged=False,
+        acknowledged_at=None,
+        erased_at=erased_at,
+        delivered_before_erasure=True,
+    )
+    doc = report_to_json(report(disclosures=(never, fetched)))
+    delivery = {d["id"]: (d["delivery"], d["delivery_label"]) for d in doc["disclosures"]}
+    assert delivery == {
+        "never": ("erased", "Niet afgeleverd: gewist op 2 maart 2026 (artikel 12)"),
+        "fetched": (
+            "delivered_then_erased",
+            "Opgehaald, niet bevestigd; gewist op 2 maart 2026 (artikel 12)",
+        ),
+    }
+    page = render_html(report(disclosures=(never,)))
+    assert "Niet afgeleverd: gewist op 2 maart 2026" in page and "Ja, op" not in page
+
+
+# --- Accessibility and print ------------------------------------------------------------------------
+
+
+def test_the_skip_link_leads_to_the_content() -> None:
+    page = render_html(report())
+    assert '<a class="skip-link" href="#inhoud">Direct naar de inhoud</a>' in page
+    assert page.index("skip-link") < page.index("<header")
+    assert '<main id="inhoud" tabindex="-1">' in page
+    assert "td.date { white-space: nowrap; }" in page
+    assert ".skip-link { display: none; }" in page  # not printed
+
+
+@pytest.mark.parametrize(
+    ("month", "short"), [(1, "jan."), (3, "mrt."), (5, "mei"), (6, "jun."), (9, "sep."), (12, "dec.")]
+)
+def test_table_dates_use_the_dutch_month_abbreviations(month: int, short: str) -> None:
+    assert format_date_short_nl(datetime(2026, month, 10, 12, tzinfo=UTC)) == f"10 {short} 2026"
+
+
+def test_the_documentation_sample_renders_every_part_of_the_page() -> None:
+    from tests.audit.sample_report import sample_report
+
+    page = render_html(sample_report())
+    assert parse(page).errors == []
+    for text in (
+        "Niet afgeleverd: gewist",
+        "gedeeltelijk ingetrokken",
+        "Autoriteit Persoonsgegevens",
+        "Opgesteld op",
+    ):
+        assert text in page

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,10 +15,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from audit.models import RegisterEntry
+from audit.verify import verify_register
 from exchange.corrections import EarlierDisclosure, correction_recipients
 from exchange.crypto import PayloadVault, decrypt_as_recipient, encrypt_for_recipient
 from exchange.envelope import open_payload
-from exchange.models import Message, StoredPayload
+from exchange.models import Message, OutboxItem, StoredPayload
 from gateway.runtime import Runtime
 from tests.exchange.test_disclosures import (
     consent_body,
@@ -387,11 +390,28 @@ def test_erasure_shreds_every_payload_keeps_the_register_and_records_itself(
             assert stored is not None
             assert stored.wrapped_key is None and stored.ciphertext == b"" and stored.shredded_at is not None
 
-    # The recipient still sees the message (metadata), without payload or BSN, and can acknowledge it.
-    item = inbox_item(client_for(YOUTH_CARE), waiting)
-    assert item["payload_jwe"] is None
-    assert item["subject"] == {"bsn": None}
-    assert client_for(YOUTH_CARE).post(f"/v1/inbox/{waiting}/ack", json={}).status_code == 200
+    # Unacknowledged messages are withdrawn: out of the inbox and the outbox, not acknowledgeable;
+    # their recipient gets a notice that names the withdrawn message and nothing about the subject.
+    youth_care = client_for(YOUTH_CARE)
+    inbox = youth_care.get("/v1/inbox", params={"limit": 500}).json()["items"]
+    assert waiting not in [item["id"] for item in inbox]
+    assert youth_care.post(f"/v1/inbox/{waiting}/ack", json={}).status_code == 404
+    [notice] = [item for item in inbox if item.get("in_reply_to") == waiting]
+    assert notice["kind"] == "notice" and notice["sender"] == JGZ
+    assert notice["subject"] == {"bsn": None} and notice["categories"] == []
+    assert "art. 12" in notice["reason"] and "Contactgegevens" not in json.dumps(notice)
+    assert youth_care.post(f"/v1/inbox/{notice['id']}/ack", json={}).status_code == 200
+    by_id = {m.id: m for m in messages(engine, subject_hash=subject_hash)}
+    assert by_id[acked].status == "acknowledged"  # it arrived before the erasure
+    assert {by_id[i].status for i in ids if i != acked} == {"erased"}
+    with Session(engine) as session:
+        states = session.exec(
+            select(OutboxItem.message_id, OutboxItem.state).where(col(OutboxItem.message_id).in_(ids))
+        ).all()
+    assert {message_id: state for message_id, state in states if message_id != acked} == dict.fromkeys(
+        (i for i in ids if i != acked), "cancelled"
+    )
+    assert not register(engine, disclosure_id=waiting, kind="disclosure_received")
 
     # The register keeps every earlier entry and gains one for the erasure, naming no BSN.
     after = register(engine, subject_hash=subject_hash)
@@ -400,7 +420,20 @@ def test_erasure_shreds_every_payload_keeps_the_register_and_records_itself(
     assert erasure.id == result["register_entry"]
     assert erasure.actor_org is None and erasure.reason == "art12_1_b"
     assert erasure.content["details"]["payloads_shredded"] == 4
+    assert erasure.content["details"]["withdrawn"] == dict.fromkeys(
+        (i for i in ids if i != acked), "accepted"
+    )
     assert bsn not in json.dumps(erasure.content)
+
+    # The register still verifies after the erasure, with the erasure entry in the tree (issue 7).
+    deadline = time.monotonic() + 30
+    while register(engine, id=erasure.id)[0].leaf_index is None:
+        assert time.monotonic() < deadline, "the sequencer did not place the erasure entry"
+        time.sleep(0.05)
+    report = verify_register(runtime)
+    assert report.ok, report.summary()
+    verified = anonymous.post("/v1/audit/verify", headers=dev_env.officer_headers(CENTRAL))
+    assert verified.status_code == 200 and verified.json()["ok"] is True
 
     # Nothing can be forwarded about an erased subject any more, and erasing again shreds nothing.
     again = correct(client_for(JGZ), acked)
@@ -440,3 +473,73 @@ def test_erasure_of_an_invalid_bsn_is_refused(dev_env: DevEnv, anonymous: httpx.
     )
     assert response.status_code == 422
     assert [v["code"] for v in response.json()["violations"]] == ["invalid_bsn"]
+
+
+def test_a_held_override_cannot_be_approved_after_an_erasure(
+    client_for: Client, dev_env: DevEnv, anonymous: httpx.Client, engine: Engine
+) -> None:
+    bsn = new_bsn()
+    sender = client_for(FOUR_EYES)
+    held = override_send(sender, bsn, YOUTH_CARE)
+    assert held.json()["status"] == "awaiting_approval"
+    erased = anonymous.post(
+        f"/v1/subjects/{bsn}/erasure", json={"ground": "art12_1_d"}, headers=dev_env.officer_headers(CENTRAL)
+    )
+    # The held override, and the notice in the sender's own inbox that it awaits approval.
+    assert erased.json()["messages_withdrawn"] == 2
+    second = {"professional": {"id": "p-200", "name": "Bram Bakker", "role": "gedragswetenschapper"}}
+    approved = sender.post(f"/v1/overrides/{held.json()['id']}/approve", json=second)
+    assert approved.status_code == 409
+    # It never left the sender, so its recipient gets no notice either.
+    inbox = client_for(YOUTH_CARE).get("/v1/inbox", params={"limit": 500}).json()["items"]
+    assert held.json()["id"] not in [item.get("in_reply_to") for item in inbox]
+    assert messages(engine, id=held.json()["id"])[0].status == "erased"
+
+
+def test_after_an_erasure_no_old_copy_of_the_payload_stays_in_the_sqlite_files(
+    client_for: Client, dev_env: DevEnv, anonymous: httpx.Client, engine: Engine
+) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL keeps dead tuples until VACUUM: see docs/security.md")
+    bsn = new_bsn()
+    message_id = disclose(client_for, JGZ, bsn, SCHOOL, ["contact"])
+    with Session(engine) as session:
+        stored = session.get(StoredPayload, message_id)
+        assert stored is not None and stored.wrapped_key is not None
+        secrets = (stored.wrapped_key, stored.ciphertext[:64])
+    database = Path(str(engine.url.database))
+
+    def on_disk() -> bytes:
+        wal = database.with_name(database.name + "-wal")
+        return database.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+    assert all(secret in on_disk() for secret in secrets)
+    response = anonymous.post(
+        f"/v1/subjects/{bsn}/erasure", json={"ground": "art12_1_a"}, headers=dev_env.officer_headers(CENTRAL)
+    )
+    assert response.status_code == 200
+    assert not any(secret in on_disk() for secret in secrets)
+
+
+def test_only_the_setting_organisation_or_the_central_officer_lifts_a_restriction(
+    dev_env: DevEnv, anonymous: httpx.Client
+) -> None:
+    bsn = new_bsn()
+    jgz, school, central = (
+        dev_env.officer_headers(JGZ),
+        dev_env.officer_headers(SCHOOL),
+        dev_env.officer_headers(CENTRAL),
+    )
+    url = f"/v1/subjects/{bsn}/restriction"
+    set_by_jgz = restrict(anonymous, bsn, jgz)
+    assert set_by_jgz.json()["set_by_org"] == JGZ
+    by_school = anonymous.delete(url, headers=school)
+    assert by_school.status_code == 403
+    assert by_school.json()["violations"][0]["article"] == "14"
+    assert anonymous.delete(url, headers=jgz).status_code == 200
+
+    assert restrict(anonymous, bsn, central).json()["set_by_org"] is None
+    assert anonymous.delete(url, headers=jgz).status_code == 403  # the central officer's restriction
+    assert anonymous.delete(url, headers=central).status_code == 200
+    assert restrict(anonymous, bsn, school).status_code == 201
+    assert anonymous.delete(url, headers=central).status_code == 200  # the central officer lifts any
