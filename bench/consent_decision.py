@@ -5,9 +5,11 @@
 Creates (drops and re-creates) the database `meerpunt_bench_consent` next to the one named by
 `MEERPUNT_BENCH_DATABASE_URL` (default postgresql+psycopg://postgres@127.0.0.1:5432/test), applies the
 migrations, bulk-loads the registry with COPY (per subject 2 consents of 2 grants: 4 grants, plus
-some withdrawals and restrictions), then measures in one run, interleaved:
+some withdrawals and restrictions; one consent in five obtained on the sender's behalf), then
+measures in one run, interleaved:
 
-- `decide_for_subject` for a random subject, including its query and the pure rules;
+- `decide_for_subject` for a random subject, including its query and the pure rules, with the
+  sender as exchange/sending.py passes it (the partner that obtained the consents);
 - a bare primary-key lookup `SELECT ... FROM consent WHERE id = :id` on the same connection.
 
 Prints a table, writes bench/results/consent_decision.json and drops the database (unless --keep).
@@ -89,13 +91,17 @@ def _rows(
             consent_id = str(uuid.uuid4())
             given_at = now - dt.timedelta(seconds=rng.randrange(300 * 86400))
             oral = rng.random() < 0.3
+            # One in five was obtained by another partner on the sender's behalf (art. 6.3).
+            obtained_by, on_behalf_of = (
+                (RECIPIENTS[1], RECIPIENTS[0]) if rng.random() < 0.2 else (RECIPIENTS[0], None)
+            )
             consents.append(
                 (
                     consent_id,
                     subject_hash,
                     dt.date(2015, 1, 1) + dt.timedelta(days=rng.randrange(3000)),
-                    RECIPIENTS[0],
-                    None,
+                    obtained_by,
+                    on_behalf_of,
                     "oral" if oral else "written",
                     None if oral else secrets.token_hex(32),
                     "Mondeling gegeven, doel uitgelegd." if oral else None,
@@ -222,6 +228,8 @@ def measure(
                 categories=categories,
                 at=dt.datetime.now(dt.UTC),
                 special_categories=special,
+                # As the exchange calls it: the sender is the partner that obtained the consents.
+                sender=RECIPIENTS[0],
             )
 
         def pk_lookup() -> None:

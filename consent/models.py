@@ -38,6 +38,10 @@ class Consent(SQLModel, table=True):
     other_parent_statement: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     subject_incapable: bool = False
     legal_representation: bool = False
+    #: One parent alone has authority (art. 6 lid 7); added by consent_0002.
+    sole_authority: bool = False
+    #: SHA-256 of the written authorisation of an authorised representative (art. 6 lid 8).
+    authorisation_evidence_sha256: str | None = Field(default=None, max_length=64)
     professional: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(JSONColumn))
     created_at: dt.datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
 

@@ -93,27 +93,25 @@ def decision_facts_statement() -> sa.CompoundSelect[Any]:
     return _DECISION_FACTS
 
 
-def decision_facts(session: Session, subject_hash: str, sender: str | None = None) -> SubjectFacts:
+def decision_facts(session: Session, subject_hash: str) -> SubjectFacts:
     """Consents, grants, withdrawals and restrictions of one subject, in one indexed query.
 
-    With `sender`, only statements that partner may rely on count: those it obtained itself, or
-    that were obtained on its behalf by a requesting partner (art. 6.1, 6.3; Bijlage VIII: the
-    form authorises the named Meerpuntpartner to share, not every partner).
+    Every statement about the subject comes back with who obtained it and for whom: which of them
+    a sender may rely on is a rule of art. 6 lid 1 and 3 (`rules.may_rely_on`), applied by
+    `rules.decide`, not here.
 
     Core rows, not ORM objects: the decision sits on the path of every disclosure, and
     hydrating and tracking entities would cost more than the query itself.
     """
     rows = session.connection().execute(_DECISION_FACTS, {"subject_hash": subject_hash})
-    headers: dict[str, tuple[ConsentForm, bool, dt.datetime, dt.datetime]] = {}
+    headers: dict[str, tuple[ConsentForm, bool, dt.datetime, dt.datetime, str, str | None]] = {}
     grants: dict[str, list[GrantFacts]] = {}
     withdrawals: list[WithdrawalFacts] = []
     restrictions: list[RestrictionFacts] = []
     for kind, consent_id, grant_id, recipient, ids, granted, form, explicit, t1, t2, o1, o2 in rows:
         if kind == "g":
-            if sender is not None and sender not in (o1, o2):
-                continue
             if consent_id not in headers:
-                headers[consent_id] = (ConsentForm(form), bool(explicit), t1, t2)
+                headers[consent_id] = (ConsentForm(form), bool(explicit), t1, t2, o1, o2)
                 grants[consent_id] = []
             grants[consent_id].append(GrantFacts(grant_id, recipient, frozenset(ids), bool(granted)))
         elif kind == "w":
@@ -121,8 +119,17 @@ def decision_facts(session: Session, subject_hash: str, sender: str | None = Non
         else:
             restrictions.append(RestrictionFacts(t1, t2))
     consents = tuple(
-        ConsentFacts(consent_id, form, explicit, given_at, valid_until, tuple(grants[consent_id]))
-        for consent_id, (form, explicit, given_at, valid_until) in headers.items()
+        ConsentFacts(
+            consent_id,
+            form,
+            explicit,
+            given_at,
+            valid_until,
+            tuple(grants[consent_id]),
+            obtained_by,
+            on_behalf,
+        )
+        for consent_id, (form, explicit, given_at, valid_until, obtained_by, on_behalf) in headers.items()
     )
     return SubjectFacts(consents, tuple(withdrawals), tuple(restrictions))
 

@@ -18,8 +18,13 @@ from typing import Literal
 # A partner's clock may run a little ahead of ours; beyond this a "given at"
 # in the future is a data error, not skew.
 CLOCK_SKEW = timedelta(minutes=5)
+#: No consent, withdrawal or validity end lies before this: earlier moments are data errors, and
+#: keeping moments in range means date arithmetic (a year later, local dates) cannot overflow.
+EARLIEST_MOMENT = datetime(1900, 1, 1, tzinfo=UTC)
 PERMIT_REASON = "consent"
 
+#: Lowercase only: the API schemas lowercase hashes on input, so a stored hash
+#: has one spelling and compares equal to the same document's hash given in capitals.
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
@@ -91,12 +96,16 @@ class GrantFacts:
 
 @dataclass(frozen=True)
 class ConsentFacts:
+    """A statement as the decision sees it; `obtained_by`/`obtained_on_behalf_of` decide who may use it."""
+
     consent_id: str
     form: ConsentForm
     explicit: bool
     given_at: datetime
     valid_until: datetime
     grants: tuple[GrantFacts, ...]
+    obtained_by: str
+    obtained_on_behalf_of: str | None
 
 
 @dataclass(frozen=True)
@@ -116,8 +125,15 @@ class RestrictionFacts:
 
 @dataclass(frozen=True)
 class DecisionRequest:
+    """May `sender` disclose these categories to `recipient`?
+
+    `sender=None` asks about the registry as a whole, whoever obtained the consent; only tests and
+    overviews do that. Every disclosure and dry run names its sender (art. 6 lid 1, 3).
+    """
+
     recipient: str
     categories: tuple[str, ...]
+    sender: str | None = None
 
 
 @dataclass(frozen=True)
@@ -182,7 +198,18 @@ def effective_valid_until(given_at: datetime, requested: datetime | None) -> dat
         return limit
     if requested <= given_at:
         raise ValueError("valid_until must be after given_at")
-    return min(requested.astimezone(UTC), limit)
+    # Compare before converting: a far-off requested end (year 9999 with a negative offset)
+    # cannot be expressed in UTC, but it is past the limit anyway.
+    return limit if requested >= limit else requested.astimezone(UTC)
+
+
+def in_supported_range(moment: datetime, now: datetime) -> bool:
+    """Whether `moment` lies between 1900 and a year after `now` (plus clock skew).
+
+    Only moments in this range are converted or shifted (UTC, local date, one year later), so no
+    input can make the date arithmetic overflow. Comparing aware datetimes never overflows.
+    """
+    return EARLIEST_MOMENT <= moment <= _one_year_after(now) + CLOCK_SKEW
 
 
 def _one_year_after(moment: datetime) -> datetime:
@@ -216,8 +243,20 @@ def validate_signatories(
     other_parent_statement: str | None,
     subject_incapable: bool,
     legal_representation: bool,
+    sole_authority: bool = False,
 ) -> list[Violation]:
     """Wie toestemming mag geven (art. 6 lid 5-9), by age on the day consent was given.
+
+    - under 12: the parents with authority or the guardian (lid 5); both parents "als beide ouders
+      het gezag hebben" (lid 7), so one parent suffices when `sole_authority` records that only
+      this parent has authority, or when `other_parent_statement` records that the other parent
+      knows and agrees;
+    - 12 to 16: the same, and the youth takes part (lid 6);
+    - 16 and older: the youth, or when `subject_incapable` the person the youth authorised in
+      writing (lid 8); under curatele or mentorschap (`legal_representation`) the curator or
+      mentor instead: lid 9 applies "in afwijking van het achtste lid", so from 16 only. Below 16
+      lid 5-7 decide, whatever `legal_representation` says;
+    - a foster parent never counts (lid 7).
 
     Returns every violation found; an empty list means the signatories suffice.
     """
@@ -230,6 +269,7 @@ def validate_signatories(
         other_parent_statement=other_parent_statement,
         subject_incapable=subject_incapable,
         legal_representation=legal_representation,
+        sole_authority=sole_authority,
     )
     if missing and any(s.role is SignatoryRole.FOSTER_PARENT for s in signatories):
         missing.append(_FOSTER_PARENT_NOT_AUTHORISED)
@@ -282,21 +322,24 @@ def _representation_violations(
     other_parent_statement: str | None,
     subject_incapable: bool,
     legal_representation: bool,
+    sole_authority: bool,
 ) -> list[Violation]:
-    if legal_representation:
-        return _legal_representative_violations(signers)
     if age < 12:
-        return _parents_or_guardian_violations(signers, other_parent_statement, "under 12")
+        return _parents_or_guardian_violations(signers, other_parent_statement, sole_authority, "under 12")
     if age < 16:
         return [
-            *_parents_or_guardian_violations(signers, other_parent_statement, "aged 12 to 15"),
+            *_parents_or_guardian_violations(
+                signers, other_parent_statement, sole_authority, "aged 12 to 15"
+            ),
             *_youth_involved_violations(signers),
         ]
+    if legal_representation:
+        return _legal_representative_violations(signers)
     return _sixteen_plus_violations(signers, subject_incapable)
 
 
 def _legal_representative_violations(signers: Mapping[SignatoryRole, int]) -> list[Violation]:
-    """Curatele of mentorschap: de wettelijk vertegenwoordiger (art. 6 lid 9)."""
+    """Curatele of mentorschap: de wettelijk vertegenwoordiger (art. 6 lid 9), from 16 (lid 8)."""
     if signers.get(SignatoryRole.CURATOR, 0) or signers.get(SignatoryRole.MENTOR, 0):
         return []
     return [
@@ -309,21 +352,36 @@ def _legal_representative_violations(signers: Mapping[SignatoryRole, int]) -> li
 
 
 def _parents_or_guardian_violations(
-    signers: Mapping[SignatoryRole, int], other_parent_statement: str | None, age_band: str
+    signers: Mapping[SignatoryRole, int],
+    other_parent_statement: str | None,
+    sole_authority: bool,
+    age_band: str,
 ) -> list[Violation]:
-    """Ouders met gezag of voogd (art. 6 lid 5); beide ouders (art. 6 lid 7)."""
+    """Ouders met gezag of voogd (art. 6 lid 5); beide ouders als beide het gezag hebben (lid 7)."""
     parents = signers.get(SignatoryRole.PARENT_WITH_AUTHORITY, 0)
+    if sole_authority and parents >= 2:
+        # The record would say both that one parent alone has authority and that two parents
+        # with authority signed; one of the two is wrong, and the register must not keep both.
+        return [
+            Violation(
+                "sole_authority_contradicted",
+                "6.7",
+                "sole_authority records that one parent alone has authority, but two parents "
+                "with authority signed: correct the flag or the signatories.",
+            )
+        ]
     if signers.get(SignatoryRole.GUARDIAN, 0) or parents >= 2:
         return []
     if parents == 1:
-        if _has_text(other_parent_statement):
+        if sole_authority or _has_text(other_parent_statement):
             return []
         return [
             Violation(
                 "second_parent_missing",
                 "6.7",
                 "Only one parent with authority signed: the second parent must sign too, "
-                "or a statement must record that the other parent knows and agrees.",
+                "or a statement must record that the other parent knows and agrees, "
+                "or sole_authority must record that this parent alone has authority.",
             )
         ]
     return [
@@ -389,13 +447,35 @@ def validate_consent_statement(
     known_categories: Collection[str],
     known_partners: Collection[str],
     now: datetime,
+    obtained_by: str,
+    obtained_on_behalf_of: str | None = None,
+    authorisation_evidence_sha256: str | None = None,
 ) -> list[Violation]:
-    """Toestemmingsverklaring (art. 6 lid 4, art. 2, Bijlage VIII): returns all violations."""
+    """Toestemmingsverklaring (art. 6 lid 1, 3, 4, 8, art. 2, Bijlage VIII): returns all violations.
+
+    `authorisation_evidence_sha256` references the written authorisation (schriftelijke
+    volmacht, art. 6 lid 8) of an authorised representative. It is optional: SPEC §6 accepts an
+    authorised representative with a recorded incapacity, and making the field mandatory would
+    refuse requests the contract allows. When given, it must be a SHA-256 like any evidence.
+    """
     _require_aware(given_at=given_at, valid_until=valid_until, now=now)
     return [
         *_evidence_violations(form, evidence_sha256, note, explicit),
+        *_sha256_violations("authorisation_evidence_sha256", "6.8", authorisation_evidence_sha256),
         *_validity_violations(given_at, valid_until, now),
-        *_grant_violations(grants, known_categories, known_partners),
+        *_grant_violations(grants, known_categories, known_partners, obtained_by, obtained_on_behalf_of),
+    ]
+
+
+def _sha256_violations(field: str, article: str, value: str | None) -> list[Violation]:
+    if value is None or _SHA256_HEX.fullmatch(value):
+        return []
+    return [
+        Violation(
+            f"{field}_invalid",
+            article,
+            f"{field} must be 64 hexadecimal characters (the SHA-256 of the filed document).",
+        )
     ]
 
 
@@ -409,7 +489,7 @@ def _evidence_violations(
             Violation(
                 "evidence_sha256_invalid",
                 "6.4",
-                "evidence_sha256 must be 64 lowercase hexadecimal characters.",
+                "evidence_sha256 must be 64 hexadecimal characters (the SHA-256 of the filed document).",
             )
         )
     if form is ConsentForm.WRITTEN and not evidence_sha256:
@@ -429,17 +509,25 @@ def _evidence_violations(
 
 
 def _validity_violations(given_at: datetime, valid_until: datetime | None, now: datetime) -> list[Violation]:
-    """Toestemming is een jaar geldig (Bijlage VIII) and cannot be given in the future."""
+    """Toestemming is een jaar geldig (Bijlage VIII) and cannot be given in the future.
+
+    A given_at before 1900 is refused, and no arithmetic is done on a given_at out of range.
+    """
     violations = []
-    if given_at > now + CLOCK_SKEW:
+    if given_at < EARLIEST_MOMENT:
+        violations.append(
+            Violation("given_at_out_of_range", "Bijlage VIII", "given_at lies before 1900: not a real date.")
+        )
+    elif given_at > now + CLOCK_SKEW:
         violations.append(Violation("given_at_in_future", "Bijlage VIII", "given_at lies in the future."))
     if valid_until is None:
         return violations
+    # Comparisons of aware datetimes cannot overflow; only `_one_year_after` needs a sane given_at.
     if valid_until <= given_at:
         violations.append(
             Violation("valid_until_not_after_given_at", "Bijlage VIII", "valid_until must be after given_at.")
         )
-    elif valid_until > _one_year_after(given_at):
+    elif in_supported_range(given_at, now) and valid_until > _one_year_after(given_at):
         violations.append(
             Violation(
                 "validity_exceeds_one_year",
@@ -451,9 +539,20 @@ def _validity_violations(given_at: datetime, valid_until: datetime | None, now: 
 
 
 def _grant_violations(
-    grants: Sequence[GrantSpec], known_categories: Collection[str], known_partners: Collection[str]
+    grants: Sequence[GrantSpec],
+    known_categories: Collection[str],
+    known_partners: Collection[str],
+    obtained_by: str,
+    obtained_on_behalf_of: str | None,
 ) -> list[Violation]:
-    """Specifiek per ontvanger, per gegeven en met doel (Bijlage VIII)."""
+    """Specifiek per ontvanger, per gegeven en met doel (Bijlage VIII), aan een andere partij (6.1).
+
+    A line to the obtaining partner itself is a disclosure to nobody, so it is refused (art. 6
+    lid 1: consent for disclosure "aan een partij die eveneens ... zorg biedt", i.e. another one;
+    art. 2: toestemmingsverklaring "aan een andere partner"). The exception is a consent obtained
+    on behalf of the holder (art. 6 lid 3): there the line to the obtainer is the very disclosure
+    the holder is asked to make.
+    """
     if not grants:
         return [
             Violation(
@@ -467,6 +566,18 @@ def _grant_violations(
         for index, grant in enumerate(grants)
         for violation in _one_grant_violations(index, grant, known_categories, known_partners)
     ]
+    if obtained_on_behalf_of is None:
+        violations += [
+            Violation(
+                "recipient_is_obtainer",
+                "6.1",
+                f"grants[{index}]: the recipient is the partner that obtained the consent; consent is "
+                "for disclosure to another partner (or, with obtained_on_behalf_of, from the "
+                "holder to you, art. 6.3).",
+            )
+            for index, grant in enumerate(grants)
+            if grant.recipient == obtained_by
+        ]
     return violations + _conflicting_grant_violations(grants)
 
 
@@ -543,8 +654,8 @@ _SEVERITY = {
     DenyReason.WITHDRAWN: 2,
     DenyReason.REFUSED: 3,
 }
-# Most specific explanation first when nothing in its validity window covers a category.
-_LAPSE_RANK = {DenyReason.NOT_YET_VALID: 0, DenyReason.EXPIRED: 1, DenyReason.WITHDRAWN: 2}
+# Most specific explanation first when nothing standing covers a category.
+_LAPSE_RANK = {DenyReason.NOT_YET_VALID: 0, DenyReason.EXPIRED: 1}
 
 
 def decide(
@@ -555,29 +666,63 @@ def decide(
     at: datetime,
     special_categories: Collection[str],
 ) -> Decision:
-    """Voorafgaande toestemming per ontvanger en per gegeven (art. 6 lid 1-2, Bijlage VIII).
+    """Voorafgaande toestemming per ontvanger en per gegeven (art. 6 lid 1-3, art. 7 lid 1-2, Bijlage VIII).
 
-    Per requested category (request order, duplicates dropped):
+    Only statements the sender may rely on count (`may_rely_on`, art. 6 lid 1 and 3). Then, per
+    requested category (request order, duplicates dropped):
     - an active restriction (beperking, art. 14) denies everything;
-    - of the grants to exactly this recipient covering the category whose consent
-      is within its validity window (given_at <= at < valid_until), the most
-      recently given decides; on equal given_at the strictest outcome wins;
-    - that grant permits only if granted, not withdrawn (intrekking, effective
-      from received_at, no effect before it), and for a special category the
-      consent is written or explicitly oral (uitdrukkelijke toestemming, art. 2);
-      a refusal denies (weigering, art. 7 lid 1-2).
-    A withdrawn statement keeps its place as the latest word: withdrawing a later
-    consent (or refusal) never revives an earlier yes, so adding a withdrawal can
-    never permit more.
+    - of the grants to exactly this recipient covering the category that stand at `at`, the most
+      recently given decides; on equal given_at the strictest outcome wins. A yes stands while
+      its consent is in its validity window (given_at <= at < valid_until). A refusal or a
+      withdrawn grant stands from its given_at on, also after its own consent expired;
+    - that grant permits only if granted, not withdrawn (intrekking, effective from received_at,
+      no effect before it), and for a special category the consent is written or explicitly oral
+      (uitdrukkelijke toestemming, art. 2); a refusal denies (weigering, art. 7 lid 1-2).
+
+    So a later "Nee" or withdrawal keeps its place as the latest word for that recipient and
+    category: neither withdrawing it nor letting it expire revives an earlier "Ja" (art. 7 lid 2:
+    if the person stays with the refusal, the partner does not disclose). Only a newer "Ja"
+    replaces it. Adding a withdrawal or a refusal can therefore never permit more.
+
+    Judgement calls, on purpose:
+    - A refusal binds the disclosures it was about. Consent is asked by the partner that wants to
+      disclose, for its disclosure (art. 6 lid 1, 7 lid 1: "de partij die de persoonsgegevens aan
+      een andere partij wil verstrekken"), and the form lists that partner's recipients and data
+      (Bijlage VIII). A "Nee" on the school's form to JGZ therefore does not block the
+      municipality's own "Ja" to JGZ. It could not without telling the municipality about a form
+      it may not see (art. 5 lid 2).
+    - A restricted subject gets `restricted` for every consent-based disclosure, although art. 14
+      lid 2 would allow processing with the subject's consent during a restriction: SPEC §2 (rows
+      13-14) requires that restricted data is not disclosed until the restriction is lifted,
+      overrides excepted, and the contract's external tests rely on that.
+    - `not_yet_valid` (a consent whose given_at lies after `at`) is a ninth reason besides the
+      eight of the issue; docs/consent.md lists it. Clients must treat any unknown reason as a deny.
     """
     _require_aware(at=at)
     categories = tuple(dict.fromkeys(request.categories))
     if any(_restriction_active(r, at) for r in restrictions):
         return Decision(tuple(_deny(c, DenyReason.RESTRICTED, None) for c in categories))
-    statements = _statements_for(consents, withdrawals, request.recipient, at)
+    usable = [(c, g) for c in consents for g in c.grants if may_rely_on(request.sender, c, g)]
+    statements = _statements_for(usable, withdrawals, request.recipient, at)
     return Decision(
-        tuple(_decide_category(c, statements, at, special_categories, bool(consents)) for c in categories)
+        tuple(_decide_category(c, statements, at, special_categories, bool(usable)) for c in categories)
     )
+
+
+def may_rely_on(sender: str | None, consent: ConsentFacts, grant: GrantFacts) -> bool:
+    """Wie zich op een regel van de toestemmingsverklaring mag beroepen (art. 6 lid 1 en 3).
+
+    - The partner that obtained the consent may use every line of it: the form is its own
+      (art. 6 lid 1; Bijlage VIII: "Meerpuntpartner <naam organisatie>").
+    - The partner it was obtained on behalf of (the holder, art. 6 lid 3) may use only the line
+      to the obtainer: the requester asked consent "voor deze verstrekking", the holder's
+      disclosure to the requester, not for the holder to share with every partner on the form.
+    - Nobody else may use it.
+    `sender=None` applies no sender scope (see DecisionRequest).
+    """
+    if sender is None or sender == consent.obtained_by:
+        return True
+    return sender == consent.obtained_on_behalf_of and grant.recipient == consent.obtained_by
 
 
 def _restriction_active(restriction: RestrictionFacts, at: datetime) -> bool:
@@ -586,7 +731,7 @@ def _restriction_active(restriction: RestrictionFacts, at: datetime) -> bool:
 
 
 def _statements_for(
-    consents: Sequence[ConsentFacts],
+    usable: Sequence[tuple[ConsentFacts, GrantFacts]],
     withdrawals: Sequence[WithdrawalFacts],
     recipient: str,
     at: datetime,
@@ -598,8 +743,7 @@ def _statements_for(
             received[withdrawal.consent_id].append(withdrawal)
     return [
         _Statement(consent, grant, _is_withdrawn(grant, received[consent.consent_id]))
-        for consent in consents
-        for grant in consent.grants
+        for consent, grant in usable
         # Exact match: a grant to one partner never covers another.
         if grant.recipient == recipient
     ]
@@ -617,9 +761,9 @@ def _decide_category(
     has_consents: bool,
 ) -> CategoryDecision:
     covering = [s for s in statements if category in s.grant.categories]
-    current = [s for s in covering if s.consent.given_at <= at < s.consent.valid_until]
-    if current:
-        return _latest_word(category, current, category in special_categories)
+    standing = [s for s in covering if _stands(s, at)]
+    if standing:
+        return _latest_word(category, standing, category in special_categories)
     if covering:
         return _explain_lapse(category, covering, at)
     if not has_consents:
@@ -629,8 +773,18 @@ def _decide_category(
     return _deny(category, DenyReason.CATEGORY_NOT_COVERED, None)
 
 
-def _latest_word(category: str, current: Sequence[_Statement], special: bool) -> CategoryDecision:
-    outcomes = [(s, _outcome(s, special)) for s in current]
+def _stands(statement: _Statement, at: datetime) -> bool:
+    """Whether a statement takes part in the latest-word comparison at `at` (see `decide`)."""
+    consent = statement.consent
+    if at < consent.given_at:
+        return False
+    # A "Nee" or a withdrawal is the person's word until a newer "Ja": its consent's expiry
+    # does not end it (art. 7 lid 2). A "Ja" lapses with its consent (Bijlage VIII: one year).
+    return at < consent.valid_until or statement.withdrawn or not statement.grant.granted
+
+
+def _latest_word(category: str, standing: Sequence[_Statement], special: bool) -> CategoryDecision:
+    outcomes = [(s, _outcome(s, special)) for s in standing]
     statement, reason = max(
         outcomes, key=lambda o: (o[0].consent.given_at, _SEVERITY[o[1]], o[0].consent.consent_id)
     )
@@ -651,6 +805,7 @@ def _outcome(statement: _Statement, special: bool) -> str:
 
 
 def _explain_lapse(category: str, covering: Sequence[_Statement], at: datetime) -> CategoryDecision:
+    """Nothing stands: every covering "Ja" has expired or is not yet given."""
     lapses = [(s, _lapse(s, at)) for s in covering]
     statement, reason = max(
         lapses, key=lambda o: (_LAPSE_RANK[o[1]], o[0].consent.given_at, o[0].consent.consent_id)
@@ -659,8 +814,6 @@ def _explain_lapse(category: str, covering: Sequence[_Statement], at: datetime) 
 
 
 def _lapse(statement: _Statement, at: datetime) -> DenyReason:
-    if statement.withdrawn:
-        return DenyReason.WITHDRAWN
     if at >= statement.consent.valid_until:
         return DenyReason.EXPIRED
     return DenyReason.NOT_YET_VALID
@@ -673,12 +826,29 @@ def _deny(category: str, reason: str, consent_id: str | None) -> CategoryDecisio
 # ------------------------------------------------------------------- withdrawal
 
 
+def withdrawal_scope(
+    *, requested: Sequence[str] | None, visible: Sequence[GrantFacts], sees_whole_form: bool
+) -> frozenset[str] | None:
+    """Which lines a withdrawal covers (Bijlage VIII; art. 5 lid 2); None is the whole statement.
+
+    The obtainer and the on-behalf party hold the whole form (art. 6 lid 3-4), so leaving out
+    `grants` withdraws all of it. A partner that is only a recipient sees only its own lines: for
+    it, leaving out `grants` means its own "Ja" lines, never lines it cannot see.
+    """
+    if requested is not None:
+        return frozenset(requested)
+    if sees_whole_form:
+        return None
+    return frozenset(g.grant_id for g in visible if g.granted)
+
+
 def validate_withdrawal(
     *,
     received_at: datetime,
     given_at: datetime,
     grant_ids: Sequence[str] | None,
-    known_grant_ids: Collection[str],
+    visible: Sequence[GrantFacts],
+    sees_whole_form: bool,
     evidence_sha256: str,
     now: datetime,
 ) -> list[Violation]:
@@ -686,8 +856,18 @@ def validate_withdrawal(
 
     A withdrawal is effective from `received_at`, the moment the partner could reasonably know
     of it; so that moment must be known (not in the future), lie after the consent was given,
-    and the written withdrawal must be referenced by its SHA-256. `grant_ids=None` withdraws
-    the whole statement; an empty list would withdraw nothing and is refused.
+    and the written withdrawal must be referenced by its SHA-256. `grant_ids=None` withdraws what
+    `withdrawal_scope` says; an empty list would withdraw nothing and is refused.
+
+    Who registers what: the person withdraws in writing at the partner that obtained the consent
+    (the "Meerpuntpartner" of the form) or at the holder it was obtained for, who both hold the
+    whole form. A partner that is only a recipient may register the withdrawal of its own lines
+    only: it cannot see the other lines (art. 5 lid 2), so it cannot know what it would withdraw.
+    Naming a line it cannot see gets the same `unknown_grant` as a line that does not exist, so
+    the answer reveals nothing about other partners.
+
+    Withdrawing a "Nee" (granted=false) is refused: there is no consent to withdraw, and the
+    refusal keeps blocking either way (`decide`). To say yes now, register a new consent.
     """
     _require_aware(received_at=received_at, given_at=given_at, now=now)
     violations = []
@@ -697,7 +877,7 @@ def validate_withdrawal(
                 "withdrawal_evidence_invalid",
                 "Bijlage VIII",
                 "A withdrawal is made in writing: evidence_sha256 must be the SHA-256 "
-                "(64 lowercase hexadecimal characters) of the written withdrawal.",
+                "(64 hexadecimal characters) of the written withdrawal.",
             )
         )
     if received_at > now + CLOCK_SKEW:
@@ -721,13 +901,32 @@ def validate_withdrawal(
                 "or leave it out to withdraw the whole consent.",
             )
         )
-    unknown = sorted({g for g in grant_ids or () if g not in known_grant_ids})
+    by_id = {g.grant_id: g for g in visible}
+    unknown = sorted({g for g in grant_ids or () if g not in by_id})
     if unknown:
+        message = f"These grants are not part of this consent: {', '.join(unknown)}."
+        if not sees_whole_form:
+            message += (
+                " A partner that is only a recipient registers the withdrawal of its own lines only;"
+                " the partner that obtained the consent registers the rest."
+            )
+        violations.append(Violation("unknown_grant", "Bijlage VIII", message))
+    refused = sorted({g for g in grant_ids or () if g in by_id and not by_id[g].granted})
+    if refused:
         violations.append(
             Violation(
-                "unknown_grant",
+                "refusal_not_withdrawable",
                 "Bijlage VIII",
-                f"These grants are not part of this consent: {', '.join(unknown)}.",
+                f"These grants record a refusal (Nee), so there is no consent to withdraw: "
+                f"{', '.join(refused)}. To give consent now, register a new consent statement.",
+            )
+        )
+    if grant_ids is None and not sees_whole_form and not any(g.granted for g in visible):
+        violations.append(
+            Violation(
+                "nothing_to_withdraw",
+                "Bijlage VIII",
+                "Your lines of this consent record only refusals (Nee): there is no consent to withdraw.",
             )
         )
     return violations

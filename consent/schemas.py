@@ -8,9 +8,9 @@ partner gets every violation of a statement in one answer, each naming its artic
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from consent.rules import ConsentForm, SignatoryRole
 
@@ -18,6 +18,15 @@ _SHORT = 200
 _TEXT = 10_000
 _OIN = 20
 _MAX_ITEMS = 100
+
+
+def _lowercase(value: str) -> str:
+    return value.lower()
+
+
+#: A SHA-256 in hex, accepted in either case and kept in lowercase: one document, one spelling
+#: (the rules check the format and name the article when it is wrong).
+Sha256 = Annotated[str, Field(max_length=128), AfterValidator(_lowercase)]
 
 
 class _Request(BaseModel):
@@ -63,7 +72,7 @@ class ConsentIn(_Request):
 
     subject: SubjectIn
     form: ConsentForm
-    evidence_sha256: str | None = Field(default=None, max_length=128)
+    evidence_sha256: Sha256 | None = None
     note: str | None = Field(default=None, max_length=_TEXT)
     explicit: bool = False
     given_at: AwareDatetime
@@ -72,17 +81,27 @@ class ConsentIn(_Request):
     other_parent_statement: str | None = Field(default=None, max_length=_TEXT)
     subject_incapable: bool = False
     legal_representation: bool = False
+    #: Additive: the one parent who signed alone has authority (gezag) alone, so art. 6 lid 7's
+    #: second parent is not required ("als beide ouders het gezag hebben").
+    sole_authority: bool = False
+    #: Additive, optional: SHA-256 of the written authorisation (schriftelijke volmacht, art. 6
+    #: lid 8) of an `authorised_representative`.
+    authorisation_evidence_sha256: Sha256 | None = None
     obtained_on_behalf_of: str | None = Field(default=None, max_length=_OIN * 2)
     grants: list[GrantIn] = Field(max_length=_MAX_ITEMS)
     professional: Professional | None = None
 
 
 class WithdrawalIn(_Request):
-    """Body of `POST /v1/consents/{id}/withdrawal`; no `grants` withdraws the whole statement."""
+    """Body of `POST /v1/consents/{id}/withdrawal`.
+
+    No `grants` withdraws the whole statement, or for a partner that is only a recipient its own
+    "Ja" lines (`rules.withdrawal_scope`).
+    """
 
     received_at: AwareDatetime
     grants: list[str] | None = Field(default=None, max_length=_MAX_ITEMS)
-    evidence_sha256: str = Field(max_length=128)
+    evidence_sha256: Sha256
     professional: Professional | None = None
 
 
@@ -148,6 +167,8 @@ class ConsentOut(BaseModel):
     other_parent_statement: str | None
     subject_incapable: bool
     legal_representation: bool
+    sole_authority: bool = False
+    authorisation_evidence_sha256: str | None = None
     grants: list[GrantOut]
     withdrawals: list[WithdrawalOut]
     professional: Professional | None

@@ -25,7 +25,7 @@ from consent.models import Consent, ConsentGrant, ConsentWithdrawal
 from consent.restrictions import is_restricted as is_restricted
 from consent.restrictions import lift_restriction as lift_restriction
 from consent.restrictions import set_restriction as set_restriction
-from consent.rules import Decision, DecisionRequest, Violation
+from consent.rules import Decision, DecisionRequest, GrantFacts, Violation
 from consent.schemas import (
     CategoryDecisionOut,
     ConsentIn,
@@ -68,27 +68,27 @@ def decide_for_subject(
     categories: Sequence[str],
     at: dt.datetime,
     special_categories: Collection[str],
-    sender: str | None = None,
+    sender: str | None,
 ) -> Decision:
-    """Voorafgaande toestemming (art. 6 lid 1-2): may these categories go to `recipient` at `at`?
+    """Voorafgaande toestemming (art. 6 lid 1-3): may `sender` send these categories to `recipient` at `at`?
 
     The call the exchange makes for every disclosure: one indexed query for everything known about
-    the subject (consents, grants, withdrawals, restrictions), then the pure `rules.decide`.
+    the subject (consents, grants, withdrawals, restrictions), then the pure `rules.decide`, which
+    counts only the statements `sender` may rely on. `sender` has no default, so no caller can
+    forget it: `None` (no sender scope) must be asked for explicitly.
     """
-    facts = repository.decision_facts(session, subject_hash, sender)
+    facts = repository.decision_facts(session, subject_hash)
     return rules.decide(
         facts.consents,
         facts.withdrawals,
         facts.restrictions,
-        DecisionRequest(recipient, tuple(categories)),
+        DecisionRequest(recipient, tuple(categories), sender),
         at,
         special_categories,
     )
 
 
-def dry_run_decision(
-    session: Session, runtime: Runtime, body: DecisionIn, *, sender: str | None = None
-) -> DecisionOut:
+def dry_run_decision(session: Session, runtime: Runtime, body: DecisionIn, *, sender: str) -> DecisionOut:
     """`POST /v1/consent-decisions`: what the exchange would decide now, without sending anything."""
     violations = _bsn_violations(body.subject_bsn, "subject_bsn")
     if body.recipient not in runtime.partners:
@@ -156,6 +156,8 @@ def register_consent(session: Session, runtime: Runtime, caller: str, body: Cons
         other_parent_statement=body.other_parent_statement,
         subject_incapable=body.subject_incapable,
         legal_representation=body.legal_representation,
+        sole_authority=body.sole_authority,
+        authorisation_evidence_sha256=body.authorisation_evidence_sha256,
         professional=_professional(body.professional),
         created_at=now,
     )
@@ -191,6 +193,7 @@ def register_consent(session: Session, runtime: Runtime, caller: str, body: Cons
                 "given_at": rfc3339(consent.given_at),
                 "valid_until": rfc3339(consent.valid_until),
                 "obtained_on_behalf_of": consent.obtained_on_behalf_of,
+                "sole_authority": consent.sole_authority,
                 "grants": [
                     {"id": g.id, "recipient": g.recipient, "categories": g.categories, "granted": g.granted}
                     for g in grants
@@ -215,15 +218,7 @@ def _registration_violations(
     for index, signatory in enumerate(body.signatories):
         if signatory.bsn is not None:
             violations += _bsn_violations(signatory.bsn, f"signatories[{index}].bsn")
-    violations += rules.validate_signatories(
-        birth_date=body.subject.birth_date,
-        given_on=body.given_at.astimezone(LOCAL_TZ).date(),
-        signatories=[rules.Signatory(s.role, s.name) for s in body.signatories],
-        other_parent_statement=body.other_parent_statement,
-        subject_incapable=body.subject_incapable,
-        legal_representation=body.legal_representation,
-    )
-    violations += rules.validate_consent_statement(
+    statement = rules.validate_consent_statement(
         form=body.form,
         evidence_sha256=body.evidence_sha256,
         note=body.note,
@@ -236,7 +231,22 @@ def _registration_violations(
         known_categories=runtime.categories.categories,
         known_partners=runtime.partners.partners,
         now=now,
+        obtained_by=caller,
+        obtained_on_behalf_of=body.obtained_on_behalf_of,
+        authorisation_evidence_sha256=body.authorisation_evidence_sha256,
     )
+    if rules.in_supported_range(body.given_at, now):
+        # The subject's age is not knowable for a given_at out of range (reported above).
+        violations += rules.validate_signatories(
+            birth_date=body.subject.birth_date,
+            given_on=body.given_at.astimezone(LOCAL_TZ).date(),
+            signatories=[rules.Signatory(s.role, s.name) for s in body.signatories],
+            other_parent_statement=body.other_parent_statement,
+            subject_incapable=body.subject_incapable,
+            legal_representation=body.legal_representation,
+            sole_authority=body.sole_authority,
+        )
+    violations += statement
     on_behalf_of = body.obtained_on_behalf_of
     if on_behalf_of is not None and (on_behalf_of == caller or on_behalf_of not in runtime.partners):
         violations.append(
@@ -272,9 +282,11 @@ def withdraw(
 ) -> WithdrawalOut:
     """Intrekking van toestemming (Bijlage VIII): a new record, effective from `received_at`.
 
-    Any partner involved in the consent may register it; the subject may hand the written
-    withdrawal to any of them. Earlier disclosures stay lawful: decisions before `received_at`
-    are unaffected.
+    Every partner involved in the consent may register a withdrawal it received in writing, but
+    only of lines it can see (`rules.validate_withdrawal`): the obtainer and the on-behalf party
+    the whole form, a recipient its own lines. Earlier disclosures stay lawful: decisions before
+    `received_at` are unaffected. The register entry names only the categories of the withdrawn
+    lines the caller can see.
     """
     now = runtime.clock()
     consent = repository.get_consent(session, consent_id)
@@ -283,17 +295,23 @@ def withdraw(
         # The same answer for "does not exist" and "not yours": ids do not reveal other partners' consents.
         raise NotFound("No consent with this id involves you.", slug="consent-not-found")
     visible = views.visible_grants(consent, grants, caller)
+    visible_facts = [GrantFacts(g.id, g.recipient, frozenset(g.categories), g.granted) for g in visible]
+    sees_whole_form = views.sees_whole_form(consent, caller)
     violations = rules.validate_withdrawal(
         received_at=body.received_at,
         given_at=consent.given_at,
         grant_ids=body.grants,
-        known_grant_ids={g.id for g in visible},
+        visible=visible_facts,
+        sees_whole_form=sees_whole_form,
         evidence_sha256=body.evidence_sha256,
         now=now,
     )
     if violations:
         raise InvalidConsent("The withdrawal cannot be registered.", violations=violations)
-    grant_ids = sorted(set(body.grants)) if body.grants is not None else None
+    scope = rules.withdrawal_scope(
+        requested=body.grants, visible=visible_facts, sees_whole_form=sees_whole_form
+    )
+    grant_ids = sorted(scope) if scope is not None else None
     withdrawal = ConsentWithdrawal(
         id=str(uuid.uuid4()),
         consent_id=consent.id,
@@ -306,7 +324,7 @@ def withdraw(
         created_at=now,
     )
     repository.add_withdrawal(session, withdrawal)
-    withdrawn = grants if grant_ids is None else [g for g in grants if g.id in grant_ids]
+    withdrawn = visible if scope is None else [g for g in visible if g.id in scope]
     record(
         session,
         EntryDraft(
@@ -385,7 +403,8 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
         moment = dt.datetime.fromisoformat(created_at)
         if moment.utcoffset() is None or not isinstance(consent_id, str):
             raise ValueError("bad cursor")
-    except (ValueError, TypeError, binascii.Error) as exc:
+        moment = moment.astimezone(dt.UTC)  # a forged year-1 cursor fails here, not in the query
+    except (ValueError, TypeError, OverflowError, binascii.Error) as exc:
         raise Problem("The cursor is not one this API gave out.", slug="invalid-cursor") from exc
     return moment, consent_id
 

@@ -28,13 +28,18 @@ def involves(consent: Consent, grants: Sequence[ConsentGrant], partner: str) -> 
     )
 
 
+def sees_whole_form(consent: Consent, partner: str) -> bool:
+    """The obtainer keeps the form; the holder it was obtained for receives it (art. 6 lid 3)."""
+    return partner in (consent.obtained_by, consent.obtained_on_behalf_of)
+
+
 def visible_grants(consent: Consent, grants: Sequence[ConsentGrant], partner: str) -> list[ConsentGrant]:
     """A partner that is only a recipient sees only its own lines of the form.
 
     The other lines would tell it which other organisations care for the family, which it does
     not need to know (art. 5 lid 2).
     """
-    if partner in (consent.obtained_by, consent.obtained_on_behalf_of):
+    if sees_whole_form(consent, partner):
         return list(grants)
     return [g for g in grants if g.recipient == partner]
 
@@ -67,6 +72,8 @@ def consent_view(
         other_parent_statement=consent.other_parent_statement,
         subject_incapable=consent.subject_incapable,
         legal_representation=consent.legal_representation,
+        sole_authority=consent.sole_authority,
+        authorisation_evidence_sha256=consent.authorisation_evidence_sha256,
         grants=[
             GrantOut(
                 id=g.id,

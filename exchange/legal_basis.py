@@ -137,12 +137,12 @@ def refusal_on_record(
     count as in the consent decision of this sender (those it obtained, or that were obtained on
     its behalf); a restriction is left out, as it would hide the refusal behind it.
     """
-    facts = consent_repository.decision_facts(session, subject_hash, caller.oin)
+    facts = consent_repository.decision_facts(session, subject_hash)
     decision = consent_rules.decide(
         facts.consents,
         facts.withdrawals,
         (),
-        consent_rules.DecisionRequest(body.recipient, tuple(body.categories)),
+        consent_rules.DecisionRequest(body.recipient, tuple(body.categories), sender=caller.oin),
         at,
         (),
     )

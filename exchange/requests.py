@@ -140,12 +140,13 @@ def _check_consent_covers(
     every requested category. A restriction (art. 14) is not checked here: it is temporary and
     blocks the disclosure itself when the holder answers.
     """
-    facts = consent_repository.decision_facts(session, subject_hash, requester)
+    facts = consent_repository.decision_facts(session, subject_hash)
     decision = decide(
         [c for c in facts.consents if c.consent_id == body.consent_id],
         [w for w in facts.withdrawals if w.consent_id == body.consent_id],
         (),
-        DecisionRequest(requester, tuple(body.categories)),
+        # The holder discloses to the requester, relying on the line the requester obtained for it.
+        DecisionRequest(requester, tuple(body.categories), sender=body.holder),
         at,
         runtime.categories.special_codes,
     )

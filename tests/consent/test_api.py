@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -276,6 +277,134 @@ def test_on_behalf_of_must_be_another_known_partner(client_for: Client) -> None:
         ]
 
 
+def test_a_line_to_the_obtainer_itself_is_refused(client_for: Client) -> None:
+    """Art. 6.1: consent is for disclosure to another partner; art. 6.3 is the one exception."""
+    client = client_for(MUNICIPALITY)
+    response = client.post("/v1/consents", json=consent_body(grants=[grant(JGZ), grant(MUNICIPALITY)]))
+    assert response.status_code == 422
+    assert [(v["code"], v["article"]) for v in response.json()["violations"]] == [
+        ("recipient_is_obtainer", "6.1")
+    ]
+    # Obtained on behalf of JGZ, the line to the municipality is JGZ's disclosure to it.
+    register(client, consent_body(grants=[grant(MUNICIPALITY)], obtained_on_behalf_of=JGZ))
+
+
+def test_consent_at_half_past_midnight_local_on_the_twelfth_birthday(client_for: Client) -> None:
+    """Art. 6.6: the age counts on the Dutch calendar date: 00:30 in Amsterdam is still yesterday in UTC."""
+    birthday = dt.date.today() - dt.timedelta(days=10)
+    if (birthday.month, birthday.day) == (2, 29):
+        birthday -= dt.timedelta(days=1)
+    given_at = dt.datetime.combine(birthday, dt.time(0, 30), tzinfo=ZoneInfo("Europe/Amsterdam"))
+    assert given_at.astimezone(dt.UTC).date() < birthday
+    birth_date = birthday.replace(year=birthday.year - 12).isoformat()
+    body = consent_body(given_at=given_at.isoformat())
+    body["subject"]["birth_date"] = birth_date
+
+    response = client_for(MUNICIPALITY).post("/v1/consents", json=body)
+    assert response.status_code == 422
+    assert [v["code"] for v in response.json()["violations"]] == ["youth_not_involved"]
+
+    body["signatories"] = [*parents(), {"role": "youth", "name": "Daan de Vries"}]
+    register(client_for(MUNICIPALITY), body)
+    # Half an hour earlier, 23:30 the evening before, the child was still 11.
+    body = consent_body(given_at=(given_at - dt.timedelta(hours=1)).isoformat())
+    body["subject"]["birth_date"] = birth_date
+    register(client_for(MUNICIPALITY), body)
+
+
+def test_one_parent_with_sole_authority(client_for: Client, engine: Engine) -> None:
+    """Art. 6.7: both parents are needed only "als beide ouders het gezag hebben"."""
+    client = client_for(MUNICIPALITY)
+    created = register(client, consent_body(signatories=parents()[:1], sole_authority=True))
+    assert created["sole_authority"] is True
+    with Session(engine) as session:
+        stored = session.get(Consent, created["id"])
+        assert stored is not None and stored.sole_authority is True
+
+    response = client.post("/v1/consents", json=consent_body(signatories=parents()[:1]))
+    [violation] = response.json()["violations"]
+    assert violation["code"] == "second_parent_missing"
+    assert "sole_authority" in violation["message"]
+    response = client.post("/v1/consents", json=consent_body(sole_authority=True))
+    assert [(v["code"], v["article"]) for v in response.json()["violations"]] == [
+        ("sole_authority_contradicted", "6.7")
+    ]
+
+
+def test_curatele_applies_from_sixteen_only(client_for: Client) -> None:
+    """Art. 6.9 applies "in afwijking van het achtste lid": under 16 the parents decide."""
+    client = client_for(MUNICIPALITY)
+    register(client, consent_body(age=8, legal_representation=True))
+    response = client.post(
+        "/v1/consents",
+        json=consent_body(
+            age=8, legal_representation=True, signatories=[{"role": "curator", "name": "Mr. K. Bos"}]
+        ),
+    )
+    assert [v["code"] for v in response.json()["violations"]] == ["guardian_or_parents_missing"]
+    response = client.post("/v1/consents", json=consent_body(age=17, legal_representation=True))
+    assert [(v["code"], v["article"]) for v in response.json()["violations"]] == [
+        ("legal_representative_missing", "6.9")
+    ]
+
+
+def test_written_authorisation_of_the_representative_is_recorded(client_for: Client) -> None:
+    client = client_for(MUNICIPALITY)
+    representative = [{"role": "authorised_representative", "name": "Eva Smit"}]
+    created = register(
+        client,
+        consent_body(
+            age=17,
+            signatories=representative,
+            subject_incapable=True,
+            authorisation_evidence_sha256=SHA_2.upper(),
+        ),
+    )
+    assert created["authorisation_evidence_sha256"] == SHA_2
+    response = client.post(
+        "/v1/consents",
+        json=consent_body(
+            age=17,
+            signatories=representative,
+            subject_incapable=True,
+            authorisation_evidence_sha256="volmacht.pdf",
+        ),
+    )
+    assert [(v["code"], v["article"]) for v in response.json()["violations"]] == [
+        ("authorisation_evidence_sha256_invalid", "6.8")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code"),
+    [
+        ({"given_at": "9999-12-31T00:00:00Z", "valid_until": "9999-12-31T12:00:00Z"}, "given_at_in_future"),
+        ({"given_at": "9999-12-31T23:00:00-01:00"}, "given_at_in_future"),
+        ({"given_at": "0001-01-01T00:00:00+01:00"}, "given_at_out_of_range"),
+        ({"given_at": "1899-12-31T23:59:59Z"}, "given_at_out_of_range"),
+        ({"valid_until": "0001-01-01T00:00:00+01:00"}, "valid_until_not_after_given_at"),
+        ({"valid_until": "9999-12-31T23:00:00-01:00"}, "validity_exceeds_one_year"),
+    ],
+)
+def test_extreme_dates_are_refused_not_a_server_error(
+    client_for: Client, overrides: dict[str, Any], code: str
+) -> None:
+    response = client_for(MUNICIPALITY).post("/v1/consents", json=consent_body(**overrides))
+    assert response.status_code == 422, response.text
+    assert [v["code"] for v in response.json()["violations"]] == [code]
+
+
+@pytest.mark.parametrize("received_at", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00-01:00"])
+def test_extreme_withdrawal_dates_are_refused(client_for: Client, received_at: str) -> None:
+    client = client_for(MUNICIPALITY)
+    created = register(client, consent_body())
+    response = client.post(
+        f"/v1/consents/{created['id']}/withdrawal",
+        json={"received_at": received_at, "evidence_sha256": SHA_2},
+    )
+    assert response.status_code == 422, response.text
+
+
 def test_partner_certificate_is_required(anonymous: httpx.Client) -> None:
     response = anonymous.post("/v1/consents", json=consent_body())
     assert response.status_code == 401
@@ -358,19 +487,108 @@ def test_withdrawal_denies_from_then_on(client_for: Client, engine: Engine, runt
     assert entry.content["details"]["grant_ids"] == [jgz_grant]
 
 
-def test_whole_withdrawal_by_a_recipient(client_for: Client) -> None:
+def test_whole_withdrawal_by_the_obtainer(client_for: Client) -> None:
     bsn = new_bsn()
-    created = register(client_for(MUNICIPALITY), consent_body(bsn=bsn, grants=[grant(JGZ), grant(SCHOOL)]))
-    jgz = client_for(JGZ)
+    client = client_for(MUNICIPALITY)
+    created = register(client, consent_body(bsn=bsn, grants=[grant(JGZ), grant(SCHOOL)]))
 
-    response = jgz.post(
+    response = client.post(
         f"/v1/consents/{created['id']}/withdrawal",
         json={"received_at": now().isoformat(), "evidence_sha256": SHA_2},
     )
 
     assert response.status_code == 201
     assert response.json()["grants"] is None
-    assert reasons(decide(client_for(MUNICIPALITY), bsn, SCHOOL, ["education"])) == {"education": "withdrawn"}
+    assert reasons(decide(client, bsn, SCHOOL, ["education"])) == {"education": "withdrawn"}
+    assert reasons(decide(client, bsn, JGZ, ["education"])) == {"education": "withdrawn"}
+
+
+def test_a_recipient_withdraws_only_its_own_lines(
+    client_for: Client, engine: Engine, runtime: Runtime
+) -> None:
+    """Art. 5.2, Bijlage VIII: JGZ, only a recipient, cannot withdraw (or learn of) SCHOOL's line.
+
+    The reviewer's case: with `grants` left out JGZ withdrew the whole consent, including SCHOOL's
+    health line it cannot see, and its register entry listed that line's category.
+    """
+    bsn = new_bsn()
+    municipality = client_for(MUNICIPALITY)
+    created = register(
+        municipality,
+        consent_body(
+            bsn=bsn,
+            grants=[grant(JGZ, ["contact"]), grant(SCHOOL, ["health"]), grant(JGZ, ["housing"], False)],
+        ),
+    )
+    jgz_yes = next(g["id"] for g in created["grants"] if g["recipient"] == JGZ and g["granted"])
+
+    response = client_for(JGZ).post(
+        f"/v1/consents/{created['id']}/withdrawal",
+        json={"received_at": now().isoformat(), "evidence_sha256": SHA_2},
+    )
+
+    assert response.status_code == 201, response.text
+    assert response.json()["grants"] == [jgz_yes]  # its own "Ja" line, not the whole form
+    assert reasons(decide(municipality, bsn, JGZ, ["contact"])) == {"contact": "withdrawn"}
+    assert reasons(decide(municipality, bsn, SCHOOL, ["health"])) == {"health": "consent"}
+    with Session(engine) as session:
+        [entry] = session.exec(
+            select(RegisterEntry).where(
+                RegisterEntry.subject_hash == runtime.bsn_hash(bsn),
+                RegisterEntry.kind == EntryKind.CONSENT_WITHDRAWN,
+            )
+        )
+    assert entry.categories == ",contact,"  # not SCHOOL's "health"
+    assert entry.content["details"]["grant_ids"] == [jgz_yes]
+
+
+def test_a_recipient_cannot_name_lines_it_cannot_see(client_for: Client) -> None:
+    created = register(client_for(MUNICIPALITY), consent_body(grants=[grant(JGZ), grant(SCHOOL)]))
+    school_line = next(g["id"] for g in created["grants"] if g["recipient"] == SCHOOL)
+
+    response = client_for(JGZ).post(
+        f"/v1/consents/{created['id']}/withdrawal",
+        json={"received_at": now().isoformat(), "grants": [school_line], "evidence_sha256": SHA_2},
+    )
+
+    assert response.status_code == 422
+    [violation] = response.json()["violations"]
+    assert (violation["code"], violation["article"]) == ("unknown_grant", "Bijlage VIII")
+    assert "only a recipient" in violation["message"]
+
+
+def test_a_refusal_cannot_be_withdrawn(client_for: Client) -> None:
+    client = client_for(MUNICIPALITY)
+    created = register(client, consent_body(grants=[grant(JGZ), grant(SCHOOL, granted=False)]))
+    refusal = next(g["id"] for g in created["grants"] if not g["granted"])
+    url = f"/v1/consents/{created['id']}/withdrawal"
+
+    response = client.post(
+        url, json={"received_at": now().isoformat(), "grants": [refusal], "evidence_sha256": SHA_2}
+    )
+    assert response.status_code == 422
+    assert [(v["code"], v["article"]) for v in response.json()["violations"]] == [
+        ("refusal_not_withdrawable", "Bijlage VIII")
+    ]
+    # SCHOOL's only line is the "Nee": it has nothing to withdraw.
+    response = client_for(SCHOOL).post(url, json={"received_at": now().isoformat(), "evidence_sha256": SHA_2})
+    assert response.status_code == 422
+    assert [v["code"] for v in response.json()["violations"]] == ["nothing_to_withdraw"]
+
+
+def test_hashes_in_capitals_are_accepted_and_stored_in_lowercase(client_for: Client, engine: Engine) -> None:
+    client = client_for(MUNICIPALITY)
+    created = register(client, consent_body(evidence_sha256=SHA.upper()))
+    assert created["evidence_sha256"] == SHA
+    response = client.post(
+        f"/v1/consents/{created['id']}/withdrawal",
+        json={"received_at": now().isoformat(), "evidence_sha256": SHA_2.upper()},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["evidence_sha256"] == SHA_2
+    with Session(engine) as session:
+        stored = session.get(Consent, created["id"])
+        assert stored is not None and stored.evidence_sha256 == SHA
 
 
 def test_withdrawal_is_refused_for_uninvolved_partner_and_unknown_grants(
@@ -430,6 +648,82 @@ def test_restricted_subject_is_denied(client_for: Client, engine: Engine, runtim
     }
 
 
+def test_dry_run_counts_only_consents_the_caller_may_use(client_for: Client) -> None:
+    """Art. 6.1: the dry run answers for the caller as sender, like the exchange does."""
+    bsn = new_bsn()
+    register(client_for(MUNICIPALITY), consent_body(bsn=bsn, grants=[grant(JGZ, ["contact"])]))
+
+    assert decide(client_for(MUNICIPALITY), bsn, JGZ, ["contact"])["decision"] == "permit"
+    # SCHOOL is no party to the municipality's consent: nothing for it to rely on, and the
+    # municipality's consent id is not shown.
+    [outcome] = decide(client_for(SCHOOL), bsn, JGZ, ["contact"])["per_category"]
+    assert (outcome["decision"], outcome["reason"], outcome["consent_id"]) == ("deny", "no_consent", None)
+    # Nor is the recipient itself a sender of it.
+    assert reasons(decide(client_for(JGZ), bsn, JGZ, ["contact"])) == {"contact": "no_consent"}
+
+
+def test_on_behalf_consent_covers_only_the_holders_disclosure_to_the_requester(client_for: Client) -> None:
+    """Art. 6.3, the reviewer's case: YOUTH_CARE asks consent on behalf of JGZ "voor deze verstrekking".
+
+    The form has lines to YOUTH_CARE and to SCHOOL. JGZ may disclose to YOUTH_CARE under it, but a
+    dry run JGZ → SCHOOL used to come back permit.
+    """
+    bsn = new_bsn()
+    register(
+        client_for(YOUTH_CARE),
+        consent_body(
+            bsn=bsn,
+            obtained_on_behalf_of=JGZ,
+            grants=[grant(YOUTH_CARE, ["contact"]), grant(SCHOOL, ["contact"])],
+        ),
+    )
+    jgz = client_for(JGZ)
+
+    assert decide(jgz, bsn, YOUTH_CARE, ["contact"])["decision"] == "permit"
+    assert reasons(decide(jgz, bsn, SCHOOL, ["contact"])) == {"contact": "recipient_not_covered"}
+    # The requester keeps its own line to SCHOOL.
+    assert decide(client_for(YOUTH_CARE), bsn, SCHOOL, ["contact"])["decision"] == "permit"
+    # A partner that is neither may use none of it.
+    assert reasons(decide(client_for(MUNICIPALITY), bsn, YOUTH_CARE, ["contact"])) == {
+        "contact": "no_consent"
+    }
+
+
+def test_a_refusal_on_another_partners_form_does_not_bind_the_caller(client_for: Client) -> None:
+    """Art. 7.1-7.2: a refusal concerns the disclosure it was asked for (judgement call, see rules.decide)."""
+    bsn = new_bsn()
+    municipality, school = client_for(MUNICIPALITY), client_for(SCHOOL)
+    register(municipality, consent_body(bsn=bsn, grants=[grant(JGZ, ["contact"])]))
+    register(
+        school,
+        consent_body(bsn=bsn, grants=[grant(JGZ, ["contact"], granted=False)], given_at=now().isoformat()),
+    )
+    assert decide(municipality, bsn, JGZ, ["contact"])["decision"] == "permit"
+    assert reasons(decide(school, bsn, JGZ, ["contact"])) == {"contact": "refused"}
+
+
+def test_an_expired_later_refusal_keeps_blocking(client_for: Client) -> None:
+    bsn = new_bsn()
+    client = client_for(MUNICIPALITY)
+    register(
+        client,
+        consent_body(
+            bsn=bsn, grants=[grant(JGZ, ["contact"])], given_at=(now() - dt.timedelta(days=3)).isoformat()
+        ),
+    )
+    given = now() - dt.timedelta(days=2)
+    register(
+        client,
+        consent_body(
+            bsn=bsn,
+            grants=[grant(JGZ, ["contact"], granted=False)],
+            given_at=given.isoformat(),
+            valid_until=(given + dt.timedelta(hours=1)).isoformat(),
+        ),
+    )
+    assert reasons(decide(client, bsn, JGZ, ["contact"])) == {"contact": "refused"}
+
+
 # ------------------------------------------------------------------ listing
 
 
@@ -462,6 +756,34 @@ def test_listing_shows_only_consents_involving_the_caller(client_for: Client) ->
     assert [g["recipient"] for g in recipient["items"][0]["grants"]] == [JGZ]
 
     assert list_consents(client_for(SCHOOL), bsn) == {"items": [], "next_cursor": None}
+
+
+def test_listing_shows_the_consent_to_the_party_it_was_obtained_for(client_for: Client) -> None:
+    """Art. 6.3: the holder receives the form, also when it is not a recipient on it."""
+    bsn = new_bsn()
+    created = register(
+        client_for(MUNICIPALITY),
+        consent_body(bsn=bsn, grants=[grant(MUNICIPALITY), grant(JGZ)], obtained_on_behalf_of=SCHOOL),
+    )
+    [item] = list_consents(client_for(SCHOOL), bsn)["items"]
+    assert item["id"] == created["id"]
+    assert item["obtained_on_behalf_of"] == SCHOOL
+    assert {g["recipient"] for g in item["grants"]} == {MUNICIPALITY, JGZ}  # the whole form
+
+
+def test_listing_shows_an_expired_consent_as_expired(client_for: Client) -> None:
+    client = client_for(MUNICIPALITY)
+    bsn = new_bsn()
+    register(
+        client,
+        consent_body(
+            bsn=bsn,
+            given_at=(now() - dt.timedelta(days=10)).isoformat(),
+            valid_until=(now() - dt.timedelta(days=5)).isoformat(),
+        ),
+    )
+    [item] = list_consents(client, bsn)["items"]
+    assert item["status"] == "expired"
 
 
 def test_listing_paginates_with_an_opaque_cursor(client_for: Client) -> None:

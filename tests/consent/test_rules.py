@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from consent.rules import (
@@ -26,6 +27,7 @@ from consent.rules import (
     age_on,
     decide,
     effective_valid_until,
+    may_rely_on,
     validate_consent_statement,
     validate_signatories,
 )
@@ -51,6 +53,7 @@ def check_signatories(
     statement: str | None = None,
     incapable: bool = False,
     legal: bool = False,
+    sole: bool = False,
 ) -> set[str]:
     signed = [s if isinstance(s, Signatory) else Signatory(s, f"Person {i}") for i, s in enumerate(roles)]
     violations = validate_signatories(
@@ -60,6 +63,7 @@ def check_signatories(
         other_parent_statement=statement,
         subject_incapable=incapable,
         legal_representation=legal,
+        sole_authority=sole,
     )
     return {v.code for v in violations}
 
@@ -78,6 +82,8 @@ def make_consent(
     explicit: bool = False,
     given_at: datetime = T0,
     valid_until: datetime | None = None,
+    obtained_by: str = "S",
+    on_behalf_of: str | None = None,
 ) -> ConsentFacts:
     return ConsentFacts(
         consent_id=consent_id,
@@ -86,6 +92,8 @@ def make_consent(
         given_at=given_at,
         valid_until=valid_until or effective_valid_until(given_at, None),
         grants=grants or (grant(),),
+        obtained_by=obtained_by,
+        obtained_on_behalf_of=on_behalf_of,
     )
 
 
@@ -96,8 +104,9 @@ def run(
     at: datetime = T0 + timedelta(days=1),
     withdrawals: Sequence[WithdrawalFacts] = (),
     restrictions: Sequence[RestrictionFacts] = (),
+    sender: str | None = "S",
 ) -> Decision:
-    request = DecisionRequest(recipient, categories or ("contact",))
+    request = DecisionRequest(recipient, categories or ("contact",), sender)
     return decide(consents, withdrawals, restrictions, request, at, SPECIAL)
 
 
@@ -219,8 +228,57 @@ SIGNATORY_CASES: list[tuple[str, date, list[SignatoryRole], dict[str, Any], set[
     ("legal rep: curator", ADULT, [R.CURATOR], {"legal": True}, set()),
     ("legal rep: mentor", ADULT, [R.MENTOR], {"legal": True}, set()),
     ("legal rep: youth is not enough", ADULT, [YOUTH], {"legal": True}, {"legal_representative_missing"}),
-    ("legal rep overrides <12", CHILD, [PARENT, PARENT], {"legal": True}, {"legal_representative_missing"}),
+    # Art. 6.9 applies "in afwijking van het achtste lid": it displaces the 16+ rule only. Below 16
+    # the parents or guardian decide (6.5-6.7) whatever the legal_representation flag says.
+    ("legal rep flag <12: parents decide", CHILD, [PARENT, PARENT], {"legal": True}, set()),
+    (
+        "legal rep flag <12: curator alone",
+        CHILD,
+        [R.CURATOR],
+        {"legal": True},
+        {"guardian_or_parents_missing"},
+    ),
+    ("legal rep flag 12-15: parents + youth", TEEN, [PARENT, PARENT, YOUTH], {"legal": True}, set()),
+    (
+        "legal rep flag 12-15: mentor alone",
+        TEEN,
+        [R.MENTOR],
+        {"legal": True},
+        {"guardian_or_parents_missing", "youth_not_involved"},
+    ),
+    (
+        "legal rep overrides incapable 16+",
+        ADULT,
+        [REP],
+        {"legal": True, "incapable": True},
+        {"legal_representative_missing"},
+    ),
     ("curator without legal flag at 16+", ADULT, [R.CURATOR], {}, {"youth_must_consent"}),
+    # art. 6.7: both parents only "als beide ouders het gezag hebben"
+    ("<12 one parent with sole authority", CHILD, [PARENT], {"sole": True}, set()),
+    ("12-15 one parent with sole authority + youth", TEEN, [PARENT, YOUTH], {"sole": True}, set()),
+    (
+        "12-15 one parent with sole authority, no youth",
+        TEEN,
+        [PARENT],
+        {"sole": True},
+        {"youth_not_involved"},
+    ),
+    (
+        "sole authority contradicted by two parents",
+        CHILD,
+        [PARENT, PARENT],
+        {"sole": True},
+        {"sole_authority_contradicted"},
+    ),
+    (
+        "sole authority does not make a foster parent count",
+        CHILD,
+        [FOSTER],
+        {"sole": True},
+        {"guardian_or_parents_missing", "foster_parent_not_authorised"},
+    ),
+    ("sole authority is irrelevant at 16+", ADULT, [YOUTH], {"sole": True}, set()),
     # list-level checks
     ("nobody signed", CHILD, [], {}, {"signatories_missing", "guardian_or_parents_missing"}),
 ]
@@ -369,8 +427,9 @@ def statement(**overrides: Any) -> set[str]:
         "valid_until": None,
         "grants": [GrantSpec("A", frozenset({"contact"}), "Afstemming hulp", True)],
         "known_categories": {"contact", "health"},
-        "known_partners": {"A", "B"},
+        "known_partners": {"A", "B", "S"},
         "now": T0,
+        "obtained_by": "S",
     }
     arguments.update(overrides)
     return {v.code for v in validate_consent_statement(**arguments)}
@@ -434,6 +493,45 @@ def spec(
             {"conflicting_grants"},
         ),
         ({"grants": [spec("A", "contact"), spec("A", "contact")]}, set()),
+        # art. 6.1: consent is for disclosure to another partner, not to the obtainer itself ...
+        ({"grants": [spec("S", "contact")]}, {"recipient_is_obtainer"}),
+        ({"grants": [spec("A", "contact"), spec("S", "health", granted=False)]}, {"recipient_is_obtainer"}),
+        # ... except the line from the holder to the requester of art. 6.3
+        ({"grants": [spec("S", "contact")], "obtained_on_behalf_of": "A"}, set()),
+        ({"grants": [spec("A", "contact"), spec("S", "contact")], "obtained_on_behalf_of": "A"}, set()),
+        # art. 6.8: the written authorisation, when referenced, is a SHA-256
+        ({"authorisation_evidence_sha256": SHA}, set()),
+        ({"authorisation_evidence_sha256": "nope"}, {"authorisation_evidence_sha256_invalid"}),
+        # moments out of range are refused, never computed with (no overflow on year 1 or 9999)
+        ({"given_at": datetime(1899, 12, 31, 23, 59, tzinfo=UTC)}, {"given_at_out_of_range"}),
+        ({"given_at": datetime(1900, 1, 1, tzinfo=UTC), "now": datetime(1900, 1, 1, tzinfo=UTC)}, set()),
+        ({"given_at": datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1)))}, {"given_at_out_of_range"}),
+        (
+            {
+                "given_at": datetime(9999, 12, 31, tzinfo=UTC),
+                "valid_until": datetime(9999, 12, 31, 1, tzinfo=UTC),
+            },
+            {"given_at_in_future"},
+        ),
+        (
+            {
+                "given_at": datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-1))),
+                "valid_until": None,
+            },
+            {"given_at_in_future"},
+        ),
+        (
+            {"valid_until": datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1)))},
+            {"valid_until_not_after_given_at"},
+        ),
+        (
+            {"valid_until": datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-1)))},
+            {"validity_exceeds_one_year"},
+        ),
+        (
+            {"given_at": datetime(1, 1, 1, tzinfo=UTC), "valid_until": T0},
+            {"given_at_out_of_range"},
+        ),
     ],
 )
 def test_statement_rules(overrides: dict[str, Any], expected: set[str]) -> None:
@@ -472,6 +570,7 @@ def test_statement_articles() -> None:
         known_categories=set(),
         known_partners=set(),
         now=T0,
+        obtained_by="S",
     )
     assert [(v.code, v.article) for v in violations] == [
         ("oral_note_missing", "6.4"),
@@ -688,13 +787,156 @@ def test_withdrawing_an_earlier_consent_leaves_a_later_yes() -> None:
     assert only(decision) == CategoryDecision("contact", "permit", "c2", "consent")
 
 
-def test_expired_later_statement_no_longer_decides() -> None:
+def test_an_expired_later_refusal_keeps_blocking_an_earlier_yes() -> None:
+    """Art. 7.2: if the person stays with the refusal, the partner does not disclose.
+
+    A later "Nee" is the person's latest word for that recipient and data. It used to count only
+    within its own validity window, so once a short-lived "Nee" expired the older "Ja" permitted
+    again, while withdrawing the same "Nee" did not revive it. Both ways of ending a refusal now
+    agree: it stands until a newer "Ja" replaces it, for the rest of the earlier "Ja"'s validity.
+    """
     yes = make_consent("c1", grant("A"), given_at=T0)
     no = make_consent(
         "c2", grant("A", granted=False), given_at=T0 + timedelta(days=1), valid_until=T0 + timedelta(days=2)
     )
     assert only(run([yes, no], at=T0 + timedelta(days=1, hours=1))).reason == "refused"
-    assert only(run([yes, no], at=T0 + timedelta(days=2))).reason == "consent"
+    refused = CategoryDecision("contact", "deny", "c2", "refused")
+    assert only(run([yes, no], at=T0 + timedelta(days=2))) == refused  # the refusal's own end
+    assert only(run([yes, no], at=T0 + timedelta(days=300))) == refused
+    # Before the refusal was given the "Ja" stood; a newer "Ja" replaces the "Nee".
+    assert only(run([yes, no], at=T0 + timedelta(hours=1))).reason == "consent"
+    newer = make_consent("c3", grant("A"), given_at=T0 + timedelta(days=3))
+    assert only(run([yes, no, newer], at=T0 + timedelta(days=4))) == CategoryDecision(
+        "contact", "permit", "c3", "consent"
+    )
+
+
+def test_expiring_and_withdrawing_a_later_refusal_end_alike() -> None:
+    yes = make_consent("c1", grant("A"), given_at=T0)
+    no = make_consent(
+        "c2", grant("A", granted=False), given_at=T0 + timedelta(days=1), valid_until=T0 + timedelta(days=2)
+    )
+    at = T0 + timedelta(days=3)
+    expired = run([yes, no], at=at)
+    withdrawn = run(
+        [yes, no], at=at, withdrawals=[WithdrawalFacts("c2", T0 + timedelta(days=1, hours=1), None)]
+    )
+    assert expired.decision == withdrawn.decision == "deny"
+    assert only(expired).consent_id == only(withdrawn).consent_id == "c2"
+
+
+def test_an_expired_withdrawn_later_yes_keeps_blocking_an_earlier_yes() -> None:
+    first = make_consent("c1", grant("A"), given_at=T0)
+    second = make_consent(
+        "c2", grant("A"), given_at=T0 + timedelta(days=1), valid_until=T0 + timedelta(days=2)
+    )
+    withdrawal = WithdrawalFacts("c2", T0 + timedelta(days=1, hours=1), None)
+    decision = run([first, second], at=T0 + timedelta(days=5), withdrawals=[withdrawal])
+    assert only(decision) == CategoryDecision("contact", "deny", "c2", "withdrawn")
+
+
+def test_an_expired_later_yes_leaves_an_earlier_yes_in_force() -> None:
+    # Expiry is not a refusal: the earlier, still valid "Ja" permits again.
+    first = make_consent("c1", grant("A"), given_at=T0)
+    second = make_consent(
+        "c2", grant("A"), given_at=T0 + timedelta(days=1), valid_until=T0 + timedelta(days=2)
+    )
+    assert only(run([first, second], at=T0 + timedelta(days=5))) == CategoryDecision(
+        "contact", "permit", "c1", "consent"
+    )
+
+
+def test_an_expired_refusal_alone_still_explains_itself_as_refused() -> None:
+    no = make_consent("c1", grant("A", granted=False), valid_until=T0 + timedelta(days=1))
+    assert only(run([no], at=T0 + timedelta(days=30))) == CategoryDecision("contact", "deny", "c1", "refused")
+    # Not yet given: the refusal does not speak before its given_at.
+    assert only(run([no], at=T0 - US)).reason == "not_yet_valid"
+
+
+# ------------------------------------------------------ who may rely on a consent (6.1, 6.3)
+
+
+def test_the_obtainer_may_use_every_line() -> None:
+    consent = make_consent("c1", grant("A", grant_id="g1"), grant("B", grant_id="g2"), obtained_by="S")
+    assert run([consent], recipient="A", sender="S").permitted
+    assert run([consent], recipient="B", sender="S").permitted
+
+
+def test_the_on_behalf_party_may_use_only_the_line_to_the_obtainer() -> None:
+    """Art. 6.3: the requester T asks consent, on behalf of the holder S, "voor deze verstrekking".
+
+    The reviewer's case: YOUTH_CARE (T) registered a consent on behalf of JGZ (S) with lines to
+    YOUTH_CARE and SCHOOL (B). JGZ may send to YOUTH_CARE, not to SCHOOL.
+    """
+    consent = make_consent(
+        "c1", grant("T", grant_id="g1"), grant("B", grant_id="g2"), obtained_by="T", on_behalf_of="S"
+    )
+    assert only(run([consent], recipient="T", sender="S")) == CategoryDecision(
+        "contact", "permit", "c1", "consent"
+    )
+    assert only(run([consent], recipient="B", sender="S")) == CategoryDecision(
+        "contact", "deny", None, "recipient_not_covered"
+    )
+    # The obtainer itself keeps its own lines.
+    assert run([consent], recipient="B", sender="T").permitted
+
+
+def test_a_partner_outside_the_consent_may_use_nothing() -> None:
+    consent = make_consent("c1", grant("A"), obtained_by="T", on_behalf_of="U")
+    assert only(run([consent], recipient="A", sender="S")) == CategoryDecision(
+        "contact", "deny", None, "no_consent"
+    )
+    assert only(run([consent], recipient="A", sender="A")).reason == "no_consent"
+    # Without a sender scope (the registry as a whole) the line counts.
+    assert run([consent], recipient="A", sender=None).permitted
+
+
+def test_a_refusal_binds_the_disclosures_it_was_about() -> None:
+    """Art. 7.1-7.2: the refusal is of the consent the disclosing partner asked for its disclosure.
+
+    A later "Nee" to JGZ (A) on the school's (T) form does not block the municipality's (S) own,
+    earlier "Ja" to JGZ; it blocks the school. Its consent id is not shown to the municipality.
+    """
+    municipality = make_consent("c1", grant("A"), obtained_by="S", given_at=T0)
+    school = make_consent("c2", grant("A", granted=False), obtained_by="T", given_at=T0 + timedelta(hours=1))
+    assert only(run([municipality, school], sender="S")) == CategoryDecision(
+        "contact", "permit", "c1", "consent"
+    )
+    assert only(run([municipality, school], sender="T")) == CategoryDecision(
+        "contact", "deny", "c2", "refused"
+    )
+
+
+def test_a_refusal_obtained_on_the_holders_behalf_binds_the_holder() -> None:
+    own = make_consent("c1", grant("T"), obtained_by="S", given_at=T0)
+    on_behalf = make_consent(
+        "c2", grant("T", granted=False), obtained_by="T", on_behalf_of="S", given_at=T0 + timedelta(hours=1)
+    )
+    assert only(run([own, on_behalf], recipient="T", sender="S")) == CategoryDecision(
+        "contact", "deny", "c2", "refused"
+    )
+
+
+@pytest.mark.parametrize(
+    ("sender", "obtained_by", "on_behalf_of", "recipient", "expected"),
+    [
+        ("S", "S", None, "A", True),
+        ("S", "S", "H", "A", True),
+        ("S", "S", "H", "S", True),
+        ("H", "S", "H", "S", True),  # holder to requester: "deze verstrekking"
+        ("H", "S", "H", "A", False),  # holder to anyone else on the form
+        ("H", "S", None, "S", False),
+        ("A", "S", "H", "A", False),  # a recipient is not a sender of this consent
+        ("s", "S", None, "A", False),  # exact match
+        (None, "S", "H", "A", True),
+    ],
+)
+def test_may_rely_on(
+    sender: str | None, obtained_by: str, on_behalf_of: str | None, recipient: str, expected: bool
+) -> None:
+    line = grant(recipient)
+    consent = make_consent("c1", line, obtained_by=obtained_by, on_behalf_of=on_behalf_of)
+    assert may_rely_on(sender, consent, line) is expected
 
 
 @pytest.mark.parametrize(
@@ -818,10 +1060,28 @@ def test_deny_reasons_are_the_contract_values() -> None:
 
 
 # ------------------------------------------------------------- properties
+#
+# The generators are biased towards worlds where something is permitted: a property such as "a
+# withdrawal never permits more" says little when the decision was a deny anyway. So requests are
+# built from existing grants and asked by a partner that may use them, `at` falls inside (or on the
+# edges of) a consent's window, most lines say "Ja", most consents are written, and restrictions
+# are rare. `test_generated_worlds_permit_often` keeps the bias honest.
 
-RECIPIENTS = ("A", "B", "C")
+SENDER, OTHER = "S", "T"  # the asking partner, and a partner that obtained consents of its own
+RECIPIENTS = ("A", "B", OTHER)
 CATEGORIES = ("contact", "housing", "health")
 PROP_SPECIAL = frozenset({"health"})
+HOUR = timedelta(hours=1)
+
+
+def often(numerator: int, denominator: int) -> st.SearchStrategy[bool]:
+    """True about `numerator` in `denominator` times.
+
+    Hypothesis favours the first element of sampled_from (and the edges of integers), so the
+    more common value comes first: that keeps the odds, and shrinking goes to the common case.
+    """
+    trues, falses = [True] * numerator, [False] * (denominator - numerator)
+    return st.sampled_from(trues + falses if numerator * 2 >= denominator else falses + trues)
 
 
 def hours(low: int = 0, high: int = 30) -> st.SearchStrategy[datetime]:
@@ -829,13 +1089,16 @@ def hours(low: int = 0, high: int = 30) -> st.SearchStrategy[datetime]:
 
 
 @st.composite
-def grants_st(draw: st.DrawFn, prefix: str, recipients: Sequence[str] = RECIPIENTS) -> tuple[GrantFacts, ...]:
+def grants_st(
+    draw: st.DrawFn, prefix: str, recipients: Sequence[str] = RECIPIENTS, granted: bool | None = None
+) -> tuple[GrantFacts, ...]:
     drawn = draw(
         st.lists(
             st.tuples(
                 st.sampled_from(recipients),
                 st.frozensets(st.sampled_from(CATEGORIES), min_size=1),
-                st.booleans(),
+                # Mostly "Ja": a world of refusals permits nothing.
+                often(5, 6) if granted is None else st.just(granted),
             ),
             min_size=1,
             max_size=3,
@@ -844,53 +1107,102 @@ def grants_st(draw: st.DrawFn, prefix: str, recipients: Sequence[str] = RECIPIEN
     return tuple(GrantFacts(f"{prefix}g{i}", r, cats, ok) for i, (r, cats, ok) in enumerate(drawn))
 
 
+# Who obtained a consent, and for whom: mostly the sender itself; sometimes another partner on
+# the sender's behalf (art. 6.3: the sender may use the line to that partner only); sometimes
+# another partner for itself (the sender may use nothing of it).
+PARTIES = st.sampled_from([(SENDER, None), (SENDER, None), (SENDER, "B"), (OTHER, SENDER), (OTHER, None)])
+
+
 @st.composite
 def consent_st(
-    draw: st.DrawFn, consent_id: str, recipients: Sequence[str] = RECIPIENTS, granted: bool | None = None
+    draw: st.DrawFn,
+    consent_id: str,
+    recipients: Sequence[str] = RECIPIENTS,
+    granted: bool | None = None,
+    parties: tuple[str, str | None] | None = None,
 ) -> ConsentFacts:
     given_at = draw(hours())
-    grants = draw(grants_st(consent_id, recipients))
-    if granted is not None:
-        grants = tuple(GrantFacts(g.grant_id, g.recipient, g.categories, granted) for g in grants)
+    obtained_by, on_behalf_of = parties or draw(PARTIES)
     return ConsentFacts(
         consent_id=consent_id,
-        form=draw(st.sampled_from(list(ConsentForm))),
+        form=ConsentForm.ORAL if draw(often(1, 3)) else ConsentForm.WRITTEN,
         explicit=draw(st.booleans()),
         given_at=given_at,
-        valid_until=given_at + timedelta(hours=draw(st.integers(1, 20))),
-        grants=grants,
+        valid_until=given_at + timedelta(hours=draw(st.integers(1, 40))),
+        grants=draw(grants_st(consent_id, recipients, granted)),
+        obtained_by=obtained_by,
+        obtained_on_behalf_of=on_behalf_of,
     )
 
 
 @st.composite
 def consents_st(draw: st.DrawFn, recipients: Sequence[str] = RECIPIENTS) -> list[ConsentFacts]:
-    count = draw(st.integers(0, 4))
+    count = draw(st.integers(1, 4))
     return [draw(consent_st(f"c{i}", recipients)) for i in range(count)]
 
 
 @st.composite
-def withdrawal_st(draw: st.DrawFn, consents: Sequence[ConsentFacts]) -> WithdrawalFacts:
+def moment_in(draw: st.DrawFn, consent: ConsentFacts) -> datetime:
+    """Inside the consent's window, often on its edges, sometimes just past its end."""
+    span = consent.valid_until - consent.given_at
+    inside = consent.given_at + draw(st.integers(0, span // HOUR - 1)) * HOUR
+    edges = [consent.given_at, consent.valid_until - US, consent.valid_until]
+    return draw(st.sampled_from([inside, inside, inside, *edges]))
+
+
+@st.composite
+def moment_near(draw: st.DrawFn, consents: Sequence[ConsentFacts]) -> datetime:
+    """Mostly inside one of the consents' windows; sometimes anywhere."""
+    if not consents or draw(often(1, 6)):
+        return draw(hours(0, 72))
+    return draw(moment_in(draw(st.sampled_from(consents))))
+
+
+@st.composite
+def withdrawal_st(draw: st.DrawFn, consents: Sequence[ConsentFacts], around: datetime) -> WithdrawalFacts:
     if not consents:
-        return WithdrawalFacts("c9", draw(hours()), None)
+        return WithdrawalFacts("c9", around, None)
     consent = draw(st.sampled_from(consents))
     grant_ids = [g.grant_id for g in consent.grants]
     subset = draw(st.one_of(st.none(), st.frozensets(st.sampled_from(grant_ids), min_size=1)))
-    return WithdrawalFacts(consent.consent_id, draw(hours()), subset)
+    # Received around `at`: before it (effective), exactly at it, or after it (not yet effective).
+    received_at = max(consent.given_at, around + draw(st.integers(-6, 6)) * HOUR)
+    return WithdrawalFacts(consent.consent_id, received_at, subset)
+
+
+def sender_of(consent: ConsentFacts, line: GrantFacts) -> str:
+    """A partner that may use this line (art. 6.1, 6.3)."""
+    if consent.obtained_on_behalf_of is not None and line.recipient == consent.obtained_by:
+        return consent.obtained_on_behalf_of
+    return consent.obtained_by
 
 
 @st.composite
 def world_st(draw: st.DrawFn) -> dict[str, Any]:
+    """Mostly: a request answered by one line, asked by a partner that may use it, inside its window."""
     consents = draw(consents_st())
+    lines = [(c, g) for c in consents for g in c.grants]
+    if draw(often(4, 5)):
+        consent, line = draw(st.sampled_from(lines))
+        at = draw(moment_in(consent))
+        categories = draw(st.lists(st.sampled_from(sorted(line.categories)), min_size=1, max_size=3))
+        if draw(often(1, 5)):
+            categories.append(draw(st.sampled_from(CATEGORIES)))
+        request = DecisionRequest(line.recipient, tuple(categories), sender_of(consent, line))
+    else:
+        at = draw(moment_near(consents))
+        request = DecisionRequest(
+            draw(st.sampled_from(RECIPIENTS)),
+            tuple(draw(st.lists(st.sampled_from(CATEGORIES), max_size=4))),
+            draw(st.sampled_from([SENDER, OTHER])),
+        )
+    rare_restriction = st.builds(RestrictionFacts, hours(0, 72), st.one_of(st.none(), hours(0, 72)))
     return {
         "consents": consents,
-        "withdrawals": draw(st.lists(withdrawal_st(consents), max_size=3)),
-        "restrictions": draw(
-            st.lists(st.builds(RestrictionFacts, hours(), st.one_of(st.none(), hours())), max_size=1)
-        ),
-        "request": DecisionRequest(
-            draw(st.sampled_from(RECIPIENTS)), tuple(draw(st.lists(st.sampled_from(CATEGORIES), max_size=4)))
-        ),
-        "at": draw(hours()),
+        "withdrawals": draw(st.lists(withdrawal_st(consents, at), max_size=2)),
+        "restrictions": [draw(rare_restriction)] if draw(often(1, 10)) else [],
+        "request": request,
+        "at": at,
         "special_categories": PROP_SPECIAL,
     }
 
@@ -899,13 +1211,119 @@ def permitted_categories(decision: Decision) -> set[str]:
     return {c.category for c in decision.per_category if c.decision == "permit"}
 
 
+def backing_grants(world: dict[str, Any], consent: ConsentFacts, category: str) -> list[GrantFacts]:
+    return [
+        g for g in consent.grants if g.recipient == world["request"].recipient and category in g.categories
+    ]
+
+
+def test_generated_worlds_permit_often() -> None:
+    """The bias works: many worlds permit something, also with a withdrawal in them."""
+    seen = {"worlds": 0, "permit": 0, "permit_with_withdrawal": 0, "permit_special": 0}
+
+    @settings(max_examples=300, database=None)
+    @given(world_st())
+    def count(world: dict[str, Any]) -> None:
+        decision = decide(**world)
+        seen["worlds"] += 1
+        if permitted_categories(decision):
+            seen["permit"] += 1
+            seen["permit_with_withdrawal"] += bool(world["withdrawals"])
+            seen["permit_special"] += bool(permitted_categories(decision) & PROP_SPECIAL)
+
+    count()
+    assert seen["permit"] >= seen["worlds"] // 4, seen
+    assert seen["permit_with_withdrawal"] >= seen["worlds"] // 20, seen
+    assert seen["permit_special"] >= seen["worlds"] // 20, seen
+
+
 @given(st.data())
 def test_adding_a_withdrawal_never_permits_more(data: st.DataObject) -> None:
     world = data.draw(world_st())
-    extra = data.draw(withdrawal_st(world["consents"]))
+    extra = data.draw(withdrawal_st(world["consents"], world["at"]))
     before = decide(**world)
     after = decide(**{**world, "withdrawals": [*world["withdrawals"], extra]})
     assert permitted_categories(after) <= permitted_categories(before)
+
+
+@given(st.data())
+def test_withdrawing_the_backing_grant_turns_a_permit_into_a_deny(data: st.DataObject) -> None:
+    """A permit, then a withdrawal of its backing lines received at or before `at`: a deny."""
+    world = data.draw(world_st())
+    before = decide(**world)
+    permits = [c for c in before.per_category if c.decision == "permit"]
+    assume(permits)
+    outcome = data.draw(st.sampled_from(permits))
+    consent = next(c for c in world["consents"] if c.consent_id == outcome.consent_id)
+    backing = frozenset(g.grant_id for g in backing_grants(world, consent, outcome.category))
+    span = (world["at"] - consent.given_at) // US
+    received_at = consent.given_at + data.draw(st.integers(0, span)) * US
+    grant_ids = data.draw(st.sampled_from([None, backing]))
+    withdrawal = WithdrawalFacts(consent.consent_id, received_at, grant_ids)
+    after = decide(**{**world, "withdrawals": [*world["withdrawals"], withdrawal]})
+    [now] = [c for c in after.per_category if c.category == outcome.category]
+    assert now.decision == "deny"
+    assert now.reason in {"withdrawn", "refused"}
+
+
+@given(st.data())
+def test_a_later_refusal_turns_a_permit_into_a_deny_whatever_its_own_validity(data: st.DataObject) -> None:
+    """Art. 7.2: a "Nee" given after the "Ja" and at or before `at` blocks it, even once expired."""
+    world = data.draw(world_st())
+    before = decide(**world)
+    permits = [c for c in before.per_category if c.decision == "permit"]
+    assume(permits)
+    outcome = data.draw(st.sampled_from(permits))
+    consent = next(c for c in world["consents"] if c.consent_id == outcome.consent_id)
+    # The permitting consent was the latest word standing, so a "Nee" given after it and at or
+    # before `at` is the latest word now.
+    assume(consent.given_at < world["at"])
+    given_at = consent.given_at + data.draw(st.integers(1, (world["at"] - consent.given_at) // US)) * US
+    refusal = ConsentFacts(
+        consent_id="refusal",
+        form=ConsentForm.WRITTEN,
+        explicit=False,
+        given_at=given_at,
+        valid_until=given_at + data.draw(st.integers(1, 50)) * HOUR,
+        grants=(GrantFacts("refusal-g", world["request"].recipient, frozenset({outcome.category}), False),),
+        obtained_by=consent.obtained_by,
+        obtained_on_behalf_of=consent.obtained_on_behalf_of,
+    )
+    after = decide(**{**world, "consents": [*world["consents"], refusal]})
+    [now] = [c for c in after.per_category if c.category == outcome.category]
+    assert now == CategoryDecision(outcome.category, "deny", "refusal", "refused")
+
+
+@given(st.data())
+def test_a_valid_yes_standing_alone_permits(data: st.DataObject) -> None:
+    """The other side of the oracle: a "Ja" the sender may use, in force, unopposed, permits.
+
+    Whoever asks may use it: its obtainer for any line, the party it was obtained for for the
+    line to the obtainer (art. 6.1, 6.3).
+    """
+    consent = data.draw(consent_st("c1"))
+    line = data.draw(st.sampled_from(consent.grants))
+    refused = {
+        c for g in consent.grants if g.recipient == line.recipient and not g.granted for c in g.categories
+    }
+    allowed = set(line.categories) - refused
+    if consent.form is ConsentForm.ORAL and not consent.explicit:
+        allowed -= PROP_SPECIAL
+    assume(line.granted and allowed)
+    categories = data.draw(st.lists(st.sampled_from(sorted(allowed)), min_size=1, max_size=3))
+    at = consent.given_at + data.draw(st.integers(0, (consent.valid_until - consent.given_at) // US - 1)) * US
+    request = DecisionRequest(line.recipient, tuple(categories), sender_of(consent, line))
+    decision = decide([consent], [], [], request, at, PROP_SPECIAL)
+    assert decision.permitted
+    assert decision.consent_ids == ("c1",)
+
+
+@given(world_st())
+def test_oral_consent_not_marked_explicit_never_permits_special_data(world: dict[str, Any]) -> None:
+    """Art. 2: special categories need explicit consent (written, or oral marked explicit)."""
+    oral = [replace(c, form=ConsentForm.ORAL, explicit=False) for c in world["consents"]]
+    decision = decide(**{**world, "consents": oral})
+    assert not permitted_categories(decision) & PROP_SPECIAL
 
 
 @given(st.data())
@@ -920,24 +1338,52 @@ def test_adding_a_refusal_never_permits_more(data: st.DataObject) -> None:
 @given(st.data())
 def test_adding_a_restriction_never_permits_more(data: st.DataObject) -> None:
     world = data.draw(world_st())
-    restriction = data.draw(st.builds(RestrictionFacts, hours(), st.one_of(st.none(), hours())))
+    restriction = data.draw(st.builds(RestrictionFacts, hours(0, 72), st.one_of(st.none(), hours(0, 72))))
     before = decide(**world)
     after = decide(**{**world, "restrictions": [*world["restrictions"], restriction]})
     assert permitted_categories(after) <= permitted_categories(before)
+
+
+@given(st.data())
+def test_a_restriction_active_at_the_moment_denies_everything(data: st.DataObject) -> None:
+    world = data.draw(world_st())
+    at = world["at"]
+    starts = at - data.draw(st.integers(0, 48)) * HOUR
+    ends = data.draw(st.one_of(st.none(), st.integers(0, 48).map(lambda h: at + US + h * HOUR)))
+    decision = decide(**{**world, "restrictions": [RestrictionFacts(starts, ends)]})
+    assert all(c.reason == "restricted" and c.consent_id is None for c in decision.per_category)
+
+
+@given(st.data())
+def test_a_consent_the_sender_may_not_use_changes_nothing(data: st.DataObject) -> None:
+    """Art. 6.1, 6.3: another partner's own consent, or a line of it not addressed to the requester."""
+    world = data.draw(world_st())
+    sender = world["request"].sender
+    stranger = "U" if sender != "U" else "V"
+    foreign = data.draw(consent_st("foreign", parties=(stranger, data.draw(st.sampled_from([None, "B"])))))
+    # On the sender's behalf, but no line to the obtainer: nothing the sender may use either.
+    lines = tuple(g for g in data.draw(grants_st("behalf", ("A", "B"))))
+    behalf = ConsentFacts(
+        "behalf", ConsentForm.WRITTEN, True, world["at"], world["at"] + HOUR, lines, "C", sender
+    )
+    before = decide(**world)
+    after = decide(**{**world, "consents": [*world["consents"], foreign, behalf]})
+    assert after == before
 
 
 @given(
     st.data(),
     st.sampled_from(["B", "C", "a", "A ", ""]),
     st.lists(st.sampled_from(CATEGORIES), min_size=1),
-    hours(),
 )
 def test_grants_to_one_recipient_never_permit_another(
-    data: st.DataObject, other: str, categories: list[str], at: datetime
+    data: st.DataObject, other: str, categories: list[str]
 ) -> None:
     consents = data.draw(consents_st(recipients=("A",)))
-    for_other = decide(consents, [], [], DecisionRequest(other, tuple(categories)), at, PROP_SPECIAL)
-    assert permitted_categories(for_other) == set()
+    at = data.draw(moment_near(consents))
+    for sender in (SENDER, OTHER, None):
+        request = DecisionRequest(other, tuple(categories), sender)
+        assert permitted_categories(decide(consents, [], [], request, at, PROP_SPECIAL)) == set()
 
 
 @given(world_st())
@@ -952,8 +1398,9 @@ def test_permitted_iff_every_category_permitted(world: dict[str, Any]) -> None:
 
 @given(world_st())
 def test_every_permit_is_backed_by_a_grant_in_force(world: dict[str, Any]) -> None:
+    """An independent oracle for a permit: written out from the articles, not from `decide`."""
     decision = decide(**world)
-    at, recipient = world["at"], world["request"].recipient
+    at, sender = world["at"], world["request"].sender
     by_id = {c.consent_id: c for c in world["consents"]}
     for outcome in decision.per_category:
         assert (outcome.decision == "permit") == (outcome.reason == "consent")
@@ -962,21 +1409,38 @@ def test_every_permit_is_backed_by_a_grant_in_force(world: dict[str, Any]) -> No
             continue
         assert outcome.consent_id is not None
         consent = by_id[outcome.consent_id]
-        assert consent.given_at <= at < consent.valid_until
-        backing = [g for g in consent.grants if g.recipient == recipient and outcome.category in g.categories]
-        assert backing and all(g.granted for g in backing)
-        assert not any(
+        assert consent.given_at <= at < consent.valid_until  # Bijlage VIII: in force
+        backing = backing_grants(world, consent, outcome.category)
+        assert backing and all(g.granted for g in backing)  # art. 7.2: no "Nee" in the same statement
+        # art. 6.1 / 6.3: the sender obtained it, or it was obtained for the sender and the line
+        # goes to the obtainer.
+        assert all(
+            sender == consent.obtained_by
+            or (sender == consent.obtained_on_behalf_of and g.recipient == consent.obtained_by)
+            for g in backing
+        )
+        assert not any(  # Bijlage VIII: not withdrawn as of `at`
             w.consent_id == consent.consent_id
             and w.received_at <= at
             and (w.grant_ids is None or g.grant_id in w.grant_ids)
             for w in world["withdrawals"]
             for g in backing
         )
-        if outcome.category in PROP_SPECIAL:
+        if outcome.category in PROP_SPECIAL:  # art. 2: explicit consent for special data
             assert consent.form is ConsentForm.WRITTEN or consent.explicit
-        assert not any(
+        assert not any(  # art. 14
             r.starts_at <= at and (r.ends_at is None or at < r.ends_at) for r in world["restrictions"]
         )
+        # art. 7.2: no later "Nee" from a statement the sender may use stands against it.
+        for other in world["consents"]:
+            if not consent.given_at < other.given_at <= at:
+                continue
+            for g in other.grants:
+                usable = sender == other.obtained_by or (
+                    sender == other.obtained_on_behalf_of and g.recipient == other.obtained_by
+                )
+                if usable and g.recipient == world["request"].recipient and outcome.category in g.categories:
+                    assert g.granted
 
 
 @given(world_st())

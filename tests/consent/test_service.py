@@ -66,6 +66,7 @@ def decide(
         categories=categories,
         at=at,
         special_categories=SPECIAL,
+        sender=MUNICIPALITY,
     )
     return {c.category: c.reason for c in decision.per_category}
 
