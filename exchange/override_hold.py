@@ -333,9 +333,10 @@ async def override_worker(runtime: Runtime) -> None:
 
     Reads never wait for it: every status derives `expired` from the deadline at once.
     """
-    while True:
-        try:
-            await asyncio.to_thread(sweep, runtime)
-        except Exception:  # keep sweeping after a transient database error
-            log.exception("override sweep failed")
-        await asyncio.sleep(runtime.settings.override_sweep_seconds)
+    from gateway.workers import repeat
+
+    await repeat(
+        "override sweep",
+        lambda: asyncio.to_thread(sweep, runtime),
+        lambda: runtime.settings.override_sweep_seconds,
+    )

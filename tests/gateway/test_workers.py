@@ -1,0 +1,46 @@
+"""Background loops outlive outages without flooding the log (one traceback, then one line each)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from gateway import workers
+
+
+def test_a_failing_loop_backs_off_logs_once_and_recovers(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    waits: list[float] = []
+    outcomes = [OSError("db down")] * 4 + [None, None]
+
+    async def fake_sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == len(outcomes):
+            raise asyncio.CancelledError
+
+    async def step() -> None:
+        outcome = outcomes[len(waits)]
+        if outcome is not None:
+            raise outcome
+
+    monkeypatch.setattr(workers.asyncio, "sleep", fake_sleep)
+    with caplog.at_level(logging.INFO, logger="meerpunt.gateway"), pytest.raises(asyncio.CancelledError):
+        asyncio.run(workers.repeat("push delivery", step, lambda: 0.1))
+    assert waits == [0.2, 0.4, 0.8, 1.6, 0.1, 0.1]
+    tracebacks = [r for r in caplog.records if r.exc_info]
+    assert len(tracebacks) == 1
+    assert sum("still failing" in r.getMessage() for r in caplog.records) == 3
+    assert sum("recovered after 4 failed cycles" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_backoff_is_capped() -> None:
+    backoff = workers.FailureBackoff("sequencer")
+    try:
+        raise OSError("down")
+    except OSError as error:
+        delays = [backoff.failed(0.25, error) for _ in range(30)]
+    assert max(delays) == workers.MAX_BACKOFF_SECONDS
+    assert delays == sorted(delays)
