@@ -17,14 +17,18 @@ import asyncio
 import base64
 import datetime as dt
 import logging
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 import sqlalchemy as sa
+from prometheus_client import Counter, Gauge
 from sqlmodel import Session, col, select
 
 from audit.canonical import rfc3339
-from audit.merkle import TILE_HEIGHT, CompactRange
+from audit.merkle import HASH_SIZE, TILE_HEIGHT, CompactRange
 from audit.models import RegisterEntry, TreeHead, TreeState, TreeTile
 from audit.proofs import RegisterInconsistent, latest_head
 from gateway.db import is_sqlite, unit_of_work
@@ -50,6 +54,25 @@ SEQUENCER_LOCK = int.from_bytes(b"mp-audit", "big")
 """PostgreSQL advisory lock key of the sequencer (a constant every gateway process agrees on)."""
 
 TILE_SIZE = 1 << TILE_HEIGHT
+
+# Cheap to keep: each is set from values a batch has at hand (one count query only when a batch
+# was full, i.e. when there is a backlog). Alert on `time() - …_timestamp_seconds`.
+BACKLOG = Gauge("meerpunt_register_backlog", "Register entries awaiting the sequencer (as of the last batch)")
+TREE_SIZE = Gauge("meerpunt_register_tree_size", "Entries with a tree position (as of the last batch)")
+SIGNED_SIZE = Gauge("meerpunt_register_signed_tree_size", "Size of the newest signed tree head")
+CHECKPOINT_TIME = Gauge(
+    "meerpunt_register_checkpoint_timestamp_seconds", "When the newest tree head was signed (Unix time)"
+)
+LAST_BATCH_TIME = Gauge(
+    "meerpunt_register_sequencer_last_batch_timestamp_seconds",
+    "When this process last completed a sequencer batch as the leader (Unix time)",
+)
+FAILURES = Counter("meerpunt_register_sequencer_failures_total", "Sequencer batches that failed")
+UNSEQUENCEABLE = Gauge(
+    "meerpunt_register_unsequenceable_entries",
+    "Entries awaiting the sequencer that it cannot place (malformed leaf hash; audit verify names them)",
+)
+_reported_malformed: set[int] = set()
 
 
 class SignPolicy(Enum):
@@ -116,12 +139,16 @@ def sequence_batch(
         return None
     now = runtime.clock()
     state, frontier = _load_state(session, now)
-    pending = session.exec(
+    fetched = session.exec(
         select(RegisterEntry.seq, RegisterEntry.leaf_hash)
         .where(col(RegisterEntry.leaf_index).is_(None))
         .order_by(col(RegisterEntry.seq))
         .limit(limit)
     ).all()
+    pending = [(seq, leaf) for seq, leaf in fetched if leaf is not None and len(leaf) == HASH_SIZE]
+    malformed = [seq or 0 for seq, leaf in fetched if leaf is None or len(leaf) != HASH_SIZE]
+    if malformed:
+        _report_malformed(malformed)
 
     if pending:
         start = frontier.size
@@ -153,18 +180,56 @@ def sequence_batch(
         session.add(state)
 
     head = None
-    if _signing_due(session, runtime, sign, state.size, now):
-        head = _sign_head(session, runtime, frontier, now)
+    latest = latest_head(session)
+    if _signing_due(runtime, sign, state.size, now, latest):
+        head = latest = _sign_head(session, runtime, frontier, now)
     session.flush()
+    _observe(session, limit, fetched, malformed, state.size, latest)
     return BatchResult(sequenced=len(pending), size=state.size, head=head)
 
 
-def _signing_due(session: Session, runtime: Runtime, sign: SignPolicy, size: int, now: dt.datetime) -> bool:
+def _report_malformed(seqs: list[int]) -> None:
+    """A row no honest write produces (the CHECK constraint refuses it): skip it, loudly, once.
+
+    Skipping keeps the register growing; the row stays unsequenced, `audit verify` names it, and
+    the `meerpunt_register_unsequenceable_entries` gauge shows it until an operator acts.
+    """
+    new = [seq for seq in seqs if seq not in _reported_malformed]
+    if new:
+        _reported_malformed.update(new)
+        log.error("register entries with seq %s have a malformed leaf hash; the sequencer skips them", new)
+
+
+def _observe(
+    session: Session,
+    limit: int,
+    fetched: Sequence[Any],
+    malformed: list[int],
+    size: int,
+    latest: TreeHead | None,
+) -> None:
+    backlog = len(malformed)
+    if len(fetched) == limit:  # more may be waiting: count them (the partial index keeps it small;
+        # the entries placed by this batch already have their position in this transaction)
+        backlog = session.exec(
+            select(sa.func.count()).select_from(RegisterEntry).where(col(RegisterEntry.leaf_index).is_(None))
+        ).one()
+    BACKLOG.set(backlog)
+    UNSEQUENCEABLE.set(len(malformed))
+    TREE_SIZE.set(size)
+    LAST_BATCH_TIME.set(time.time())
+    if latest is not None:
+        SIGNED_SIZE.set(latest.size)
+        CHECKPOINT_TIME.set(_as_utc(latest.signed_at).timestamp())
+
+
+def _signing_due(
+    runtime: Runtime, sign: SignPolicy, size: int, now: dt.datetime, latest: TreeHead | None
+) -> bool:
     if sign is SignPolicy.ALWAYS:
         return True
     if sign is SignPolicy.NEVER or size == 0:
         return False
-    latest = latest_head(session)
     if latest is None:
         return True
     # Read from the database, not a local timer, so that several processes keep one cadence.
@@ -243,6 +308,7 @@ async def run_sequencer(runtime: Runtime) -> None:
         except asyncio.CancelledError:
             raise
         except Exception:
+            FAILURES.inc()
             log.exception("register sequencer batch failed")
             result = None
         if result is None or result.sequenced < settings.sequencer_batch_size:

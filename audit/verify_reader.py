@@ -27,16 +27,29 @@ from gateway.runtime import Runtime
 
 __all__ = [
     "HASH",
+    "VERIFY_LOCK",
     "Block",
     "Head",
     "PortableReader",
     "PostgresReader",
     "Source",
+    "VerificationBusy",
     "open_reader",
     "read_blocks",
 ]
 
 HASH = 32
+
+VERIFY_LOCK = int.from_bytes(b"mp-vrfy!", "big")
+"""PostgreSQL advisory lock key held by a running verification (one at a time, across processes)."""
+
+_LOCAL_VERIFY_LOCK = threading.Lock()  # SQLite: the gateway runs in one process
+
+
+class VerificationBusy(RuntimeError):
+    """Another verification of the register is running (each reads the whole register)."""
+
+
 _UNREADABLE = b"\xff"  # never a valid leaf input (not UTF-8, no version byte)
 
 
@@ -47,6 +60,13 @@ class Head:
     root_hash: bytes
     signed_at: dt.datetime
     jws: str
+    trusted: bool = False  # a checkpoint saved outside the database, handed to the verifier
+
+    @property
+    def name(self) -> str:
+        if self.trusted:
+            return f"the trusted checkpoint of size {self.size}"
+        return f"tree head #{self.id} (size {self.size})"
 
 
 @dataclass
@@ -67,7 +87,7 @@ class Source(Protocol):
     def block(self, start: int, stop: int, reader: int) -> Block: ...
     def pending(self) -> list[tuple[str, bytes, bytes]]: ...
     def entry_at(self, leaf_index: int) -> str | None: ...
-    def order_in(self, start: int, stop: int) -> list[tuple[int, int, str]]: ...
+    def misplaced(self, size: int) -> list[tuple[int, str]]: ...
     def close(self) -> None: ...
 
 
@@ -83,9 +103,9 @@ _TILES = (
     "ORDER BY tile_index"
 )
 _ENTRY_AT = "SELECT id FROM register_entry WHERE leaf_index = %s ORDER BY seq LIMIT 1"
-_ORDER_IN = (
-    "SELECT leaf_index, seq, id FROM register_entry WHERE leaf_index >= %s AND leaf_index < %s "
-    "ORDER BY leaf_index, seq"
+_MISPLACED = (
+    "SELECT leaf_index, id FROM register_entry WHERE leaf_index < 0 OR leaf_index >= %s "
+    "ORDER BY leaf_index LIMIT 10"
 )
 
 
@@ -102,6 +122,8 @@ class _DbapiReader:
         self._raws = [runtime.engine.raw_connection()]
         self._conn: Any = self._raws[0].driver_connection
         self._readers: list[Any] = [self._conn]
+        self._engine = runtime.engine
+        self._locked = False
 
     @property
     def readers(self) -> int:
@@ -146,16 +168,33 @@ class _DbapiReader:
         rows = self._all(_ENTRY_AT, (leaf_index,))
         return str(rows[0][0]) if rows else None
 
-    def order_in(self, start: int, stop: int) -> list[tuple[int, int, str]]:
-        return [(int(a), int(b), str(c)) for a, b, c in self._all(_ORDER_IN, (start, stop))]
+    def misplaced(self, size: int) -> list[tuple[int, str]]:
+        """Entries whose leaf index lies outside 0..size-1 (moved there by someone)."""
+        return [(int(index), str(entry_id)) for index, entry_id in self._all(_MISPLACED, (size,))]
+
+    def _unlock(self) -> None:
+        """Release the verification lock held in the database session (PostgreSQL)."""
 
     def close(self) -> None:
-        for raw in reversed(self._raws):
-            connection: Any = raw.driver_connection
-            try:
-                connection.rollback()
-            finally:
-                raw.close()
+        main = self._raws[0]
+        try:
+            for raw in reversed(self._raws[1:]):
+                connection: Any = raw.driver_connection
+                try:
+                    connection.rollback()
+                finally:
+                    raw.close()
+            self._conn.rollback()
+            if self._locked:
+                self._unlock()
+        except BaseException:
+            main.invalidate()  # its session ends, and any lock it holds with it
+            raise
+        finally:
+            if self._locked and is_sqlite(self._engine):
+                _LOCAL_VERIFY_LOCK.release()
+            self._locked = False
+            main.close()
 
 
 class PostgresReader(_DbapiReader):
@@ -182,8 +221,32 @@ class PostgresReader(_DbapiReader):
     """Connections reading blocks at once: the database's share of the work (reading and rendering
     rows, sending about 640 bytes each) is larger than the hashing, so two backends keep up."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, *, wait: bool = True) -> None:
         super().__init__(runtime)
+        # A session-level lock, taken (and committed) before the snapshot, so that a waiting
+        # verification reads the register as it is once its turn comes.
+        function = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
+        try:
+            acquired = self._conn.execute(f"SELECT {function}(%s)", (VERIFY_LOCK,)).fetchone()[0]
+            self._conn.commit()
+        except BaseException:
+            self._raws[0].invalidate()  # never hand a connection in an unknown lock state back
+            raise
+        if acquired is False:
+            self._raws[0].close()
+            raise VerificationBusy("another verification of the register is running")
+        self._locked = True
+        try:
+            self._begin(runtime)
+        except BaseException:
+            self.close()
+            raise
+
+    def _unlock(self) -> None:
+        self._conn.execute("SELECT pg_advisory_unlock(%s)", (VERIFY_LOCK,))
+        self._conn.commit()
+
+    def _begin(self, runtime: Runtime) -> None:
         # One snapshot for the whole run, shared by every reader (as pg_dump --jobs does): the
         # sequencer keeps appending meanwhile.
         self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -248,10 +311,21 @@ class PortableReader(_DbapiReader):
     )
     _PENDING = f"SELECT {_COLUMNS} FROM register_entry WHERE leaf_index IS NULL ORDER BY seq"  # noqa: S608
 
-    def __init__(self, runtime: Runtime) -> None:
-        super().__init__(runtime)
-        # A deferred read transaction: one WAL snapshot, without taking the write lock.
-        self._conn.execute("BEGIN")
+    def __init__(self, runtime: Runtime, *, wait: bool = True) -> None:
+        if not _LOCAL_VERIFY_LOCK.acquire(blocking=wait):
+            raise VerificationBusy("another verification of the register is running")
+        try:
+            super().__init__(runtime)
+        except BaseException:
+            _LOCAL_VERIFY_LOCK.release()
+            raise
+        self._locked = True
+        try:
+            # A deferred read transaction: one WAL snapshot, without taking the write lock.
+            self._conn.execute("BEGIN")
+        except BaseException:
+            self.close()
+            raise
 
     def _render(self, row: Sequence[Any]) -> bytes:
         try:
@@ -325,6 +399,12 @@ def read_blocks(source: Source, spans: Sequence[tuple[int, int]]) -> Generator[B
             thread.join()
 
 
-def open_reader(runtime: Runtime) -> Source:
-    """The reader for the runtime's database, inside its snapshot; `close()` it when done."""
-    return PortableReader(runtime) if is_sqlite(runtime.engine) else PostgresReader(runtime)
+def open_reader(runtime: Runtime, *, wait: bool = True) -> Source:
+    """The reader for the runtime's database, inside its snapshot; `close()` it when done.
+
+    Holds the verification lock until closed; raises `VerificationBusy` if another verification
+    holds it and `wait` is False.
+    """
+    if is_sqlite(runtime.engine):
+        return PortableReader(runtime, wait=wait)
+    return PostgresReader(runtime, wait=wait)

@@ -444,7 +444,7 @@ def measure_subject_history(runtime: Runtime, drafts: Drafts, samples: int) -> d
         began = time.perf_counter()
         with Session(engine) as session:
             rows = list_entries(
-                session, central, RegisterFilter(subject_hash=subject), after_seq=None, limit=100
+                session, central, RegisterFilter(subject_hash=subject), after_leaf=None, limit=100
             )
             views = [entry_view(entry) for entry in rows]
         query_only.append(time.perf_counter() - began)
@@ -454,7 +454,7 @@ def measure_subject_history(runtime: Runtime, drafts: Drafts, samples: int) -> d
         began = time.perf_counter()
         with Session(engine) as session:
             rows = list_entries(
-                session, officer, RegisterFilter(subject_hash=subject), after_seq=None, limit=100
+                session, officer, RegisterFilter(subject_hash=subject), after_leaf=None, limit=100
             )
             [entry_view(entry) for entry in rows]
         scoped.append(time.perf_counter() - began)

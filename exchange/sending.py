@@ -7,6 +7,7 @@ register entry.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
@@ -19,6 +20,7 @@ from prometheus_client import Counter
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
+from audit.models import RegisterEntry
 from audit.service import EntryDraft, EntryKind, new_trace_id, record, rfc3339
 from consent.restrictions import is_restricted
 from consent.rules import Decision
@@ -316,7 +318,8 @@ def send_disclosure(
 
     if basis.kind != "consent":
         session.add(_override_row(runtime, message, basis, held=held, at=now))
-    entry_id = None if held else register(session, message, at=now)
+    entry = None if held else register(session, message, at=now)
+    entry_id = entry.id if entry is not None else None
     message.register_entry_id = entry_id
     message.receipt = runtime.signer.sign(
         {
@@ -328,6 +331,9 @@ def send_disclosure(
             "accepted_at": rfc3339(now),
             "status": message.status,
             "register_entry": entry_id,
+            # The entry's leaf hash, outside the gateway's database: checkable against any later
+            # inclusion proof (GET /v1/audit/proof/{register_entry}), so a rewrite cannot hide.
+            "leaf_hash": base64.b64encode(entry.leaf_hash).decode("ascii") if entry is not None else None,
             "trace_id": trace_id,
         },
         typ="meerpunt-receipt+jws",
@@ -368,12 +374,12 @@ def _accept(
 
 def register_and_enqueue(session: Session, runtime: Runtime, message: Message, *, at: dt.datetime) -> str:
     """The sender-side entry (art. 8.1: reasons, recipient, which data) and the outbox row."""
-    entry_id = register(session, message, at=at)
+    entry_id = register(session, message, at=at).id
     enqueue(session, runtime, message, at=at)
     return entry_id
 
 
-def register(session: Session, message: Message, *, at: dt.datetime) -> str:
+def register(session: Session, message: Message, *, at: dt.datetime) -> RegisterEntry:
     """Registratie van verstrekking (art. 8 lid 1): the sender-side register entry of a message."""
     entry = record(
         session,
@@ -404,7 +410,7 @@ def register(session: Session, message: Message, *, at: dt.datetime) -> str:
             },
         ),
     )
-    return entry.id
+    return entry
 
 
 def enqueue(session: Session, runtime: Runtime, message: Message, *, at: dt.datetime) -> None:

@@ -250,6 +250,7 @@ def test_invalid_filters_are_problems(client_for: Client, params: dict[str, str]
 def test_cursor_pagination(runtime: Runtime, client_for: Client) -> None:
     bsn = new_bsn()
     created = [exchange(runtime, bsn, A, B).id for _ in range(5)]
+    sequence_pending(runtime, sign=False)  # pages of sequenced entries (the sequencer also runs)
     client = client_for(A)
     seen: list[str] = []
     params: dict[str, Any] = {"subject_bsn": bsn, "kind": "disclosure_sent", "limit": 2}
@@ -435,7 +436,11 @@ def test_proof_before_the_next_checkpoint_is_a_conflict(isolated_runtime: Runtim
         assert client.get(f"/v1/audit/proof/{entry.id}").status_code == 409  # sequenced, not yet signed
         sequence_pending(isolated_runtime, sign=True)
         proof = client.get(f"/v1/audit/proof/{entry.id}").json()
-        assert (proof["leaf_index"], proof["tree_size"], proof["proof"]) == (0, 1, [])
+        # The entry is leaf 0; the two refused reads above were registered too (leaves 1 and 2).
+        assert (proof["leaf_index"], proof["tree_size"]) == (0, 3)
+        leaf = base64.b64decode(proof["leaf_hash"])
+        root = root_from_inclusion_proof(leaf, 0, 3, [base64.b64decode(node) for node in proof["proof"]])
+        assert root is not None and base64.b64encode(root).decode() == proof["root_hash"]
 
 
 def test_verify_endpoint_is_for_officers(
