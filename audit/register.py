@@ -21,6 +21,7 @@ from audit.canonical import rfc3339
 from audit.models import RegisterEntry
 from audit.repository import (
     RegisterFilter,
+    count_by_id,
     count_entries,
     entries_by_id,
     list_entries,
@@ -198,23 +199,27 @@ def list_register(
     require_reader(viewer)
     register_filter = _resolve(runtime, query)
     at = decode_cursor(cursor) if cursor else Cursor()
+    # The waiting entries first, then the sequenced ones, each in its own statement: an entry the
+    # sequencer places in between is in both lists (and shown once), never in neither.
+    waiting = list(list_pending(session, viewer, register_filter, after_seq=at.pending_seq, limit=limit + 1))
     rows = list(list_entries(session, viewer, register_filter, after_leaf=at.leaf_index, limit=limit + 1))
     page: list[RegisterEntry] = rows[:limit]
     after: Cursor | None = None
     if len(rows) > limit:
         after = Cursor(rows[limit - 1].leaf_index or 0, at.pending_seq)
     else:
+        placed = {entry.id for entry in rows}
+        pending = [entry for entry in waiting if entry.id not in placed]
         room = limit - len(rows)
-        pending = list_pending(session, viewer, register_filter, after_seq=at.pending_seq, limit=room + 1)
         if len(pending) <= room:
-            page = rows + list(pending)  # the last page
+            page = rows + pending  # the last page
         elif rows:
             after = Cursor(rows[-1].leaf_index or 0, at.pending_seq)  # the waiting ones come next
         else:
             # More entries await the sequencer than fit on a page (a backlog, which the sequencer
             # metrics alert on): page through them by `seq`. Entries shown here appear again, in
             # their tree position, if the client keeps paging after they are sequenced.
-            page = list(pending[:limit])
+            page = pending[:limit]
             after = Cursor(at.leaf_index, page[-1].seq or 0)
     items = [entry_view(entry) for entry in page]
     _log_access(
@@ -241,23 +246,26 @@ def export_register(
     """The CSV export, streamed page by page after the access entry was written.
 
     The export is fixed when it is asked for: the sequenced entries up to the highest tree position
-    visible then, and the entries awaiting the sequencer at that moment; the access entry records
-    how many that are. The caller's unit of work commits the access entry before the first row is
-    sent, so an export is never delivered unlogged; each page is then read in its own short
-    transaction.
+    visible then, and the entries awaiting the sequencer at that moment (at most EXPORT_PENDING);
+    the access entry records how many that are. The caller's unit of work commits the access entry
+    before the first row is sent, so an export is never delivered unlogged; each page is then read
+    in its own short transaction.
     """
     require_reader(viewer)
     register_filter = _resolve(runtime, query)
-    count, bound = count_entries(session, viewer, register_filter, up_to_leaf=None)
+    # Read in this order, each in its own statement: the entries waiting now, then the highest tree
+    # position. Every entry committed before the export is then in one of the two sets; one that
+    # the sequencer placed in between is in both, and is sent once, with the sequenced ones.
     waiting = list_pending(session, viewer, register_filter, after_seq=0, limit=EXPORT_PENDING)
     pending_ids = [entry.id for entry in waiting]
+    sequenced, bound = count_entries(session, viewer, register_filter, up_to_leaf=None)
     _log_access(
         session,
         runtime,
         viewer,
         register_filter,
         action="export",
-        returned=count + len(pending_ids),
+        returned=sequenced + count_by_id(session, pending_ids, beyond_leaf=bound),
         positions=(0, bound) if bound is not None else None,
         professional=professional,
     )
@@ -278,6 +286,6 @@ def export_register(
             after = rows[-1].leaf_index
         if pending_ids:
             with Session(runtime.engine) as reader:
-                yield list(entries_by_id(reader, viewer, pending_ids))
+                yield list(entries_by_id(reader, viewer, pending_ids, beyond_leaf=bound))
 
     return iter(csv_chunks(pages()))

@@ -86,6 +86,8 @@ class BatchResult:
     sequenced: int
     size: int
     head: TreeHead | None
+    backlog: int = 0  # entries still awaiting the sequencer after this batch
+    unsequenceable: int = 0  # of which it cannot place (malformed)
 
 
 def head_claims(size: int, root: bytes, signed_at: dt.datetime, kid: str) -> dict[str, object]:
@@ -184,8 +186,10 @@ def sequence_batch(
     if _signing_due(runtime, sign, state.size, now, latest):
         head = latest = _sign_head(session, runtime, frontier, now)
     session.flush()
-    _observe(session, limit, fetched, malformed, state.size, latest)
-    return BatchResult(sequenced=len(pending), size=state.size, head=head)
+    backlog = _observe(session, limit, fetched, malformed, state.size, latest)
+    return BatchResult(
+        sequenced=len(pending), size=state.size, head=head, backlog=backlog, unsequenceable=len(malformed)
+    )
 
 
 def _report_malformed(seqs: list[int]) -> None:
@@ -207,7 +211,8 @@ def _observe(
     malformed: list[int],
     size: int,
     latest: TreeHead | None,
-) -> None:
+) -> int:
+    """Set the gauges (per process: with several processes, the leader's are current); the backlog."""
     backlog = len(malformed)
     if len(fetched) == limit:  # more may be waiting: count them (the partial index keeps it small;
         # the entries placed by this batch already have their position in this transaction)
@@ -221,6 +226,7 @@ def _observe(
     if latest is not None:
         SIGNED_SIZE.set(latest.size)
         CHECKPOINT_TIME.set(_as_utc(latest.signed_at).timestamp())
+    return int(backlog)
 
 
 def _signing_due(
