@@ -41,6 +41,7 @@ __all__ = [
     "SignPolicy",
     "checkpoint_now",
     "head_claims",
+    "health",
     "run_sequencer",
     "sequence_batch",
     "sequence_pending",
@@ -319,3 +320,36 @@ async def run_sequencer(runtime: Runtime) -> None:
             result = None
         if result is None or result.sequenced < settings.sequencer_batch_size:
             await asyncio.sleep(settings.sequencer_interval_seconds)
+
+
+STALL_GRACE_SECONDS = 60.0
+"""How long past `checkpoint_interval_seconds` unsigned entries may wait before the register counts
+as stalled (the same margin `audit verify` allows: `audit.verify.CHECKPOINT_GRACE_SECONDS`)."""
+
+
+def health(session: Session, runtime: Runtime) -> dict[str, Any]:
+    """The sequencer's state for a readiness or health endpoint: three small queries.
+
+    `stalled` means entries have waited for a signed tree head for longer than a checkpoint
+    interval plus `STALL_GRACE_SECONDS`: the sequencer is not running, or fails (its log and
+    `meerpunt_register_sequencer_failures_total` say why). Requests are still accepted meanwhile;
+    their entries are committed and sequenced once the cause is gone.
+    """
+    now = runtime.clock()
+    backlog = session.exec(
+        select(sa.func.count()).select_from(RegisterEntry).where(col(RegisterEntry.leaf_index).is_(None))
+    ).one()
+    state = session.get(TreeState, 1)
+    size = state.size if state is not None else 0
+    latest = latest_head(session)
+    signed = latest.size if latest is not None else 0
+    age = (now - _as_utc(latest.signed_at)).total_seconds() if latest is not None else None
+    unsigned = int(backlog) + max(0, size - signed)
+    allowed = runtime.settings.checkpoint_interval_seconds + STALL_GRACE_SECONDS
+    return {
+        "backlog": int(backlog),
+        "tree_size": size,
+        "signed_tree_size": signed,
+        "newest_checkpoint_age_seconds": round(age, 3) if age is not None else None,
+        "stalled": unsigned > 0 and (age is None or age > allowed),
+    }

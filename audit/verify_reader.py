@@ -1,10 +1,19 @@
-"""Reading the register for verification: one read-only snapshot, entries in blocks of leaf inputs.
+"""Reading the register for verification: one read-only snapshot, entries in blocks.
 
 `PostgresReader` has PostgreSQL render each entry's leaf input from the stored columns
-(`audit.leaf.POSTGRES_LINE_SQL`) and return a whole block as three values (leaf indexes, the lines,
-the stored leaf hashes), read by two connections sharing one exported snapshot; `PortableReader`
-(SQLite) reads the rows and renders them in Python with `audit.leaf.render_line`. Both give the
-same `Block`s; `read_blocks` reads ahead in threads while the verifier hashes.
+(`audit.leaf.POSTGRES_LINE_SQL`) *and hash it* (`pg_catalog.sha256`), and return a whole block as
+three values (leaf indexes, the recomputed leaf hashes, the stored ones), read by two connections
+sharing one exported snapshot. `PortableReader` (SQLite), and PostgreSQL for a block with a row no
+honest write produces, read the rows and render them in Python with `audit.leaf.render_line`, and
+the verifier hashes them. `read_blocks` reads ahead in threads while the verifier works.
+
+Why the database hashes: verification is bound by CPU, and the cheapest place to hash an entry is
+where its bytes are made. Shipping each ~640-byte leaf input to Python and hashing it there cost
+4.4-5.1 µs of CPU per entry in all (PostgreSQL rendering and sending, the driver receiving,
+Python splitting and hashing); hashing in PostgreSQL and shipping 32 bytes costs 3.0-3.1 µs
+(bench/README.md, "register"). It trusts the database no more than before: PostgreSQL already
+rendered the bytes that were hashed, and `tests/audit/test_verify.py` checks on PostgreSQL that
+its rendering and its hashes equal the Python reference encoder's.
 """
 
 from __future__ import annotations
@@ -13,12 +22,12 @@ import contextlib
 import datetime as dt
 import queue
 import re
+import sys
 import threading
+from array import array
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-
-from psycopg.types.string import ByteaBinaryLoader
 
 from audit.leaf import HEADER_FIELDS, LEAF_HASH_PREFIX, POSTGRES_LINE_SQL, encode_time, render_line
 from audit.merkle import TILE_HEIGHT
@@ -72,10 +81,15 @@ class Head:
 @dataclass
 class Block:
     start: int
-    indexes: list[int]
-    inputs: list[bytes]  # LEAF_HASH_PREFIX + line: what SHA-256 is applied to
+    indexes: Sequence[int]
+    inputs: list[bytes]  # LEAF_HASH_PREFIX + line: what SHA-256 is applied to (unless `computed`)
     stored: bytes  # the stored leaf hashes, concatenated in leaf order
     tiles: list[tuple[int, bytes]] = field(default_factory=list)
+    computed: bytes | None = None  # the leaf hashes recomputed by the database, concatenated
+
+    @property
+    def size(self) -> int:
+        return len(self.computed) // HASH if self.computed is not None else len(self.inputs)
 
 
 class Source(Protocol):
@@ -204,7 +218,9 @@ class PostgresReader(_DbapiReader):
     """
 
     _BLOCK = (
-        "SELECT array_agg(leaf_index), string_agg(line, E'\\n'), string_agg(leaf_hash, ''::bytea) FROM ("  # noqa: S608
+        "SELECT string_agg(int8send(leaf_index), ''::bytea), "  # noqa: S608
+        "string_agg(pg_catalog.sha256(%s::bytea || pg_catalog.textsend(line)), ''::bytea), "
+        "string_agg(leaf_hash, ''::bytea) FROM ("
         f"SELECT leaf_index, {POSTGRES_LINE_SQL} AS line, leaf_hash FROM register_entry "
         "WHERE leaf_index >= %s AND leaf_index < %s ORDER BY leaf_index) AS ordered"
     )
@@ -264,19 +280,21 @@ class PostgresReader(_DbapiReader):
     def block(self, start: int, stop: int, reader: int) -> Block:
         connection = self._readers[reader]
         with connection.cursor(binary=True) as cursor:
-            # The lines arrive as the stored UTF-8 bytes, never decoded and re-encoded.
-            cursor.adapters.register_loader("text", ByteaBinaryLoader)
-            cursor.execute(self._BLOCK, (start, stop))
-            indexes, lines, stored = cursor.fetchone()
+            cursor.execute(self._BLOCK, (LEAF_HASH_PREFIX, start, stop))
+            packed, computed, stored = cursor.fetchone()
         tiles = self._tiles(start, stop, connection)
-        if indexes is None:
+        if packed is None:
             return Block(start, [], [], b"", tiles)
-        parts = lines.split(b"\n")
-        if len(parts) != len(indexes) or len(stored) != HASH * len(indexes):
-            # A NULL line (string_agg skips it) or a stored newline: read row by row to locate it.
+        indexes = array("q")
+        indexes.frombytes(packed)
+        if sys.byteorder == "little":
+            indexes.byteswap()  # int8send is big-endian
+        count = len(indexes)
+        if len(computed) != HASH * count or len(stored) != HASH * count:
+            # A NULL column (sha256 of NULL is NULL, which string_agg skips) or a malformed stored
+            # hash: read row by row, so that the verifier locates it.
             return self._rows(start, stop, connection, tiles)
-        prefix = LEAF_HASH_PREFIX
-        return Block(start, indexes, [prefix + part for part in parts], stored, tiles)
+        return Block(start, indexes, [], stored, tiles, computed=computed)
 
     def _rows(self, start: int, stop: int, connection: Any, tiles: list[tuple[int, bytes]]) -> Block:
         with connection.cursor(binary=True) as cursor:

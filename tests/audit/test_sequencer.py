@@ -21,6 +21,7 @@ from audit.sequencer import (
     SEQUENCER_LOCK,
     SignPolicy,
     checkpoint_now,
+    health,
     run_sequencer,
     sequence_batch,
     sequence_pending,
@@ -231,3 +232,27 @@ def test_failed_batches_are_counted(isolated_runtime: Runtime, monkeypatch: pyte
     asyncio.run(run_briefly())
     after = REGISTRY.get_sample_value("meerpunt_register_sequencer_failures_total") or 0.0
     assert after - failures >= 3
+
+
+def test_health_reports_a_stalled_sequencer(isolated_runtime: Runtime) -> None:
+    now = [dt.datetime(2026, 1, 1, tzinfo=dt.UTC)]
+    runtime = dataclasses.replace(isolated_runtime, clock=lambda: now[0])
+    record_all(runtime.engine, (make_draft() for _ in range(3)))
+    with Session(runtime.engine) as session:
+        assert health(session, runtime)["stalled"] is True  # entries, and no head at all
+    checkpoint_now(runtime)
+    record_all(runtime.engine, [make_draft()])
+    with Session(runtime.engine) as session:
+        fresh = health(session, runtime)
+    assert (fresh["backlog"], fresh["tree_size"], fresh["signed_tree_size"], fresh["stalled"]) == (
+        1,
+        3,
+        3,
+        False,
+    )
+    now[0] += dt.timedelta(minutes=10)  # nobody sequenced or signed since
+    with Session(runtime.engine) as session:
+        assert health(session, runtime)["stalled"] is True
+    sequence_pending(runtime, sign=True)
+    with Session(runtime.engine) as session:
+        assert health(session, runtime)["stalled"] is False

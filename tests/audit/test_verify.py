@@ -453,6 +453,26 @@ def test_postgres_renders_exactly_the_python_leaf_input(isolated_runtime: Runtim
         )
     for entry in entries:
         assert bytes(rendered[entry.id]) == entry.leaf_input()[1:]
+    sequence_pending(isolated_runtime, sign=False)
+    source = open_reader(isolated_runtime)
+    try:
+        block = source.block(0, 25, 0)
+    finally:
+        source.close()
+    assert block.computed is not None  # hashed by PostgreSQL …
+    assert block.computed == b"".join(e.leaf_hash for e in entries)  # … exactly as Python does
+
+
+def test_a_null_where_no_writer_puts_one_is_located(isolated_runtime: Runtime) -> None:
+    """A NULL line makes PostgreSQL's hash NULL: the block is read row by row to name the entry."""
+    if is_sqlite(isolated_runtime.engine):
+        pytest.skip("SQLite cannot drop a NOT NULL constraint in place; its reader renders in Python")
+    victim = populate(isolated_runtime)[17]
+    engine = isolated_runtime.engine
+    sql(engine, "ALTER TABLE register_entry ALTER COLUMN actor DROP NOT NULL")
+    sql(engine, "UPDATE register_entry SET actor = NULL WHERE id = %s", victim.id)
+    report = verify_register(isolated_runtime)
+    assert (report.finding, report.first_bad_entry) == (Finding.ENTRY_CHANGED, victim.id)
 
 
 def test_cli_exits_non_zero_naming_the_first_bad_entry(isolated_runtime: Runtime, dev_env: DevEnv) -> None:
