@@ -17,6 +17,7 @@ import asyncio
 import base64
 import datetime as dt
 import logging
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -187,7 +188,7 @@ def sequence_batch(
     if _signing_due(runtime, sign, state.size, now, latest):
         head = latest = _sign_head(session, runtime, frontier, now)
     session.flush()
-    backlog = _observe(session, limit, fetched, malformed, state.size, latest)
+    backlog = _observe(session, runtime, limit, fetched, len(pending), malformed, state.size, latest)
     return BatchResult(
         sequenced=len(pending), size=state.size, head=head, backlog=backlog, unsequenceable=len(malformed)
     )
@@ -205,21 +206,45 @@ def _report_malformed(seqs: list[int]) -> None:
         log.error("register entries with seq %s have a malformed leaf hash; the sequencer skips them", new)
 
 
+BACKLOG_COUNT_EVERY_SECONDS = 5.0
+"""While a backlog lasts, it is counted at most this often (per runtime); in between it is estimated."""
+
+_BACKLOG = "audit.sequencer.backlog"  # runtime.extensions: (monotonic time of the count, estimate)
+
+
 def _observe(
     session: Session,
+    runtime: Runtime,
     limit: int,
     fetched: Sequence[Any],
+    sequenced: int,
     malformed: list[int],
     size: int,
     latest: TreeHead | None,
 ) -> int:
-    """Set the gauges (per process: with several processes, the leader's are current); the backlog."""
+    """Set the gauges (per process: with several processes, the leader's are current); the backlog.
+
+    A batch that was not full leaves only the rows it could not place. After a full one the rest
+    is counted — a scan of the partial index, as long as the backlog, so at most every
+    BACKLOG_COUNT_EVERY_SECONDS: draining a large backlog must not pay for counting it each batch.
+    """
     backlog = len(malformed)
-    if len(fetched) == limit:  # more may be waiting: count them (the partial index keeps it small;
-        # the entries placed by this batch already have their position in this transaction)
-        backlog = session.exec(
-            select(sa.func.count()).select_from(RegisterEntry).where(col(RegisterEntry.leaf_index).is_(None))
-        ).one()
+    if len(fetched) == limit:
+        counted_at, estimate = runtime.extensions.get(_BACKLOG, (-math.inf, 0))
+        if time.monotonic() - counted_at >= BACKLOG_COUNT_EVERY_SECONDS:
+            # This batch's entries already have their position in this transaction.
+            estimate = session.exec(
+                select(sa.func.count())
+                .select_from(RegisterEntry)
+                .where(col(RegisterEntry.leaf_index).is_(None))
+            ).one()
+            counted_at = time.monotonic()
+        else:
+            estimate = max(len(malformed), estimate - sequenced)
+        runtime.extensions[_BACKLOG] = (counted_at, estimate)
+        backlog = int(estimate)
+    else:
+        runtime.extensions.pop(_BACKLOG, None)
     BACKLOG.set(backlog)
     UNSEQUENCEABLE.set(len(malformed))
     TREE_SIZE.set(size)
@@ -227,7 +252,7 @@ def _observe(
     if latest is not None:
         SIGNED_SIZE.set(latest.size)
         CHECKPOINT_TIME.set(_as_utc(latest.signed_at).timestamp())
-    return int(backlog)
+    return backlog
 
 
 def _signing_due(
