@@ -16,6 +16,9 @@ migrations and measures, in one run:
    with COPY from the same `entry_columns()` that `record()` uses, then sequenced and signed by the
    real sequencer, then VACUUM ANALYZE), next to a plain `hashlib.sha256(data).digest()` loop over
    exactly the bytes verification hashes (each leaf's input), already in memory. Runs alternate.
+   Also the CPU each used per entry (this process, and the bench database's backends, read from
+   /proc), the cores other work used meanwhile, and what that CPU would allow on dedicated cores:
+   on a shared machine throughput measures the neighbours as much as the code.
 3. **Subject history**: latency of one subject's entries among those 1,000,000 (the officer API's
    query and rendering; and the whole use case including its access-log entry and commit).
 
