@@ -5,15 +5,27 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
 
-from audit import register
+from audit import evidence, register
 from audit.register import RegisterQuery
-from audit.verify import verify_register
+from audit.service import bind_traceparent, professional_from_headers
 from gateway.deps import OfficerDep, PrincipalDep, RuntimeDep, SessionDep
+from gateway.problems import RuleBroken, RuleViolation
 
-router = APIRouter()
+
+async def call_trace(traceparent: Annotated[str | None, Header()] = None) -> None:
+    """The caller's W3C `traceparent`, if valid, becomes the trace id of this call's register entries.
+
+    An async dependency on purpose: it runs in the request's own context, which the handler (run in
+    the thread pool) inherits.
+    """
+    bind_traceparent(traceparent)
+
+
+router = APIRouter(dependencies=[Depends(call_trace)])
 
 
 def register_query(
@@ -31,25 +43,51 @@ def register_query(
 RegisterQueryDep = Annotated[RegisterQuery, Depends(register_query)]
 
 
+async def acting_professional(
+    professional_id: Annotated[str | None, Header(alias="Meerpunt-Professional-Id")] = None,
+    professional_name: Annotated[str | None, Header(alias="Meerpunt-Professional-Name")] = None,
+    professional_role: Annotated[str | None, Header(alias="Meerpunt-Professional-Role")] = None,
+) -> dict[str, str] | None:
+    """The professional a partner system reads for (art. 18.3), from optional headers; recorded
+    with the register entry of the read."""
+    try:
+        return professional_from_headers(professional_id, professional_name, professional_role)
+    except ValueError as exc:
+        raise RuleBroken(
+            "The acting professional's headers are not valid.",
+            violations=[RuleViolation("invalid_professional", "18.3", str(exc))],
+        ) from None
+
+
+ProfessionalDep = Annotated[dict[str, str] | None, Depends(acting_professional)]
+
+
 @router.get("/v1/register", tags=["register"])
 def list_register(
     viewer: PrincipalDep,
     session: SessionDep,
     runtime: RuntimeDep,
     query: RegisterQueryDep,
+    professional: ProfessionalDep,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    """Register entries of the caller's organisation (central officer: all), oldest first."""
-    return register.list_register(session, runtime, viewer, query, cursor=cursor, limit=limit)
+    """Register entries of the caller's organisation (central officer: all), in tree order."""
+    return register.list_register(
+        session, runtime, viewer, query, cursor=cursor, limit=limit, professional=professional
+    )
 
 
 @router.get("/v1/register/export.csv", tags=["register"])
 def export_register(
-    viewer: PrincipalDep, session: SessionDep, runtime: RuntimeDep, query: RegisterQueryDep
+    viewer: PrincipalDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    query: RegisterQueryDep,
+    professional: ProfessionalDep,
 ) -> StreamingResponse:
     """The same entries as CSV, streamed."""
-    chunks = register.export_register(session, runtime, viewer, query)
+    chunks = register.export_register(session, runtime, viewer, query, professional=professional)
     return StreamingResponse(
         chunks,
         media_type="text/csv; charset=utf-8",
@@ -60,16 +98,61 @@ def export_register(
 @router.get("/v1/audit/checkpoint", tags=["audit"])
 def checkpoint(viewer: PrincipalDep, session: SessionDep, runtime: RuntimeDep) -> dict[str, Any]:
     """The latest signed tree head and the key that signed it."""
-    return register.current_checkpoint(session, runtime, viewer)
+    return evidence.current_checkpoint(session, runtime, viewer)
+
+
+@router.post("/v1/audit/checkpoint", tags=["audit"])
+def sign_checkpoint(officer: OfficerDep, session: SessionDep, runtime: RuntimeDep) -> dict[str, Any]:
+    """Sequence what is pending and sign a tree head now (central privacy officer)."""
+    return evidence.on_demand_checkpoint(session, runtime, officer)
+
+
+@router.get("/v1/audit/keys", tags=["audit"])
+def keys(viewer: PrincipalDep, runtime: RuntimeDep) -> dict[str, Any]:
+    """Every public key that signed the register's checkpoints (JWKS), the current one first."""
+    return evidence.verification_keys(runtime, viewer)
 
 
 @router.get("/v1/audit/proof/{entry_id}", tags=["audit"])
-def proof(entry_id: str, viewer: PrincipalDep, session: SessionDep, runtime: RuntimeDep) -> dict[str, Any]:
-    """Inclusion proof (RFC 9162 §2.1.3) of an entry against the latest signed tree head."""
-    return register.inclusion(session, runtime, viewer, entry_id)
+def proof(
+    entry_id: str,
+    viewer: PrincipalDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    professional: ProfessionalDep,
+    tree_size: Annotated[int | None, Query(ge=1)] = None,
+) -> dict[str, Any]:
+    """Inclusion proof (RFC 9162 §2.1.3) of an entry against the latest signed tree head, or the
+    signed tree head of `tree_size`."""
+    return evidence.inclusion(
+        session, runtime, viewer, entry_id, tree_size=tree_size, professional=professional
+    )
+
+
+@router.get("/v1/audit/consistency", tags=["audit"])
+def consistency(
+    viewer: PrincipalDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    from_size: Annotated[int, Query(alias="from", ge=0)],
+    to_size: Annotated[int | None, Query(alias="to", ge=0)] = None,
+) -> dict[str, Any]:
+    """Consistency proof (RFC 9162 §2.1.4) between two signed tree sizes (`to`: the latest)."""
+    return evidence.consistency(session, runtime, viewer, from_size=from_size, to_size=to_size)
+
+
+class VerifyIn(BaseModel):
+    """Optional: checkpoints the officer kept outside the gateway, which the register must extend."""
+
+    trusted_checkpoints: list[Annotated[str, Field(max_length=4096)]] = Field(
+        default_factory=list, max_length=100
+    )
 
 
 @router.post("/v1/audit/verify", tags=["audit"])
-def verify(_officer: OfficerDep, runtime: RuntimeDep) -> dict[str, Any]:
+def verify(
+    officer: OfficerDep, session: SessionDep, runtime: RuntimeDep, body: VerifyIn | None = None
+) -> dict[str, Any]:
     """Verify the whole register (privacy officers): every leaf, the tree, every signed head."""
-    return verify_register(runtime).as_dict()
+    trusted = body.trusted_checkpoints if body is not None else []
+    return evidence.verification(session, runtime, officer, trusted_checkpoints=trusted)

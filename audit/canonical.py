@@ -1,22 +1,20 @@
-"""Canonical bytes of a register entry, the input of its Merkle leaf.
+"""Canonical JSON of register content: the `body` of every version-2 leaf (see `audit.leaf`).
 
-Registratie van verstrekking (art. 8 lid 1 Privacyreglement Meerpunt): every
-entry of the register becomes one leaf of the tree in :mod:`audit.merkle`. The
-leaf is the hash of a deterministic, compact encoding of the entry's fields,
-so that anyone holding the same fields recomputes the same leaf hash.
+Registratie van verstrekking (art. 8 lid 1 Privacyreglement Meerpunt): what an entry says beyond
+its indexed columns is hashed as this deterministic, compact JSON, so that anyone holding the same
+fields recomputes the same leaf hash::
 
-Encoding, version 1::
+    json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
-    0x01 || UTF-8( JSON with keys sorted, no whitespace, non-ASCII unescaped )
+For keys without characters outside the Basic Multilingual Plane and integers below 2**53 this is
+also the RFC 8785 (JCS) form, so a verifier in another language can reproduce it.
 
-i.e. ``json.dumps(fields, sort_keys=True, separators=(",", ":"),
-ensure_ascii=False)``. For keys without characters outside the Basic
-Multilingual Plane and integers below 2**53 this is also the RFC 8785 (JCS)
-form, so a verifier in another language can reproduce it.
+(Version 1 of the leaf format, a version byte and this JSON over *all* fields, was never used
+for stored entries — the register has always written version 2 — and was removed.)
 
-**Changing anything about this encoding changes every leaf hash and therefore
-every signed tree head: it requires a new version byte, and the old version
-must stay readable for as long as entries encoded with it exist.**
+**Changing anything about this encoding changes every leaf hash and therefore every signed tree
+head: it requires a new leaf version, and the old one must stay readable for as long as entries
+encoded with it exist.**
 """
 
 from __future__ import annotations
@@ -26,12 +24,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from audit.merkle import leaf_hash
-
-__all__ = ["CANONICAL_VERSION", "canonical_bytes", "canonical_json", "entry_leaf_hash", "rfc3339"]
-
-CANONICAL_VERSION = 1
-_VERSION_PREFIX = bytes([CANONICAL_VERSION])
+__all__ = ["canonical_json", "rfc3339"]
 
 # One encoder for the process: json.dumps() with non-default options builds a
 # new encoder per call, which costs ~20% of the encoding time. Its circular
@@ -48,25 +41,14 @@ _ENCODER = json.JSONEncoder(
 _SCALARS = frozenset({str, int, bool, type(None)})
 
 
-def canonical_bytes(fields: Mapping[str, object]) -> bytes:
-    """Version-1 canonical encoding of a register entry's fields.
+def canonical_json(fields: Mapping[str, object]) -> str:
+    """The canonical JSON text of a register entry's fields.
 
     Values may be ``str``, ``int``, ``bool``, ``None``, lists (or tuples,
     encoded as lists) and dicts with ``str`` keys, nested freely. Timestamps
-    are passed as RFC 3339 strings. Anything else raises ``TypeError``; a
-    string that is not valid Unicode (a lone surrogate) raises
-    ``UnicodeEncodeError``.
-    """
-    return _VERSION_PREFIX + canonical_json(fields).encode("utf-8")
-
-
-def canonical_json(fields: Mapping[str, object]) -> str:
-    """The JSON text of :func:`canonical_bytes`, without the version byte.
-
-    Used on its own where the surrounding format carries the version (the
-    body of a version-2 leaf, see :mod:`audit.leaf`). Control characters
-    inside strings are escaped, so the text never contains a raw byte below
-    0x20.
+    are passed as RFC 3339 strings. Anything else raises ``TypeError``.
+    Control characters inside strings are escaped, so the text never contains
+    a raw byte below 0x20.
     """
     if not isinstance(fields, dict):
         fields = dict(fields)
@@ -83,11 +65,6 @@ def rfc3339(moment: dt.datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
-def entry_leaf_hash(fields: Mapping[str, object]) -> bytes:
-    """Merkle leaf hash of a register entry: SHA-256(0x00 || canonical_bytes(fields))."""
-    return leaf_hash(canonical_bytes(fields))
 
 
 def _check_object(obj: Mapping[Any, object]) -> None:

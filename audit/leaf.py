@@ -8,7 +8,10 @@ Registratie (art. 8 Privacyreglement Meerpunt): every register entry is one leaf
 ``US`` is the ASCII unit separator (0x1F). ``f_1 … f_12`` are the register's indexed columns, in the
 order of :data:`HEADER_FIELDS`, exactly as stored:
 
-- absent values (SQL ``NULL``) are the empty string;
+- absent values (SQL ``NULL``) are the empty string. Writers store absence only as ``NULL``
+  (:func:`encode_line` refuses ``""`` in a nullable field); a verifier renders a stored ``""`` in
+  a nullable column as the byte 0x01, which no honest leaf contains, so an edit from ``NULL`` to
+  ``""`` (or back) changes the leaf rather than passing unnoticed;
 - ``occurred_at`` is 16 lowercase hex digits: the 64-bit two's-complement big-endian count of
   microseconds since 2000-01-01T00:00:00Z (PostgreSQL's binary ``timestamptz``);
 - ``categories`` is the stored ``,a,b,`` form.
@@ -92,11 +95,17 @@ _MICROSECOND = dt.timedelta(microseconds=1)
 _CONTROL = re.compile(r"[\x00-\x1f]")
 
 
+EMPTY_MARK = "\x01"
+"""How a verifier renders ``""`` stored in a nullable column: a byte no honest leaf contains."""
+
+_NULLABLE_POSITIONS = frozenset(i for i, name in enumerate(HEADER_FIELDS) if name in NULLABLE_FIELDS)
+
+
 def _pg_field(name: str) -> str:
     if name == "occurred_at":
         return "encode(pg_catalog.timestamptz_send(occurred_at), 'hex')"
     if name in NULLABLE_FIELDS:
-        return f"coalesce({name}, '')"
+        return f"CASE WHEN {name} = '' THEN E'\\x01' ELSE coalesce({name}, '') END"
     return name
 
 
@@ -140,6 +149,8 @@ def encode_line(header: Sequence[str | None], body: str) -> str:
     for name, value in zip(HEADER_FIELDS, header, strict=True):
         if value is not None and _CONTROL.search(value):
             raise ValueError(f"register field {name!r} contains a control character")
+        if value == "" and name in NULLABLE_FIELDS:
+            raise ValueError(f"register field {name!r}: store absence as None, not ''")
     if _CONTROL.search(body):
         raise ValueError("register body contains a raw control character")
     return render_line(header, body)
@@ -147,7 +158,11 @@ def encode_line(header: Sequence[str | None], body: str) -> str:
 
 def render_line(header: Sequence[str | None], body: str) -> str:
     """:func:`encode_line` without its checks: how a verifier renders whatever is stored."""
-    return SEPARATOR.join(["" if value is None else value for value in header] + [body])
+    fields = [
+        "" if value is None else EMPTY_MARK if value == "" and i in _NULLABLE_POSITIONS else value
+        for i, value in enumerate(header)
+    ]
+    return SEPARATOR.join([*fields, body])
 
 
 def leaf_input(line: str) -> bytes:

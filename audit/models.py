@@ -46,7 +46,8 @@ def decode_categories(stored: str) -> list[str]:
 
 
 class RegisterEntry(SQLModel, table=True):
-    """Registratie (art. 8): one registrable event. No code path updates or deletes a row.
+    """Registratie (art. 8): one registrable event. No code path updates or deletes a row, and the
+    database refuses to (triggers of migration audit_0002).
 
     The indexed columns and `body` (canonical JSON of the rest: actor role, reason, description,
     the full legal basis, professional, details) are together the hashed content, encoded as in
@@ -58,6 +59,8 @@ class RegisterEntry(SQLModel, table=True):
     __tablename__ = "register_entry"
     __table_args__ = (
         sa.Index("ix_register_entry_subject_time", "subject_hash", "occurred_at"),
+        # A trigger on SQLite (audit_0002): a malformed hash would stop the sequencer's tree.
+        sa.CheckConstraint("length(leaf_hash) = 32", name="ck_register_entry_leaf_hash_length"),
         sa.Index(
             "ix_register_entry_unsequenced",
             "seq",

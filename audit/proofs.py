@@ -9,10 +9,26 @@ from typing import overload
 
 from sqlmodel import Session, col, select
 
-from audit.merkle import TILE_HEIGHT, inclusion_proof, node_source, verify_inclusion
+from audit.merkle import (
+    TILE_HEIGHT,
+    NodeSource,
+    consistency_proof,
+    inclusion_proof,
+    node_source,
+    verify_consistency,
+    verify_inclusion,
+)
 from audit.models import RegisterEntry, TreeHead, TreeTile
 
-__all__ = ["InclusionProof", "RegisterInconsistent", "latest_head", "prove_inclusion"]
+__all__ = [
+    "ConsistencyProof",
+    "InclusionProof",
+    "RegisterInconsistent",
+    "head_of_size",
+    "latest_head",
+    "prove_consistency",
+    "prove_inclusion",
+]
 
 log = logging.getLogger("meerpunt.audit.proofs")
 
@@ -23,6 +39,13 @@ class RegisterInconsistent(RuntimeError):
 
 def latest_head(session: Session) -> TreeHead | None:
     return session.exec(select(TreeHead).order_by(col(TreeHead.id).desc()).limit(1)).first()
+
+
+def head_of_size(session: Session, size: int) -> TreeHead | None:
+    """The (latest) signed tree head of exactly `size` entries, if one was signed."""
+    return session.exec(
+        select(TreeHead).where(col(TreeHead.size) == size).order_by(col(TreeHead.id).desc()).limit(1)
+    ).first()
 
 
 class _StoredRow(Sequence[bytes]):
@@ -74,6 +97,36 @@ class InclusionProof:
     path: list[bytes]
 
 
+@dataclass(frozen=True)
+class ConsistencyProof:
+    old: TreeHead
+    new: TreeHead
+    path: list[bytes]
+
+
+def _stored_nodes(session: Session, size: int) -> NodeSource:
+    return node_source(
+        {
+            0: _StoredRow(session, 0, size),
+            TILE_HEIGHT: _StoredRow(session, TILE_HEIGHT, size >> TILE_HEIGHT),
+        }
+    )
+
+
+def prove_consistency(session: Session, old: TreeHead, new: TreeHead) -> ConsistencyProof:
+    """Consistency proof (RFC 9162 §2.1.4) that `old`'s tree is a prefix of `new`'s, checked first.
+
+    With it, whoever saved `old` (a partner, an officer) checks that the register did not rewrite
+    anything `old` signed, without reading the entries. The caller makes sure old.size <= new.size.
+    """
+    assert 0 <= old.size <= new.size
+    path = consistency_proof(old.size, new.size, _stored_nodes(session, new.size))
+    if not verify_consistency(old.size, new.size, old.root_hash, new.root_hash, path):
+        log.error("tree heads %s and %s are not consistent with the stored tree", old.id, new.id)
+        raise RegisterInconsistent("the stored tree does not connect the two signed tree heads")
+    return ConsistencyProof(old=old, new=new, path=path)
+
+
 def prove_inclusion(session: Session, entry: RegisterEntry, head: TreeHead) -> InclusionProof:
     """Audit path of `entry` in the tree of `head` (RFC 9162 §2.1.3), checked before it is returned.
 
@@ -82,13 +135,7 @@ def prove_inclusion(session: Session, entry: RegisterEntry, head: TreeHead) -> I
     """
     assert entry.leaf_index is not None and entry.leaf_index < head.size
     size = head.size
-    nodes = node_source(
-        {
-            0: _StoredRow(session, 0, size),
-            TILE_HEIGHT: _StoredRow(session, TILE_HEIGHT, size >> TILE_HEIGHT),
-        }
-    )
-    path = inclusion_proof(entry.leaf_index, size, nodes)
+    path = inclusion_proof(entry.leaf_index, size, _stored_nodes(session, size))
     if not verify_inclusion(entry.leaf_hash, entry.leaf_index, size, path, head.root_hash):
         # Tampered leaf hashes or tiles: `audit verify` names the entry; the client gets a 500.
         log.error("inclusion proof of leaf %d does not reach tree head %s", entry.leaf_index, head.id)

@@ -1,4 +1,4 @@
-"""Reading the register: officer and partner queries, the CSV export, checkpoints and proofs.
+"""Reading the register: officer and partner queries and the CSV export (`audit.evidence`: proofs).
 
 Every read of register entries is itself registered (`register_accessed`, NEN 7513 style: who,
 in which role, for which organisation, when, with which filter — the BSN replaced by its keyed
@@ -10,33 +10,39 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import math
-from collections.abc import Iterable, Iterator, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session
 
 from audit.canonical import rfc3339
-from audit.proofs import RegisterInconsistent, latest_head, prove_inclusion
-from audit.repository import RegisterFilter, find_entry, list_entries
-from audit.schemas import checkpoint_view, csv_chunks, entry_view, proof_view
-from audit.service import EntryDraft, EntryKind, record
+from audit.models import RegisterEntry
+from audit.repository import (
+    RegisterFilter,
+    count_by_id,
+    count_entries,
+    entries_by_id,
+    list_entries,
+    list_pending,
+)
+from audit.schemas import csv_chunks, entry_view
+from audit.service import EntryKind, record_read
 from consent.bsn import is_valid_bsn
-from gateway.principals import CitizenPrincipal, OfficerPrincipal, PartnerPrincipal, Principal
-from gateway.problems import Forbidden, NotFound, Problem, RuleBroken, RuleViolation
+from gateway.principals import CitizenPrincipal, Principal
+from gateway.problems import Forbidden, Problem, RuleBroken, RuleViolation
 from gateway.runtime import Runtime
 
 __all__ = [
     "RegisterQuery",
-    "current_checkpoint",
     "export_register",
-    "inclusion",
     "list_register",
-    "log_access",
+    "require_reader",
 ]
 
 EXPORT_PAGE = 1000
+EXPORT_PENDING = 10_000  # entries awaiting the sequencer in one export (normally a handful)
 _ARTICLE_ACCESS = "art. 8, 18.3"
 
 
@@ -53,7 +59,7 @@ class RegisterQuery:
     occurred_to: dt.datetime | None = None
 
 
-def _require_reader(viewer: Principal) -> None:
+def require_reader(viewer: Principal) -> None:
     if isinstance(viewer, CitizenPrincipal):
         raise Forbidden(
             "The register is read by partners and privacy officers; citizens see their data "
@@ -98,19 +104,16 @@ def _resolve(runtime: Runtime, query: RegisterQuery) -> RegisterFilter:
     )
 
 
-def _who(viewer: Principal) -> tuple[str, str, str | None, dict[str, Any]]:
-    """(actor, role, organisation, extra details) of a register reader."""
-    if isinstance(viewer, OfficerPrincipal):
-        return viewer.subject, "privacy_officer", viewer.org, {"actor_name": viewer.name}
-    if isinstance(viewer, PartnerPrincipal):
-        return (
-            viewer.oin,
-            "partner",
-            viewer.oin,
-            {"certificate_serial": format(viewer.certificate_serial, "x")},
-        )
-    # Citizens read only their own access report (art. 10), which is logged like any register read.
-    return viewer.subject, "citizen", None, {}
+def _filter_view(register_filter: RegisterFilter) -> dict[str, Any]:
+    return {
+        "subject_hash": register_filter.subject_hash,
+        "partner": register_filter.partner,
+        "category": register_filter.category,
+        "legal_basis": register_filter.legal_basis,
+        "kind": register_filter.kind,
+        "from": rfc3339(register_filter.occurred_from) if register_filter.occurred_from else None,
+        "to": rfc3339(register_filter.occurred_to) if register_filter.occurred_to else None,
+    }
 
 
 def _log_access(
@@ -120,59 +123,60 @@ def _log_access(
     register_filter: RegisterFilter,
     *,
     action: str,
-    returned: int | None,
-    more: Mapping[str, Any] | None = None,
+    returned: int,
+    positions: tuple[int, int] | None,
+    professional: Mapping[str, Any] | None,
 ) -> None:
-    """Registratie van inzage in het register (NEN 7513: wie, rol, organisatie, wanneer, wat)."""
-    actor, role, org, extra = _who(viewer)
-    shown = {
-        "subject_hash": register_filter.subject_hash,
-        "partner": register_filter.partner,
-        "category": register_filter.category,
-        "legal_basis": register_filter.legal_basis,
-        "kind": register_filter.kind,
-        "from": rfc3339(register_filter.occurred_from) if register_filter.occurred_from else None,
-        "to": rfc3339(register_filter.occurred_to) if register_filter.occurred_to else None,
-    }
-    details: dict[str, Any] = {
-        "action": action,
-        "filter": {key: value for key, value in shown.items() if value is not None},
-        **{key: value for key, value in extra.items() if value is not None},
-    }
-    if returned is not None:
-        details["returned"] = returned
-    details.update(more or {})
-    record(
+    """Registratie van inzage in het register (NEN 7513: wie, rol, organisatie, wanneer, wat).
+
+    `positions` (first and last leaf index returned) with the filter tells exactly which sequenced
+    entries were shown: entries never change, so the filter over that range gives them again.
+    """
+    record_read(
         session,
-        EntryDraft(
-            kind=EntryKind.REGISTER_ACCESSED,
-            occurred_at=runtime.clock(),
-            actor=actor,
-            actor_role=role,
-            actor_org=org,
-            subject_hash=register_filter.subject_hash,
-            reason=f"register {action}",
-            details=details,
-        ),
+        viewer,
+        at=runtime.clock(),
+        action=action,
+        subject_hash=register_filter.subject_hash,
+        query=_filter_view(register_filter),
+        returned=returned,
+        professional=professional,
+        details={"leaf_range": list(positions)} if positions is not None else None,
     )
 
 
-#: Public name for other contexts (the access report, art. 10) that read register entries.
-log_access = _log_access
+_CURSOR = re.compile(r"L(-1|0|[1-9][0-9]{0,18}):(0|[1-9][0-9]{0,18})")
 
 
-def encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(str(seq).encode("ascii")).decode("ascii").rstrip("=")
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ends: the last tree position shown and, while entries await the sequencer in
+    numbers beyond one page, the last of those shown (by `seq`)."""
+
+    leaf_index: int = -1
+    pending_seq: int = 0
 
 
-def decode_cursor(cursor: str) -> int:
+def encode_cursor(cursor: Cursor) -> str:
+    raw = f"L{cursor.leaf_index}:{cursor.pending_seq}".encode("ascii")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> Cursor:
+    """The position a cursor continues after (cursors of the former `seq` paging are refused)."""
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-        if not text.isdigit():
+        match = _CURSOR.fullmatch(text)
+        if match is None:
             raise ValueError(cursor)
-        return int(text)
+        return Cursor(int(match[1]), int(match[2]))
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise Problem("The cursor is not one this API returned.", slug="invalid-cursor") from None
+
+
+def _positions(entries: Sequence[RegisterEntry]) -> tuple[int, int] | None:
+    indexes = [entry.leaf_index for entry in entries if entry.leaf_index is not None]
+    return (min(indexes), max(indexes)) if indexes else None
 
 
 def list_register(
@@ -183,78 +187,105 @@ def list_register(
     *,
     cursor: str | None,
     limit: int,
+    professional: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A page of the entries `viewer` may see, oldest first, and a cursor for the next page."""
-    _require_reader(viewer)
+    """A page of the entries `viewer` may see, in tree order, and a cursor for the next page.
+
+    Pages run over sequenced entries by tree position (`audit.repository.list_entries` explains
+    why that never skips one). Entries still awaiting the sequencer — normally for less than a
+    second — come after them, on the last page, `leaf_index` null, oldest first; a client that
+    lists again later finds them in their tree position.
+    """
+    require_reader(viewer)
     register_filter = _resolve(runtime, query)
-    after = decode_cursor(cursor) if cursor else None
-    rows = list_entries(session, viewer, register_filter, after_seq=after, limit=limit + 1)
-    page = rows[:limit]
+    at = decode_cursor(cursor) if cursor else Cursor()
+    # The waiting entries first, then the sequenced ones, each in its own statement: an entry the
+    # sequencer places in between is in both lists (and shown once), never in neither.
+    waiting = list(list_pending(session, viewer, register_filter, after_seq=at.pending_seq, limit=limit + 1))
+    rows = list(list_entries(session, viewer, register_filter, after_leaf=at.leaf_index, limit=limit + 1))
+    page: list[RegisterEntry] = rows[:limit]
+    after: Cursor | None = None
+    if len(rows) > limit:
+        after = Cursor(rows[limit - 1].leaf_index or 0, at.pending_seq)
+    else:
+        placed = {entry.id for entry in rows}
+        pending = [entry for entry in waiting if entry.id not in placed]
+        room = limit - len(rows)
+        if len(pending) <= room:
+            page = rows + pending  # the last page
+        elif rows:
+            after = Cursor(rows[-1].leaf_index or 0, at.pending_seq)  # the waiting ones come next
+        else:
+            # More entries await the sequencer than fit on a page (a backlog, which the sequencer
+            # metrics alert on): page through them by `seq`. Entries shown here appear again, in
+            # their tree position, if the client keeps paging after they are sequenced.
+            page = pending[:limit]
+            after = Cursor(at.leaf_index, page[-1].seq or 0)
     items = [entry_view(entry) for entry in page]
-    _log_access(session, runtime, viewer, register_filter, action="list", returned=len(items))
-    last_seq = page[-1].seq if len(rows) > limit else None
-    return {"items": items, "next_cursor": encode_cursor(last_seq) if last_seq is not None else None}
+    _log_access(
+        session,
+        runtime,
+        viewer,
+        register_filter,
+        action="list",
+        returned=len(items),
+        positions=_positions(page),
+        professional=professional,
+    )
+    return {"items": items, "next_cursor": encode_cursor(after) if after is not None else None}
 
 
 def export_register(
-    session: Session, runtime: Runtime, viewer: Principal, query: RegisterQuery
+    session: Session,
+    runtime: Runtime,
+    viewer: Principal,
+    query: RegisterQuery,
+    *,
+    professional: Mapping[str, Any] | None = None,
 ) -> Iterator[str]:
     """The CSV export, streamed page by page after the access entry was written.
 
-    The caller's unit of work commits the access entry before the first row is sent, so an export
-    is never delivered unlogged; each page is then read in its own short transaction.
+    The export is fixed when it is asked for: the sequenced entries up to the highest tree position
+    visible then, and the entries awaiting the sequencer at that moment (at most EXPORT_PENDING);
+    the access entry records how many that are. The caller's unit of work commits the access entry
+    before the first row is sent, so an export is never delivered unlogged; each page is then read
+    in its own short transaction.
     """
-    _require_reader(viewer)
+    require_reader(viewer)
     register_filter = _resolve(runtime, query)
-    _log_access(session, runtime, viewer, register_filter, action="export", returned=None)
+    # Read in this order, each in its own statement: the entries waiting now, then the highest tree
+    # position. Every entry committed before the export is then in one of the two sets; one that
+    # the sequencer placed in between is in both, and is sent once, with the sequenced ones.
+    waiting = list_pending(session, viewer, register_filter, after_seq=0, limit=EXPORT_PENDING)
+    pending_ids = [entry.id for entry in waiting]
+    sequenced, bound = count_entries(session, viewer, register_filter, up_to_leaf=None)
+    _log_access(
+        session,
+        runtime,
+        viewer,
+        register_filter,
+        action="export",
+        returned=sequenced + count_by_id(session, pending_ids, beyond_leaf=bound),
+        positions=(0, bound) if bound is not None else None,
+        professional=professional,
+    )
 
     def pages() -> Iterable[list[Any]]:
         after: int | None = None
-        while True:
+        while bound is not None:
             with Session(runtime.engine) as reader:
-                rows = list(list_entries(reader, viewer, register_filter, after_seq=after, limit=EXPORT_PAGE))
+                rows = list(
+                    list_entries(
+                        reader, viewer, register_filter, after_leaf=after, up_to_leaf=bound, limit=EXPORT_PAGE
+                    )
+                )
             if rows:
                 yield rows
             if len(rows) < EXPORT_PAGE:
-                return
-            after = rows[-1].seq
+                break
+            after = rows[-1].leaf_index
+        if pending_ids:
+            with Session(runtime.engine) as reader:
+                yield list(entries_by_id(reader, viewer, pending_ids, beyond_leaf=bound))
 
     return iter(csv_chunks(pages()))
-
-
-def current_checkpoint(session: Session, runtime: Runtime, viewer: Principal) -> dict[str, Any]:
-    """The latest signed tree head, with the gateway's public key to check it."""
-    _require_reader(viewer)
-    head = latest_head(session)
-    if head is None:
-        raise NotFound("No tree head has been signed yet.", slug="no-checkpoint")
-    return checkpoint_view(head, runtime.signer.public_jwk)
-
-
-def inclusion(session: Session, runtime: Runtime, viewer: Principal, entry_id: str) -> dict[str, Any]:
-    """Inclusion proof of an entry `viewer` may see, against the latest signed tree head."""
-    _require_reader(viewer)
-    entry = find_entry(session, viewer, entry_id)
-    if entry is None:
-        raise NotFound("No such register entry.", slug="unknown-entry")
-    head = latest_head(session)
-    if entry.leaf_index is None or head is None or entry.leaf_index >= head.size:
-        wait = math.ceil(
-            runtime.settings.checkpoint_interval_seconds + runtime.settings.sequencer_interval_seconds
-        )
-        raise Problem(
-            "The entry is registered but not yet covered by a signed tree head; retry shortly.",
-            status=409,
-            slug="not-yet-in-checkpoint",
-            title="Not yet in a checkpoint",
-            headers={"Retry-After": str(wait)},
-        )
-    try:
-        return proof_view(prove_inclusion(session, entry, head))
-    except RegisterInconsistent:
-        raise Problem(
-            "The stored tree does not reproduce the signed tree head; the operators are alerted.",
-            status=500,
-            slug="register-inconsistent",
-            title="Register inconsistent",
-        ) from None

@@ -13,7 +13,16 @@ from sqlmodel import Session, col, select
 from audit.models import RegisterEntry
 from gateway.principals import OfficerPrincipal, PartnerPrincipal, Principal
 
-__all__ = ["RegisterFilter", "find_entry", "list_entries", "scoped_to"]
+__all__ = [
+    "RegisterFilter",
+    "count_by_id",
+    "count_entries",
+    "entries_by_id",
+    "find_entry",
+    "list_entries",
+    "list_pending",
+    "scoped_to",
+]
 
 
 def scoped_to(viewer: Principal) -> ColumnElement[bool]:
@@ -81,14 +90,89 @@ def list_entries(
     viewer: Principal,
     register_filter: RegisterFilter,
     *,
-    after_seq: int | None,
+    after_leaf: int | None,
     limit: int,
+    up_to_leaf: int | None = None,
 ) -> Sequence[RegisterEntry]:
-    """Entries visible to `viewer` matching the filter, oldest first, after the cursor position."""
-    statement = select(RegisterEntry).where(scoped_to(viewer), *register_filter.clauses())
-    if after_seq is not None:
-        statement = statement.where(col(RegisterEntry.seq) > after_seq)
+    """Sequenced entries visible to `viewer` matching the filter, in leaf order, after the cursor.
+
+    Paging by tree position, not by `seq`: the sequencer makes positions visible strictly in order
+    (one batch per transaction, each after the previous one committed), so every reader sees a
+    prefix of the tree and a cursor never passes an entry that becomes visible later. `seq` is
+    allocated at INSERT and committed in any order: an entry with a lower `seq` can appear after a
+    client's cursor went past it.
+    """
+    position = col(RegisterEntry.leaf_index)
+    statement = select(RegisterEntry).where(
+        scoped_to(viewer), *register_filter.clauses(), position.is_not(None)
+    )
+    if after_leaf is not None:
+        statement = statement.where(position > after_leaf)
+    if up_to_leaf is not None:
+        statement = statement.where(position <= up_to_leaf)
+    return session.exec(statement.order_by(position).limit(limit)).all()
+
+
+def list_pending(
+    session: Session, viewer: Principal, register_filter: RegisterFilter, *, after_seq: int, limit: int
+) -> Sequence[RegisterEntry]:
+    """Entries visible to `viewer` that still await the sequencer (normally for under a second)."""
+    statement = select(RegisterEntry).where(
+        scoped_to(viewer),
+        *register_filter.clauses(),
+        col(RegisterEntry.leaf_index).is_(None),
+        col(RegisterEntry.seq) > after_seq,
+    )
     return session.exec(statement.order_by(col(RegisterEntry.seq)).limit(limit)).all()
+
+
+def count_entries(
+    session: Session, viewer: Principal, register_filter: RegisterFilter, *, up_to_leaf: int | None
+) -> tuple[int, int | None]:
+    """(number of sequenced entries visible and matching up to `up_to_leaf`, that bound itself).
+
+    Without a bound, the bound is the highest tree position visible now.
+    """
+    if up_to_leaf is None:
+        up_to_leaf = session.exec(select(sa.func.max(RegisterEntry.leaf_index))).one()
+    if up_to_leaf is None:
+        return 0, None
+    statement = (
+        select(sa.func.count())
+        .select_from(RegisterEntry)
+        .where(scoped_to(viewer), *register_filter.clauses(), col(RegisterEntry.leaf_index) <= up_to_leaf)
+    )
+    return int(session.exec(statement).one()), int(up_to_leaf)
+
+
+def _not_up_to(up_to_leaf: int | None) -> ColumnElement[bool]:
+    position = col(RegisterEntry.leaf_index)
+    return sa.true() if up_to_leaf is None else sa.or_(position.is_(None), position > up_to_leaf)
+
+
+def entries_by_id(
+    session: Session, viewer: Principal, ids: Sequence[str], *, beyond_leaf: int | None = None
+) -> Sequence[RegisterEntry]:
+    """The given entries (those `viewer` may see) that are not sequenced at or below `beyond_leaf`,
+    in `seq` order."""
+    if not ids:
+        return []
+    statement = select(RegisterEntry).where(
+        col(RegisterEntry.id).in_(ids), scoped_to(viewer), _not_up_to(beyond_leaf)
+    )
+    return session.exec(statement.order_by(col(RegisterEntry.seq))).all()
+
+
+def count_by_id(session: Session, ids: Sequence[str], *, beyond_leaf: int | None) -> int:
+    """How many of the given entries are not sequenced at or below `beyond_leaf`."""
+    if not ids:
+        return 0
+    statement = (
+        select(sa.func.count())
+        .select_from(RegisterEntry)
+        .where(col(RegisterEntry.id).in_(ids), _not_up_to(beyond_leaf))
+    )
+    return int(session.exec(statement).one())
 
 
 def find_entry(session: Session, viewer: Principal, entry_id: str) -> RegisterEntry | None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from audit.canonical import rfc3339
 from audit.models import RegisterEntry, TreeHead
-from audit.proofs import InclusionProof
+from audit.proofs import ConsistencyProof, InclusionProof
 
 
 def b64(data: bytes) -> str:
@@ -106,4 +106,15 @@ def proof_view(proof: InclusionProof) -> dict[str, Any]:
         "root_hash": b64(proof.head.root_hash),
         "proof": [b64(node) for node in proof.path],
         "checkpoint_jws": proof.head.jws,
+    }
+
+
+def consistency_view(
+    proof: ConsistencyProof, *, old_key: dict[str, Any], new_key: dict[str, Any]
+) -> dict[str, Any]:
+    """RFC 9162 §2.1.4 proof that the tree of `from` is a prefix of the tree of `to`, with both heads."""
+    return {
+        "from": checkpoint_view(proof.old, old_key),
+        "to": checkpoint_view(proof.new, new_key),
+        "proof": [b64(node) for node in proof.path],
     }

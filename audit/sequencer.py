@@ -17,14 +17,19 @@ import asyncio
 import base64
 import datetime as dt
 import logging
+import math
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 import sqlalchemy as sa
+from prometheus_client import Counter, Gauge
 from sqlmodel import Session, col, select
 
 from audit.canonical import rfc3339
-from audit.merkle import TILE_HEIGHT, CompactRange
+from audit.merkle import HASH_SIZE, TILE_HEIGHT, CompactRange
 from audit.models import RegisterEntry, TreeHead, TreeState, TreeTile
 from audit.proofs import RegisterInconsistent, latest_head
 from gateway.db import is_sqlite, unit_of_work
@@ -37,6 +42,7 @@ __all__ = [
     "SignPolicy",
     "checkpoint_now",
     "head_claims",
+    "health",
     "run_sequencer",
     "sequence_batch",
     "sequence_pending",
@@ -51,6 +57,25 @@ SEQUENCER_LOCK = int.from_bytes(b"mp-audit", "big")
 
 TILE_SIZE = 1 << TILE_HEIGHT
 
+# Cheap to keep: each is set from values a batch has at hand (one count query only when a batch
+# was full, i.e. when there is a backlog). Alert on `time() - …_timestamp_seconds`.
+BACKLOG = Gauge("meerpunt_register_backlog", "Register entries awaiting the sequencer (as of the last batch)")
+TREE_SIZE = Gauge("meerpunt_register_tree_size", "Entries with a tree position (as of the last batch)")
+SIGNED_SIZE = Gauge("meerpunt_register_signed_tree_size", "Size of the newest signed tree head")
+CHECKPOINT_TIME = Gauge(
+    "meerpunt_register_checkpoint_timestamp_seconds", "When the newest tree head was signed (Unix time)"
+)
+LAST_BATCH_TIME = Gauge(
+    "meerpunt_register_sequencer_last_batch_timestamp_seconds",
+    "When this process last completed a sequencer batch as the leader (Unix time)",
+)
+FAILURES = Counter("meerpunt_register_sequencer_failures_total", "Sequencer batches that failed")
+UNSEQUENCEABLE = Gauge(
+    "meerpunt_register_unsequenceable_entries",
+    "Entries awaiting the sequencer that it cannot place (malformed leaf hash; audit verify names them)",
+)
+_reported_malformed: set[int] = set()
+
 
 class SignPolicy(Enum):
     NEVER = "never"
@@ -63,6 +88,8 @@ class BatchResult:
     sequenced: int
     size: int
     head: TreeHead | None
+    backlog: int = 0  # entries still awaiting the sequencer after this batch
+    unsequenceable: int = 0  # of which it cannot place (malformed)
 
 
 def head_claims(size: int, root: bytes, signed_at: dt.datetime, kid: str) -> dict[str, object]:
@@ -116,12 +143,16 @@ def sequence_batch(
         return None
     now = runtime.clock()
     state, frontier = _load_state(session, now)
-    pending = session.exec(
+    fetched = session.exec(
         select(RegisterEntry.seq, RegisterEntry.leaf_hash)
         .where(col(RegisterEntry.leaf_index).is_(None))
         .order_by(col(RegisterEntry.seq))
         .limit(limit)
     ).all()
+    pending = [(seq, leaf) for seq, leaf in fetched if leaf is not None and len(leaf) == HASH_SIZE]
+    malformed = [seq or 0 for seq, leaf in fetched if leaf is None or len(leaf) != HASH_SIZE]
+    if malformed:
+        _report_malformed(malformed)
 
     if pending:
         start = frontier.size
@@ -153,18 +184,84 @@ def sequence_batch(
         session.add(state)
 
     head = None
-    if _signing_due(session, runtime, sign, state.size, now):
-        head = _sign_head(session, runtime, frontier, now)
+    latest = latest_head(session)
+    if _signing_due(runtime, sign, state.size, now, latest):
+        head = latest = _sign_head(session, runtime, frontier, now)
     session.flush()
-    return BatchResult(sequenced=len(pending), size=state.size, head=head)
+    backlog = _observe(session, runtime, limit, fetched, len(pending), malformed, state.size, latest)
+    return BatchResult(
+        sequenced=len(pending), size=state.size, head=head, backlog=backlog, unsequenceable=len(malformed)
+    )
 
 
-def _signing_due(session: Session, runtime: Runtime, sign: SignPolicy, size: int, now: dt.datetime) -> bool:
+def _report_malformed(seqs: list[int]) -> None:
+    """A row no honest write produces (the CHECK constraint refuses it): skip it, loudly, once.
+
+    Skipping keeps the register growing; the row stays unsequenced, `audit verify` names it, and
+    the `meerpunt_register_unsequenceable_entries` gauge shows it until an operator acts.
+    """
+    new = [seq for seq in seqs if seq not in _reported_malformed]
+    if new:
+        _reported_malformed.update(new)
+        log.error("register entries with seq %s have a malformed leaf hash; the sequencer skips them", new)
+
+
+BACKLOG_COUNT_EVERY_SECONDS = 5.0
+"""While a backlog lasts, it is counted at most this often (per runtime); in between it is estimated."""
+
+_BACKLOG = "audit.sequencer.backlog"  # runtime.extensions: (monotonic time of the count, estimate)
+
+
+def _observe(
+    session: Session,
+    runtime: Runtime,
+    limit: int,
+    fetched: Sequence[Any],
+    sequenced: int,
+    malformed: list[int],
+    size: int,
+    latest: TreeHead | None,
+) -> int:
+    """Set the gauges (per process: with several processes, the leader's are current); the backlog.
+
+    A batch that was not full leaves only the rows it could not place. After a full one the rest
+    is counted — a scan of the partial index, as long as the backlog, so at most every
+    BACKLOG_COUNT_EVERY_SECONDS: draining a large backlog must not pay for counting it each batch.
+    """
+    backlog = len(malformed)
+    if len(fetched) == limit:
+        counted_at, estimate = runtime.extensions.get(_BACKLOG, (-math.inf, 0))
+        if time.monotonic() - counted_at >= BACKLOG_COUNT_EVERY_SECONDS:
+            # This batch's entries already have their position in this transaction.
+            estimate = session.exec(
+                select(sa.func.count())
+                .select_from(RegisterEntry)
+                .where(col(RegisterEntry.leaf_index).is_(None))
+            ).one()
+            counted_at = time.monotonic()
+        else:
+            estimate = max(len(malformed), estimate - sequenced)
+        runtime.extensions[_BACKLOG] = (counted_at, estimate)
+        backlog = int(estimate)
+    else:
+        runtime.extensions.pop(_BACKLOG, None)
+    BACKLOG.set(backlog)
+    UNSEQUENCEABLE.set(len(malformed))
+    TREE_SIZE.set(size)
+    LAST_BATCH_TIME.set(time.time())
+    if latest is not None:
+        SIGNED_SIZE.set(latest.size)
+        CHECKPOINT_TIME.set(_as_utc(latest.signed_at).timestamp())
+    return backlog
+
+
+def _signing_due(
+    runtime: Runtime, sign: SignPolicy, size: int, now: dt.datetime, latest: TreeHead | None
+) -> bool:
     if sign is SignPolicy.ALWAYS:
         return True
     if sign is SignPolicy.NEVER or size == 0:
         return False
-    latest = latest_head(session)
     if latest is None:
         return True
     # Read from the database, not a local timer, so that several processes keep one cadence.
@@ -243,7 +340,41 @@ async def run_sequencer(runtime: Runtime) -> None:
         except asyncio.CancelledError:
             raise
         except Exception:
+            FAILURES.inc()
             log.exception("register sequencer batch failed")
             result = None
         if result is None or result.sequenced < settings.sequencer_batch_size:
             await asyncio.sleep(settings.sequencer_interval_seconds)
+
+
+STALL_GRACE_SECONDS = 60.0
+"""How long past `checkpoint_interval_seconds` unsigned entries may wait before the register counts
+as stalled (the same margin `audit verify` allows: `audit.verify.CHECKPOINT_GRACE_SECONDS`)."""
+
+
+def health(session: Session, runtime: Runtime) -> dict[str, Any]:
+    """The sequencer's state for a readiness or health endpoint: three small queries.
+
+    `stalled` means entries have waited for a signed tree head for longer than a checkpoint
+    interval plus `STALL_GRACE_SECONDS`: the sequencer is not running, or fails (its log and
+    `meerpunt_register_sequencer_failures_total` say why). Requests are still accepted meanwhile;
+    their entries are committed and sequenced once the cause is gone.
+    """
+    now = runtime.clock()
+    backlog = session.exec(
+        select(sa.func.count()).select_from(RegisterEntry).where(col(RegisterEntry.leaf_index).is_(None))
+    ).one()
+    state = session.get(TreeState, 1)
+    size = state.size if state is not None else 0
+    latest = latest_head(session)
+    signed = latest.size if latest is not None else 0
+    age = (now - _as_utc(latest.signed_at)).total_seconds() if latest is not None else None
+    unsigned = int(backlog) + max(0, size - signed)
+    allowed = runtime.settings.checkpoint_interval_seconds + STALL_GRACE_SECONDS
+    return {
+        "backlog": int(backlog),
+        "tree_size": size,
+        "signed_tree_size": signed,
+        "newest_checkpoint_age_seconds": round(age, 3) if age is not None else None,
+        "stalled": unsigned > 0 and (age is None or age > allowed),
+    }

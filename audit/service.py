@@ -9,9 +9,11 @@ appends never serialise the gateway on one lock.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 import uuid
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,16 +23,21 @@ from sqlmodel import Session, col
 from audit.canonical import canonical_json, rfc3339
 from audit.leaf import encode_line, header_values, line_leaf_hash
 from audit.models import RegisterEntry
+from gateway.principals import CitizenPrincipal, OfficerPrincipal, PartnerPrincipal, Principal
 
 __all__ = [
     "EntryDraft",
     "EntryKind",
+    "bind_traceparent",
     "encode_categories",
     "entry_body",
     "entry_columns",
     "entry_content",
     "new_trace_id",
+    "parse_traceparent",
+    "professional_from_headers",
     "record",
+    "record_read",
     "rfc3339",
     "traceparent",
 ]
@@ -73,12 +80,53 @@ class EntryKind:
         )
 
 
+_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+_NO_TRACE = "0" * 32
+_NO_PARENT = "0" * 16
+
+# The trace id the caller sent with this request (W3C `traceparent`), if any. Set once per request
+# by the gateway's partner authentication (gateway/deps.py); each request runs in its own context.
+_CALL_TRACE: ContextVar[str | None] = ContextVar("meerpunt_call_trace", default=None)
+
+
+def parse_traceparent(value: str | None) -> str | None:
+    """The trace id of a W3C Trace Context `traceparent` header, or None if absent or malformed.
+
+    Version 00 is exactly `00-<32 hex trace-id>-<16 hex parent-id>-<2 hex flags>`, lowercase. A
+    later version may append fields after a further `-` (the spec asks parsers to accept that);
+    version `ff` and all-zero ids are invalid. A malformed header is ignored, not an error: the
+    gateway then starts a trace of its own, as the spec prescribes.
+    """
+    if value is None or len(value) > 512:
+        return None
+    value = value.strip(" \t")
+    match = _TRACEPARENT.match(value)
+    if match is None:
+        return None
+    version, trace_id, parent_id, _flags = match.groups()
+    if version == "ff" or trace_id == _NO_TRACE or parent_id == _NO_PARENT:
+        return None
+    if len(value) != 55 and (version == "00" or value[55] != "-"):
+        return None
+    return trace_id
+
+
+def bind_traceparent(value: str | None) -> None:
+    """Use the caller's trace id, if its `traceparent` is valid, for the register entries of this call."""
+    _CALL_TRACE.set(parse_traceparent(value))
+
+
 def new_trace_id() -> str:
-    """A W3C trace-context trace id (32 lowercase hex), shared by both sides of one exchange."""
-    return secrets.token_hex(16)
+    """A W3C trace-context trace id (32 lowercase hex), shared by both sides of one exchange.
+
+    Inside a partner's call that carried a valid `traceparent`, the caller's trace id, so that its
+    own logs and the register's entries of that call line up; otherwise a fresh one.
+    """
+    return _CALL_TRACE.get() or secrets.token_hex(16)
 
 
 def traceparent(trace_id: str) -> str:
+    """A `traceparent` header continuing `trace_id` (for push deliveries), with a new span id."""
     return f"00-{trace_id}-{secrets.token_hex(8)}-01"
 
 
@@ -193,3 +241,103 @@ def record(session: Session, draft: EntryDraft) -> RegisterEntry:
 
 # Built once: a statement made per call with .values() costs more than the INSERT itself.
 _INSERT = sa.insert(RegisterEntry).returning(col(RegisterEntry.seq))
+
+
+PROFESSIONAL_HEADERS = (
+    "Meerpunt-Professional-Id",
+    "Meerpunt-Professional-Name",
+    "Meerpunt-Professional-Role",
+)
+"""Optional headers naming the acting professional on partner calls without a body (GET)."""
+
+_HEADER_TEXT = re.compile(r"[^\x00-\x1f\x7f]{1,200}")
+
+
+def professional_from_headers(
+    professional_id: str | None, name: str | None, role: str | None
+) -> dict[str, str] | None:
+    """`{id, name, role}` from the `Meerpunt-Professional-*` headers, or None when none was sent.
+
+    Art. 18.3 Privacyreglement Meerpunt: the partner says which of its employees acts. Raises
+    ValueError when a name or role comes without an id, or a value is empty, too long (> 200) or
+    holds a control character.
+    """
+    if professional_id is None and name is None and role is None:
+        return None
+    if professional_id is None:
+        raise ValueError("Meerpunt-Professional-Id is required when a professional's name or role is sent")
+    values = {"id": professional_id, "name": name, "role": role}
+    for key, value in values.items():
+        if value is not None and not _HEADER_TEXT.fullmatch(value.strip()):
+            raise ValueError(f"the professional's {key} must be 1-200 characters without control characters")
+    return {key: value.strip() for key, value in values.items() if value is not None}
+
+
+def _reader(viewer: Principal) -> tuple[str, str, str | None, dict[str, Any]]:
+    """(actor, role, organisation, extra details) of someone reading the register or personal data.
+
+    The central Meerpunt officer acts for no partner organisation: `actor_org` is None, as in
+    every other entry the central officer causes (`details.central` says who it was).
+    """
+    if isinstance(viewer, OfficerPrincipal):
+        extra: dict[str, Any] = {"actor_name": viewer.name}
+        if viewer.is_central:
+            return viewer.subject, "privacy_officer", None, {**extra, "central": True}
+        return viewer.subject, "privacy_officer", viewer.org, extra
+    if isinstance(viewer, PartnerPrincipal):
+        return (
+            viewer.oin,
+            "partner",
+            viewer.oin,
+            {"certificate_serial": format(viewer.certificate_serial, "x")},
+        )
+    if isinstance(viewer, CitizenPrincipal):
+        return viewer.subject, "citizen", None, {}
+    raise TypeError(f"not a principal: {viewer!r}")
+
+
+def record_read(
+    session: Session,
+    viewer: Principal,
+    *,
+    at: dt.datetime,
+    action: str,
+    subject_hash: str | None = None,
+    query: Mapping[str, Any] | None = None,
+    returned: int | None = None,
+    entry_ids: Sequence[str] = (),
+    professional: Mapping[str, Any] | None = None,
+    details: Mapping[str, Any] | None = None,
+    reason: str | None = None,
+) -> RegisterEntry:
+    """Registratie van inzage (art. 8, 18.3; NEN 7513): one read of the register or of personal data.
+
+    Records who read (actor, role, organisation; for a partner system the acting professional if
+    named), when, what was asked (`query`: the filter, BSNs only as keyed hashes), about whom
+    (`subject_hash`), how much was returned and, for reads of single entries, which (`entry_ids`).
+    In the caller's transaction, like `record`: no log entry, no answer. Returns the entry.
+    """
+    actor, role, org, extra = _reader(viewer)
+    body: dict[str, Any] = {"action": action}
+    if query is not None:
+        body["filter"] = {key: value for key, value in query.items() if value is not None}
+    if returned is not None:
+        body["returned"] = returned
+    if entry_ids:
+        body["entry_ids"] = list(entry_ids)
+    body.update({key: value for key, value in extra.items() if value is not None})
+    body.update(details or {})
+    return record(
+        session,
+        EntryDraft(
+            kind=EntryKind.REGISTER_ACCESSED,
+            occurred_at=at,
+            actor=actor,
+            actor_role=role,
+            actor_org=org,
+            subject_hash=subject_hash,
+            reason=reason or f"register {action}",
+            professional=professional,
+            details=body,
+        ),
+    )

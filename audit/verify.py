@@ -2,46 +2,86 @@
 
 `verify_register` (behind `meerpunt-gateway audit verify` and `POST /v1/audit/verify`):
 
-1. checks the signature and the stored columns of every tree head (a head whose root or size was
-   edited no longer matches its JWS);
+1. checks the signature (by `kid`, current or earlier key: `audit.keyring`) and the stored columns of
+   every tree head, and of every *trusted checkpoint* handed in (a head saved outside the database
+   by a partner or officer, which an attacker cannot delete);
 2. reads every sequenced entry in leaf order inside one read-only snapshot and recomputes its leaf
-   hash from the stored columns and body (`audit.leaf`): an edited field *or column* changes it;
+   hash from the stored columns and body (`audit.leaf`): an edited field *or column* changes it,
+   and names exactly that entry;
 3. checks that leaf indexes are exactly 0..n-1 (a deleted entry leaves a gap);
-4. recomputes the tree, compares every stored level-8 tile, and compares the root at every signed
-   size with that head (a reordered or replaced entry changes them), and the sequencer's frontier;
-5. checks the leaf hashes of entries still waiting for the sequencer.
+4. recomputes the tree and compares the root at every signed size with that head, and the stored
+   level-8 tiles and the sequencer's frontier with the entries;
+5. checks the leaf hashes of entries still waiting for the sequencer;
+6. checks that signatures cover the register: entries without any signed head, or sequenced
+   entries that the newest head has not covered for longer than a checkpoint interval plus
+   `CHECKPOINT_GRACE_SECONDS`, are findings of their own (a deleted head, or a stalled sequencer).
 
-It stops at the first break in leaf order and names that entry.
+It stops at the first break and says what kind it is (`finding`). Where the evidence pins one
+entry (its content no longer matches its leaf hash, or a gap left by a moved entry), that entry
+is named; where only a signed root disagrees, the report gives the leaf index range between the
+last head that verified and the first that did not (`bad_range`) and names no entry: an entry
+whose leaf hash was rewritten together with its content cannot be told apart from its neighbours
+by anything inside the database.
 
-Speed (see bench/register.py): on PostgreSQL the database renders each entry's leaf input itself
-and returns blocks of 16,384 as one value (`audit.verify_reader`), so Python does little more than
-hashing, while reader threads fetch the next blocks. On SQLite the same bytes are rendered in
-Python from the stored columns.
+Speed (see bench/register.py): on PostgreSQL the database renders and hashes each entry's leaf
+input itself and returns blocks of 16,384 leaf hashes as one value (`audit.verify_reader`), so
+Python builds the tree while reader threads fetch the next blocks. On SQLite the same bytes are
+rendered and hashed in Python from the stored columns.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import datetime as dt
 import hashlib
-import itertools
+import json
 import time
+from array import array
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, NoReturn
 
-from jose import jws
 from jose.exceptions import JOSEError
 
 from audit.canonical import rfc3339
+from audit.keyring import Keyring, keyring
 from audit.merkle import EMPTY_ROOT, TILE_HEIGHT, CompactRange, border_in_block, tree_levels
 from audit.sequencer import CHECKPOINT_TYP
-from audit.verify_reader import HASH, Block, Head, Source, open_reader, read_blocks
+from audit.verify_reader import HASH, Block, Head, Source, VerificationBusy, open_reader, read_blocks
 from gateway.runtime import Runtime
 
-__all__ = ["VerificationReport", "verify_register"]
+__all__ = [
+    "CHECKPOINT_GRACE_SECONDS",
+    "Finding",
+    "TrustedCheckpointError",
+    "VerificationBusy",
+    "VerificationReport",
+    "parse_trusted_checkpoint",
+    "verify_register",
+]
 
 BLOCK_HEIGHT = 14
 BLOCK = 1 << BLOCK_HEIGHT
 """Leaves per read: aligned, so each block is a perfect subtree (about 8 MB of leaf inputs)."""
+
+CHECKPOINT_GRACE_SECONDS = 60.0
+"""How long, beyond `checkpoint_interval_seconds`, sequenced entries may wait for a signed head."""
+
+
+class Finding:
+    """What kind of break a report describes (`VerificationReport.finding`)."""
+
+    HEAD_SIGNATURE = "head_signature"  # a stored head's signature or columns are wrong
+    ENTRY_CHANGED = "entry_changed"  # an entry no longer matches its leaf hash (named)
+    ENTRY_MISSING = "entry_missing"  # a leaf index is missing or held twice
+    TREE_MISMATCH = "tree_mismatch"  # a signed root does not match the entries (a range)
+    ENTRIES_DELETED = "entries_deleted"  # a head signs more entries than are stored
+    TILE_MISMATCH = "tile_mismatch"  # stored tiles disagree with the entries
+    STATE_MISMATCH = "state_mismatch"  # the sequencer's tree state disagrees with the entries
+    TRUSTED_CHECKPOINT = "trusted_checkpoint"  # the register does not extend a trusted checkpoint
+    NO_SIGNED_HEAD = "no_signed_head"  # entries exist, but no signed tree head
+    STALE_CHECKPOINT = "stale_checkpoint"  # the newest head lags the sequenced entries too long
 
 
 @dataclass(frozen=True)
@@ -56,11 +96,17 @@ class VerificationReport:
     tree_size: int = 0
     root_hash: str | None = None
     seconds: float = 0.0
+    finding: str | None = None
+    bad_range: tuple[int, int] | None = None  # leaf indexes [start, stop) the break lies in
+    trusted_checkpoints: int = 0
 
     def summary(self) -> str:
         if self.ok:
+            trusted = (
+                f", consistent with {self.trusted_checkpoints} trusted" if self.trusted_checkpoints else ""
+            )
             return (
-                f"register OK: {self.entries} entries, {self.tree_heads} signed tree heads, "
+                f"register OK: {self.entries} entries, {self.tree_heads} signed tree heads{trusted}, "
                 f"root {self.root_hash}, {self.pending} awaiting the sequencer ({self.seconds:.2f} s)"
             )
         where = []
@@ -68,11 +114,19 @@ class VerificationReport:
             where.append(f"first bad entry {self.first_bad_entry}")
         if self.first_bad_leaf_index is not None:
             where.append(f"leaf index {self.first_bad_leaf_index}")
+        elif self.bad_range is not None:
+            where.append(f"somewhere in leaf indexes {self.bad_range[0]}..{self.bad_range[1] - 1}")
         located = f" [{', '.join(where)}]" if where else ""
-        return f"register BROKEN: {self.message}{located}"
+        return f"register BROKEN ({self.finding}): {self.message}{located}"
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        values = asdict(self)
+        values["bad_range"] = list(self.bad_range) if self.bad_range is not None else None
+        return values
+
+
+class TrustedCheckpointError(ValueError):
+    """A trusted checkpoint handed to the verifier is not a valid checkpoint of this gateway."""
 
 
 class _Break(Exception):
@@ -80,19 +134,27 @@ class _Break(Exception):
 
     def __init__(
         self,
+        finding: str,
         message: str,
         *,
         leaf_index: int | None = None,
         entry_id: str | None = None,
         name_at: int | None = None,
-        moved: tuple[int, int] | None = None,
+        bad_range: tuple[int, int] | None = None,
     ) -> None:
         super().__init__(message)
+        self.finding = finding
         self.message = message
         self.leaf_index = leaf_index
         self.entry_id = entry_id
         self.name_at = name_at  # name the entry stored at this leaf index
-        self.moved = moved  # every entry matched its own hash; the tree over this range did not
+        self.bad_range = bad_range
+
+
+def _same_positions(indexes: Sequence[int], expected: range) -> bool:
+    if isinstance(indexes, array):
+        return indexes == array("q", expected)
+    return list(indexes) == list(expected)
 
 
 def _leaf_hashes(inputs: list[bytes]) -> list[bytes]:
@@ -100,26 +162,68 @@ def _leaf_hashes(inputs: list[bytes]) -> list[bytes]:
     return [sha256(data).digest() for data in inputs]
 
 
+def _head_claims_ok(head: Head, claims: dict[str, Any], kid: str) -> list[str]:
+    """Names of the claims that differ from the head's stored columns."""
+    expected = {
+        "size": head.size,
+        "root_hash": base64.b64encode(head.root_hash).decode("ascii"),
+        "signed_at": rfc3339(head.signed_at),
+        "kid": kid,
+    }
+    return sorted(k for k in expected.keys() | claims.keys() if claims.get(k) != expected.get(k))
+
+
+def parse_trusted_checkpoint(text: str, ring: Keyring, *, number: int = 0) -> Head:
+    """A checkpoint saved by a partner or officer: the JWS, or `GET /v1/audit/checkpoint`'s JSON.
+
+    Raises `TrustedCheckpointError` if it is not a checkpoint signed by one of this gateway's keys.
+    """
+    token = text.strip()
+    if token.startswith("{"):
+        try:
+            token = str(json.loads(token)["jws"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise TrustedCheckpointError("a JSON checkpoint must carry its `jws`") from exc
+    try:
+        kid, claims = ring.verify(token, typ=CHECKPOINT_TYP)
+        size, root_text, signed_at = claims["size"], claims["root_hash"], claims["signed_at"]
+        if not isinstance(size, int) or size < 0:
+            raise ValueError("size")
+        root = base64.b64decode(root_text, validate=True)
+        if len(root) != HASH:
+            raise ValueError("root_hash")
+        moment = dt.datetime.fromisoformat(str(signed_at).replace("Z", "+00:00"))
+    except (JOSEError, KeyError, TypeError, ValueError, binascii.Error) as exc:
+        raise TrustedCheckpointError(f"not a checkpoint of this gateway: {exc}") from exc
+    del kid
+    return Head(id=-1 - number, size=size, root_hash=root, signed_at=moment, jws=token, trusted=True)
+
+
 class _Verifier:
-    def __init__(self, runtime: Runtime, source: Source) -> None:
+    def __init__(
+        self, runtime: Runtime, source: Source, trusted: Sequence[Head], *, now: dt.datetime, grace: float
+    ) -> None:
         self.runtime = runtime
         self.source = source
+        self.trusted = list(trusted)
+        self.now = now
+        self.grace = grace
         self.sequenced = 0
         self.pending = 0
         self.heads: list[Head] = []
         self.root: bytes = EMPTY_ROOT
+        self.bad_tile: tuple[int, int, int] | None = None  # (tile index, first leaf, stop)
+        self.state_size: int | None = None
 
     def run(self) -> None:
         self.heads = self.source.heads()
         self._check_head_signatures()
         self.sequenced, self.pending, tile_count = self.source.counts()
-        by_size = sorted(self.heads, key=lambda head: (head.size, head.id))
+        by_size = sorted([*self.heads, *self.trusted], key=lambda head: (head.size, head.trusted, head.id))
+        self._check_equivocation(by_size)
         for head in by_size:
-            if head.size > self.sequenced:
-                # Checked after the entries: a break inside them is the better explanation.
-                break
             if head.size == 0 and head.root_hash != EMPTY_ROOT:
-                raise _Break(f"tree head #{head.id} of the empty tree has a wrong root")
+                raise _Break(self._finding(head, Finding.TREE_MISMATCH), f"{head.name}: wrong empty root")
         verified_size = 0
         border: list[bytes] = []
         outer = CompactRange()  # perfect blocks of BLOCK leaves, as one compact range
@@ -130,16 +234,12 @@ class _Verifier:
         try:
             for block, (start, stop) in zip(blocks, spans, strict=False):
                 levels = self._check_block(block, stop)
-                self._check_tiles(block, levels)
+                self._note_tiles(block, levels)
                 while next_head is not None and next_head.size <= stop:
                     inside = border_in_block(levels, next_head.size - start)
                     root = CompactRange(next_head.size, [*outer.hashes, *inside]).root()
                     if root != next_head.root_hash:
-                        self._localised(
-                            verified_size,
-                            next_head.size,
-                            f"tree head #{next_head.id} (size {next_head.size}) does not match the entries",
-                        )
+                        self._tree_break(verified_size, next_head)
                     verified_size = next_head.size
                     next_head = next(head_iter, None)
                 if stop - start == BLOCK:
@@ -153,52 +253,79 @@ class _Verifier:
         for head in by_size:
             if head.size > self.sequenced:
                 raise _Break(
-                    f"tree head #{head.id} signs {head.size} entries but only {self.sequenced} are stored: "
-                    f"entries from leaf index {self.sequenced} on were deleted",
+                    Finding.TRUSTED_CHECKPOINT if head.trusted else Finding.ENTRIES_DELETED,
+                    f"{head.name} signs {head.size} entries but only {self.sequenced} are stored: "
+                    f"entries from leaf index {self.sequenced} on were deleted or unsequenced",
                     leaf_index=self.sequenced,
+                    bad_range=(self.sequenced, head.size),
                 )
+        if self.bad_tile is not None:
+            self._tile_break(verified_size)
         self._check_state(border, verified_size)
         if tile_count != self.sequenced >> TILE_HEIGHT:
-            raise _Break(f"{tile_count} tiles stored for {self.sequenced} entries: tiles added or deleted")
+            raise _Break(
+                Finding.TILE_MISMATCH,
+                f"{tile_count} tiles stored for {self.sequenced} entries: tiles added or deleted",
+            )
         self._check_pending()
+        self._check_coverage()
+
+    @staticmethod
+    def _finding(head: Head, default: str) -> str:
+        return Finding.TRUSTED_CHECKPOINT if head.trusted else default
 
     def _check_head_signatures(self) -> None:
-        kid = self.runtime.signer.key_id
+        ring = keyring(self.runtime)
         for head in self.heads:
             try:
-                if jws.get_unverified_header(head.jws).get("typ") != CHECKPOINT_TYP:
-                    raise _Break(f"tree head #{head.id} is not a checkpoint signature")
-                claims = self.runtime.signer.verify(head.jws)
+                kid, claims = ring.verify(head.jws, typ=CHECKPOINT_TYP)
             except (JOSEError, ValueError) as exc:
-                raise _Break(f"tree head #{head.id}: signature does not verify ({exc})") from exc
-            expected = {
-                "size": head.size,
-                "root_hash": base64.b64encode(head.root_hash).decode("ascii"),
-                "signed_at": rfc3339(head.signed_at),
-                "kid": kid,
-            }
-            if claims != expected:
-                changed = sorted(
-                    k for k in expected.keys() | claims.keys() if claims.get(k) != expected.get(k)
+                raise _Break(
+                    Finding.HEAD_SIGNATURE, f"{head.name}: signature does not verify ({exc})"
+                ) from exc
+            changed = _head_claims_ok(head, claims, kid)
+            if changed:
+                raise _Break(
+                    Finding.HEAD_SIGNATURE,
+                    f"{head.name}: stored {', '.join(changed)} differ from the signed ones",
                 )
-                raise _Break(f"tree head #{head.id}: stored {', '.join(changed)} differ from the signed ones")
+
+    def _check_equivocation(self, by_size: list[Head]) -> None:
+        """Two signed roots for one size: the gateway's key signed two different registers."""
+        roots: dict[int, Head] = {}
+        for head in by_size:
+            seen = roots.setdefault(head.size, head)
+            if seen.root_hash != head.root_hash:
+                raise _Break(
+                    Finding.TRUSTED_CHECKPOINT if head.trusted or seen.trusted else Finding.TREE_MISMATCH,
+                    f"{seen.name} and {head.name} sign different roots for the same size: "
+                    "the register was rewritten and re-signed (is the signing key compromised?)",
+                    bad_range=(0, head.size),
+                )
 
     def _check_block(self, block: Block, stop: int) -> list[list[bytes]]:
         start = block.start
-        expected = list(range(start, stop))
-        if block.indexes != expected or len(block.inputs) != len(expected):
-            self._index_break(block, expected)
-        hashes = _leaf_hashes(block.inputs)
-        if b"".join(hashes) != block.stored:
+        expected = range(start, stop)
+        if not _same_positions(block.indexes, expected) or block.size != len(expected):
+            self._index_break(block, list(expected))
+        if block.computed is not None:  # hashed by the database (audit.verify_reader)
+            joined = block.computed
+            hashes = [joined[i : i + HASH] for i in range(0, len(joined), HASH)]
+        else:
+            hashes = _leaf_hashes(block.inputs)
+            joined = b"".join(hashes)
+        if joined != block.stored:
             stored = block.stored
             for offset, value in enumerate(hashes):
                 if stored[offset * HASH : (offset + 1) * HASH] != value:
                     index = start + offset
                     raise _Break(
-                        f"entry at leaf index {index} no longer matches its leaf hash: "
-                        "a stored field or indexed column was changed",
+                        Finding.ENTRY_CHANGED,
+                        f"the entry at leaf index {index} no longer matches its leaf hash: "
+                        "a stored field or indexed column (or the hash) was changed",
                         leaf_index=index,
                         name_at=index,
+                        bad_range=(index, index + 1),
                     )
         return tree_levels(hashes)
 
@@ -209,20 +336,26 @@ class _Verifier:
             if actual == index:
                 continue
             if actual is not None and offset > 0 and actual == found[offset - 1]:
-                raise _Break(f"two entries hold leaf index {actual}", leaf_index=actual, name_at=actual)
-            if actual is None:
                 raise _Break(
-                    f"leaf index {index} is missing: an entry was deleted or moved", leaf_index=index
+                    Finding.ENTRY_MISSING,
+                    f"two entries hold leaf index {actual}: one was moved there or inserted",
+                    leaf_index=actual,
+                    bad_range=(actual, actual + 1),
                 )
             raise _Break(
-                f"leaf index {index} is missing: an entry was deleted or moved "
-                f"(named: the entry now following the gap, at leaf index {actual})",
+                Finding.ENTRY_MISSING,
+                f"leaf index {index} is missing: its entry was deleted, moved or unsequenced",
                 leaf_index=index,
-                name_at=actual,
+                bad_range=(index, index + 1),
             )
-        raise _Break(f"more than one entry in leaf index range {expected[0]}..{expected[-1]}")
+        raise _Break(
+            Finding.ENTRY_MISSING, f"more than one entry in leaf index range {expected[0]}..{expected[-1]}"
+        )
 
-    def _check_tiles(self, block: Block, levels: list[list[bytes]]) -> None:
+    def _note_tiles(self, block: Block, levels: list[list[bytes]]) -> None:
+        """Remember the first stored tile that disagrees; signed heads decide what it means."""
+        if self.bad_tile is not None:
+            return
         computed = levels[TILE_HEIGHT] if len(levels) > TILE_HEIGHT else []
         first = block.start >> TILE_HEIGHT
         expected = [(first + i, value) for i, value in enumerate(computed)]
@@ -231,70 +364,155 @@ class _Verifier:
         for offset, pair in enumerate(expected):
             stored = block.tiles[offset] if offset < len(block.tiles) else None
             if stored != pair:
-                tile_start = pair[0] << TILE_HEIGHT
-                self._localised(
-                    tile_start,
-                    tile_start + (1 << TILE_HEIGHT),
-                    f"stored tile {pair[0]} (from leaf index {tile_start}) does not match the entries",
-                )
-        raise _Break(f"an extra tile is stored after leaf index {block.start + len(block.indexes) - 1}")
-
-    def _localised(self, start: int, stop: int, message: str) -> NoReturn:
+                start = pair[0] << TILE_HEIGHT
+                self.bad_tile = (pair[0], start, start + (1 << TILE_HEIGHT))
+                return
         raise _Break(
-            f"{message}: entries in leaf index range {start}..{stop - 1} were reordered or replaced",
-            leaf_index=start,
-            moved=(start, stop),
+            Finding.TILE_MISMATCH,
+            f"an extra tile is stored after leaf index {block.start + len(block.indexes) - 1}",
+        )
+
+    def _tree_break(self, start: int, head: Head) -> NoReturn:
+        stop = head.size
+        hint = ""
+        if self.bad_tile is not None and self.bad_tile[1] < stop and self.bad_tile[2] > start:
+            tile, first, end = self.bad_tile
+            hint = f"; stored tile {tile} (leaf indexes {first}..{end - 1}) no longer matches them either"
+        if stop - start == 1:
+            raise _Break(
+                self._finding(head, Finding.TREE_MISMATCH),
+                f"{head.name} does not match the entries: the entry at leaf index {start} was replaced, "
+                f"its leaf hash rewritten with it{hint}",
+                leaf_index=start,
+                name_at=start,
+                bad_range=(start, stop),
+            )
+        raise _Break(
+            self._finding(head, Finding.TREE_MISMATCH),
+            f"{head.name} does not match the entries: in leaf index range {start}..{stop - 1} entries "
+            "were replaced, reordered, inserted or deleted and renumbered, with their leaf hashes "
+            f"rewritten; nothing stored tells which one{hint}",
+            bad_range=(start, stop),
+        )
+
+    def _tile_break(self, verified_size: int) -> NoReturn:
+        assert self.bad_tile is not None
+        tile, first, end = self.bad_tile
+        if end <= verified_size:
+            raise _Break(
+                Finding.TILE_MISMATCH,
+                f"stored tile {tile} (leaf indexes {first}..{end - 1}) was altered: the entries under "
+                "it reproduce every signed tree head",
+                bad_range=(first, end),
+            )
+        start = max(first, verified_size)
+        raise _Break(
+            Finding.TILE_MISMATCH,
+            f"stored tile {tile} does not match leaf indexes {first}..{end - 1}, of which "
+            f"{start}..{end - 1} no signed tree head covers yet: the tile or those entries were changed",
+            bad_range=(start, end),
         )
 
     def resolve(self, broken: _Break) -> _Break:
-        """Name the entry of a break (reading has stopped, so the connection is free again).
-
-        For moved entries: they are sequenced in `seq` order, so the first entry out of that order
-        in the range is named; if there is none (seq was rewritten too), the range's first entry.
-        """
-        if broken.moved is not None:
-            rows = self.source.order_in(*broken.moved)
-            culprit = rows[0] if rows else None
-            for previous, current in itertools.pairwise(rows):
-                if current[1] < previous[1]:
-                    culprit = previous
-                    break
-            if culprit is not None:
-                broken.leaf_index, broken.entry_id = culprit[0], culprit[2]
-        elif broken.name_at is not None and broken.entry_id is None:
+        """Name the entry of a break (reading has stopped, so the connection is free again)."""
+        if broken.name_at is not None and broken.entry_id is None:
             broken.entry_id = self.source.entry_at(broken.name_at)
+        elif broken.finding == Finding.ENTRY_MISSING and broken.message.startswith("leaf index"):
+            state = self.source.state()
+            bound = max([self.sequenced, state[0] if state else 0, *(h.size for h in self.heads)])
+            moved = self.source.misplaced(bound)
+            if moved:
+                broken.entry_id = moved[0][1]
+                broken.message += f" (an entry now holds leaf index {moved[0][0]}, outside the tree)"
         return broken
 
     def _check_state(self, border: list[bytes], verified_size: int) -> None:
         state = self.source.state()
         if state is None:
             if self.sequenced:
-                raise _Break("the sequencer's tree state is missing")
+                raise _Break(Finding.STATE_MISMATCH, "the sequencer's tree state is missing")
             return
         size, frontier = state
+        self.state_size = size
         if size != self.sequenced:
-            raise _Break(f"the sequencer's tree state has {size} entries, {self.sequenced} are sequenced")
+            extra = self.source.misplaced(size) if size < self.sequenced else []
+            raise _Break(
+                Finding.STATE_MISMATCH,
+                f"the sequencer's tree state has {size} entries, {self.sequenced} are sequenced",
+                leaf_index=extra[0][0] if extra else None,
+                entry_id=extra[0][1] if extra else None,
+                bad_range=(min(size, self.sequenced), max(size, self.sequenced)),
+            )
         try:
             stored = CompactRange.from_bytes(frontier)
         except ValueError as exc:
-            raise _Break(f"the sequencer's frontier is unreadable ({exc})") from exc
+            raise _Break(Finding.STATE_MISMATCH, f"the sequencer's frontier is unreadable ({exc})") from exc
         if list(stored.hashes) != border:
-            self._localised(verified_size, self.sequenced, "the sequencer's frontier does not match")
+            raise _Break(
+                Finding.STATE_MISMATCH,
+                "the sequencer's frontier does not match the entries: it, or an entry in leaf index "
+                f"range {verified_size}..{self.sequenced - 1} (not covered by a signed tree head), "
+                "was changed",
+                bad_range=(verified_size, self.sequenced),
+            )
 
     def _check_pending(self) -> None:
         for entry_id, data, stored in self.source.pending():
             if hashlib.sha256(data).digest() != stored:
                 raise _Break(
-                    f"entry {entry_id}, awaiting the sequencer, no longer matches its leaf hash",
+                    Finding.ENTRY_CHANGED,
+                    "an entry awaiting the sequencer no longer matches its leaf hash",
                     entry_id=entry_id,
                 )
 
+    def _check_coverage(self) -> None:
+        """Signatures must cover what is stored (a deleted head would otherwise go unnoticed)."""
+        if not self.heads:
+            if self.sequenced or self.pending:
+                raise _Break(
+                    Finding.NO_SIGNED_HEAD,
+                    f"{self.sequenced + self.pending} entries but no signed tree head: nothing proves "
+                    "they were not rewritten (a new gateway signs one within seconds; otherwise the "
+                    "heads were deleted; `meerpunt-gateway audit checkpoint` signs one now)",
+                    bad_range=(0, self.sequenced) if self.sequenced else None,
+                )
+            return
+        newest = max(self.heads, key=lambda head: (head.size, head.signed_at))
+        if newest.size >= self.sequenced:
+            return
+        allowed = self.runtime.settings.checkpoint_interval_seconds + self.grace
+        age = (self.now - newest.signed_at).total_seconds()
+        if age > allowed:
+            raise _Break(
+                Finding.STALE_CHECKPOINT,
+                f"the newest signed tree head ({newest.name}, signed {rfc3339(newest.signed_at)}) is "
+                f"{age:.0f} s old, but {self.sequenced} entries are sequenced: leaf indexes "
+                f"{newest.size}..{self.sequenced - 1} are covered by no signature (a deleted head, or "
+                "a stalled sequencer)",
+                leaf_index=newest.size,
+                bad_range=(newest.size, self.sequenced),
+            )
 
-def verify_register(runtime: Runtime) -> VerificationReport:
-    """Verify the whole register (see the module docstring); never raises for a broken register."""
+
+def verify_register(
+    runtime: Runtime,
+    *,
+    trusted_checkpoints: Sequence[str] = (),
+    wait: bool = True,
+    grace_seconds: float = CHECKPOINT_GRACE_SECONDS,
+) -> VerificationReport:
+    """Verify the whole register (see the module docstring); never raises for a broken register.
+
+    `trusted_checkpoints`: checkpoints (JWS, or the checkpoint endpoint's JSON) saved outside the
+    database; the stored register must extend each of them. Raises `TrustedCheckpointError` if one
+    is not a checkpoint of this gateway, and `VerificationBusy` if `wait` is False and another
+    verification is running.
+    """
     began = time.perf_counter()
-    source = open_reader(runtime)
-    verifier = _Verifier(runtime, source)
+    ring = keyring(runtime)
+    trusted = [parse_trusted_checkpoint(text, ring, number=i) for i, text in enumerate(trusted_checkpoints)]
+    source = open_reader(runtime, wait=wait)
+    verifier = _Verifier(runtime, source, trusted, now=runtime.clock(), grace=grace_seconds)
     try:
         verifier.run()
     except _Break as found:
@@ -309,6 +527,9 @@ def verify_register(runtime: Runtime) -> VerificationReport:
             tree_heads=len(verifier.heads),
             tree_size=verifier.sequenced,
             seconds=time.perf_counter() - began,
+            finding=broken.finding,
+            bad_range=broken.bad_range,
+            trusted_checkpoints=len(trusted),
         )
     finally:
         source.close()
@@ -322,4 +543,5 @@ def verify_register(runtime: Runtime) -> VerificationReport:
         tree_size=verifier.sequenced,
         root_hash=base64.b64encode(verifier.root).decode("ascii"),
         seconds=time.perf_counter() - began,
+        trusted_checkpoints=len(trusted),
     )

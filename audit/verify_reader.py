@@ -1,10 +1,19 @@
-"""Reading the register for verification: one read-only snapshot, entries in blocks of leaf inputs.
+"""Reading the register for verification: one read-only snapshot, entries in blocks.
 
 `PostgresReader` has PostgreSQL render each entry's leaf input from the stored columns
-(`audit.leaf.POSTGRES_LINE_SQL`) and return a whole block as three values (leaf indexes, the lines,
-the stored leaf hashes), read by two connections sharing one exported snapshot; `PortableReader`
-(SQLite) reads the rows and renders them in Python with `audit.leaf.render_line`. Both give the
-same `Block`s; `read_blocks` reads ahead in threads while the verifier hashes.
+(`audit.leaf.POSTGRES_LINE_SQL`) *and hash it* (`pg_catalog.sha256`), and return a whole block as
+three values (leaf indexes, the recomputed leaf hashes, the stored ones), read by two connections
+sharing one exported snapshot. `PortableReader` (SQLite), and PostgreSQL for a block with a row no
+honest write produces, read the rows and render them in Python with `audit.leaf.render_line`, and
+the verifier hashes them. `read_blocks` reads ahead in threads while the verifier works.
+
+Why the database hashes: verification is bound by CPU, and the cheapest place to hash an entry is
+where its bytes are made. Shipping each ~640-byte leaf input to Python and hashing it there cost
+4.4-5.1 µs of CPU per entry in all (PostgreSQL rendering and sending, the driver receiving,
+Python splitting and hashing); hashing in PostgreSQL and shipping 32 bytes costs 3.0-3.1 µs
+(bench/README.md, "register"). It trusts the database no more than before: PostgreSQL already
+rendered the bytes that were hashed, and `tests/audit/test_verify.py` checks on PostgreSQL that
+its rendering and its hashes equal the Python reference encoder's.
 """
 
 from __future__ import annotations
@@ -13,12 +22,12 @@ import contextlib
 import datetime as dt
 import queue
 import re
+import sys
 import threading
+from array import array
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-
-from psycopg.types.string import ByteaBinaryLoader
 
 from audit.leaf import HEADER_FIELDS, LEAF_HASH_PREFIX, POSTGRES_LINE_SQL, encode_time, render_line
 from audit.merkle import TILE_HEIGHT
@@ -27,16 +36,29 @@ from gateway.runtime import Runtime
 
 __all__ = [
     "HASH",
+    "VERIFY_LOCK",
     "Block",
     "Head",
     "PortableReader",
     "PostgresReader",
     "Source",
+    "VerificationBusy",
     "open_reader",
     "read_blocks",
 ]
 
 HASH = 32
+
+VERIFY_LOCK = int.from_bytes(b"mp-vrfy!", "big")
+"""PostgreSQL advisory lock key held by a running verification (one at a time, across processes)."""
+
+_LOCAL_VERIFY_LOCK = threading.Lock()  # SQLite: the gateway runs in one process
+
+
+class VerificationBusy(RuntimeError):
+    """Another verification of the register is running (each reads the whole register)."""
+
+
 _UNREADABLE = b"\xff"  # never a valid leaf input (not UTF-8, no version byte)
 
 
@@ -47,15 +69,27 @@ class Head:
     root_hash: bytes
     signed_at: dt.datetime
     jws: str
+    trusted: bool = False  # a checkpoint saved outside the database, handed to the verifier
+
+    @property
+    def name(self) -> str:
+        if self.trusted:
+            return f"the trusted checkpoint of size {self.size}"
+        return f"tree head #{self.id} (size {self.size})"
 
 
 @dataclass
 class Block:
     start: int
-    indexes: list[int]
-    inputs: list[bytes]  # LEAF_HASH_PREFIX + line: what SHA-256 is applied to
+    indexes: Sequence[int]
+    inputs: list[bytes]  # LEAF_HASH_PREFIX + line: what SHA-256 is applied to (unless `computed`)
     stored: bytes  # the stored leaf hashes, concatenated in leaf order
     tiles: list[tuple[int, bytes]] = field(default_factory=list)
+    computed: bytes | None = None  # the leaf hashes recomputed by the database, concatenated
+
+    @property
+    def size(self) -> int:
+        return len(self.computed) // HASH if self.computed is not None else len(self.inputs)
 
 
 class Source(Protocol):
@@ -67,7 +101,7 @@ class Source(Protocol):
     def block(self, start: int, stop: int, reader: int) -> Block: ...
     def pending(self) -> list[tuple[str, bytes, bytes]]: ...
     def entry_at(self, leaf_index: int) -> str | None: ...
-    def order_in(self, start: int, stop: int) -> list[tuple[int, int, str]]: ...
+    def misplaced(self, size: int) -> list[tuple[int, str]]: ...
     def close(self) -> None: ...
 
 
@@ -83,9 +117,9 @@ _TILES = (
     "ORDER BY tile_index"
 )
 _ENTRY_AT = "SELECT id FROM register_entry WHERE leaf_index = %s ORDER BY seq LIMIT 1"
-_ORDER_IN = (
-    "SELECT leaf_index, seq, id FROM register_entry WHERE leaf_index >= %s AND leaf_index < %s "
-    "ORDER BY leaf_index, seq"
+_MISPLACED = (
+    "SELECT leaf_index, id FROM register_entry WHERE leaf_index < 0 OR leaf_index >= %s "
+    "ORDER BY leaf_index LIMIT 10"
 )
 
 
@@ -102,6 +136,8 @@ class _DbapiReader:
         self._raws = [runtime.engine.raw_connection()]
         self._conn: Any = self._raws[0].driver_connection
         self._readers: list[Any] = [self._conn]
+        self._engine = runtime.engine
+        self._locked = False
 
     @property
     def readers(self) -> int:
@@ -146,16 +182,33 @@ class _DbapiReader:
         rows = self._all(_ENTRY_AT, (leaf_index,))
         return str(rows[0][0]) if rows else None
 
-    def order_in(self, start: int, stop: int) -> list[tuple[int, int, str]]:
-        return [(int(a), int(b), str(c)) for a, b, c in self._all(_ORDER_IN, (start, stop))]
+    def misplaced(self, size: int) -> list[tuple[int, str]]:
+        """Entries whose leaf index lies outside 0..size-1 (moved there by someone)."""
+        return [(int(index), str(entry_id)) for index, entry_id in self._all(_MISPLACED, (size,))]
+
+    def _unlock(self) -> None:
+        """Release the verification lock held in the database session (PostgreSQL)."""
 
     def close(self) -> None:
-        for raw in reversed(self._raws):
-            connection: Any = raw.driver_connection
-            try:
-                connection.rollback()
-            finally:
-                raw.close()
+        main = self._raws[0]
+        try:
+            for raw in reversed(self._raws[1:]):
+                connection: Any = raw.driver_connection
+                try:
+                    connection.rollback()
+                finally:
+                    raw.close()
+            self._conn.rollback()
+            if self._locked:
+                self._unlock()
+        except BaseException:
+            main.invalidate()  # its session ends, and any lock it holds with it
+            raise
+        finally:
+            if self._locked and is_sqlite(self._engine):
+                _LOCAL_VERIFY_LOCK.release()
+            self._locked = False
+            main.close()
 
 
 class PostgresReader(_DbapiReader):
@@ -165,7 +218,9 @@ class PostgresReader(_DbapiReader):
     """
 
     _BLOCK = (
-        "SELECT array_agg(leaf_index), string_agg(line, E'\\n'), string_agg(leaf_hash, ''::bytea) FROM ("  # noqa: S608
+        "SELECT string_agg(int8send(leaf_index), ''::bytea), "  # noqa: S608
+        "string_agg(pg_catalog.sha256(%s::bytea || pg_catalog.textsend(line)), ''::bytea), "
+        "string_agg(leaf_hash, ''::bytea) FROM ("
         f"SELECT leaf_index, {POSTGRES_LINE_SQL} AS line, leaf_hash FROM register_entry "
         "WHERE leaf_index >= %s AND leaf_index < %s ORDER BY leaf_index) AS ordered"
     )
@@ -182,8 +237,32 @@ class PostgresReader(_DbapiReader):
     """Connections reading blocks at once: the database's share of the work (reading and rendering
     rows, sending about 640 bytes each) is larger than the hashing, so two backends keep up."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, *, wait: bool = True) -> None:
         super().__init__(runtime)
+        # A session-level lock, taken (and committed) before the snapshot, so that a waiting
+        # verification reads the register as it is once its turn comes.
+        function = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
+        try:
+            acquired = self._conn.execute(f"SELECT {function}(%s)", (VERIFY_LOCK,)).fetchone()[0]
+            self._conn.commit()
+        except BaseException:
+            self._raws[0].invalidate()  # never hand a connection in an unknown lock state back
+            raise
+        if acquired is False:
+            self._raws[0].close()
+            raise VerificationBusy("another verification of the register is running")
+        self._locked = True
+        try:
+            self._begin(runtime)
+        except BaseException:
+            self.close()
+            raise
+
+    def _unlock(self) -> None:
+        self._conn.execute("SELECT pg_advisory_unlock(%s)", (VERIFY_LOCK,))
+        self._conn.commit()
+
+    def _begin(self, runtime: Runtime) -> None:
         # One snapshot for the whole run, shared by every reader (as pg_dump --jobs does): the
         # sequencer keeps appending meanwhile.
         self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -201,19 +280,21 @@ class PostgresReader(_DbapiReader):
     def block(self, start: int, stop: int, reader: int) -> Block:
         connection = self._readers[reader]
         with connection.cursor(binary=True) as cursor:
-            # The lines arrive as the stored UTF-8 bytes, never decoded and re-encoded.
-            cursor.adapters.register_loader("text", ByteaBinaryLoader)
-            cursor.execute(self._BLOCK, (start, stop))
-            indexes, lines, stored = cursor.fetchone()
+            cursor.execute(self._BLOCK, (LEAF_HASH_PREFIX, start, stop))
+            packed, computed, stored = cursor.fetchone()
         tiles = self._tiles(start, stop, connection)
-        if indexes is None:
+        if packed is None:
             return Block(start, [], [], b"", tiles)
-        parts = lines.split(b"\n")
-        if len(parts) != len(indexes) or len(stored) != HASH * len(indexes):
-            # A NULL line (string_agg skips it) or a stored newline: read row by row to locate it.
+        indexes = array("q")
+        indexes.frombytes(packed)
+        if sys.byteorder == "little":
+            indexes.byteswap()  # int8send is big-endian
+        count = len(indexes)
+        if len(computed) != HASH * count or len(stored) != HASH * count:
+            # A NULL column (sha256 of NULL is NULL, which string_agg skips) or a malformed stored
+            # hash: read row by row, so that the verifier locates it.
             return self._rows(start, stop, connection, tiles)
-        prefix = LEAF_HASH_PREFIX
-        return Block(start, indexes, [prefix + part for part in parts], stored, tiles)
+        return Block(start, indexes, [], stored, tiles, computed=computed)
 
     def _rows(self, start: int, stop: int, connection: Any, tiles: list[tuple[int, bytes]]) -> Block:
         with connection.cursor(binary=True) as cursor:
@@ -248,10 +329,21 @@ class PortableReader(_DbapiReader):
     )
     _PENDING = f"SELECT {_COLUMNS} FROM register_entry WHERE leaf_index IS NULL ORDER BY seq"  # noqa: S608
 
-    def __init__(self, runtime: Runtime) -> None:
-        super().__init__(runtime)
-        # A deferred read transaction: one WAL snapshot, without taking the write lock.
-        self._conn.execute("BEGIN")
+    def __init__(self, runtime: Runtime, *, wait: bool = True) -> None:
+        if not _LOCAL_VERIFY_LOCK.acquire(blocking=wait):
+            raise VerificationBusy("another verification of the register is running")
+        try:
+            super().__init__(runtime)
+        except BaseException:
+            _LOCAL_VERIFY_LOCK.release()
+            raise
+        self._locked = True
+        try:
+            # A deferred read transaction: one WAL snapshot, without taking the write lock.
+            self._conn.execute("BEGIN")
+        except BaseException:
+            self.close()
+            raise
 
     def _render(self, row: Sequence[Any]) -> bytes:
         try:
@@ -325,6 +417,12 @@ def read_blocks(source: Source, spans: Sequence[tuple[int, int]]) -> Generator[B
             thread.join()
 
 
-def open_reader(runtime: Runtime) -> Source:
-    """The reader for the runtime's database, inside its snapshot; `close()` it when done."""
-    return PortableReader(runtime) if is_sqlite(runtime.engine) else PostgresReader(runtime)
+def open_reader(runtime: Runtime, *, wait: bool = True) -> Source:
+    """The reader for the runtime's database, inside its snapshot; `close()` it when done.
+
+    Holds the verification lock until closed; raises `VerificationBusy` if another verification
+    holds it and `wait` is False.
+    """
+    if is_sqlite(runtime.engine):
+        return PortableReader(runtime, wait=wait)
+    return PostgresReader(runtime, wait=wait)

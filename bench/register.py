@@ -16,6 +16,9 @@ migrations and measures, in one run:
    with COPY from the same `entry_columns()` that `record()` uses, then sequenced and signed by the
    real sequencer, then VACUUM ANALYZE), next to a plain `hashlib.sha256(data).digest()` loop over
    exactly the bytes verification hashes (each leaf's input), already in memory. Runs alternate.
+   Also the CPU each used per entry (this process, and the bench database's backends, read from
+   /proc), the cores other work used meanwhile, and what that CPU would allow on dedicated cores:
+   on a shared machine throughput measures the neighbours as much as the code.
 3. **Subject history**: latency of one subject's entries among those 1,000,000 (the officer API's
    query and rendering; and the whole use case including its access-log entry and commit).
 
@@ -370,7 +373,8 @@ def in_memory_tree(data: list[bytes]) -> float:
 
 
 def reading_only(runtime: Runtime) -> float:
-    """Only the database side of verification: every block read (two connections), nothing hashed."""
+    """Only the database side of verification: every block read, rendered and hashed by PostgreSQL
+    (two connections), without the tree."""
     source = PostgresReader(runtime)
     try:
         sequenced = source.counts()[0]
@@ -383,17 +387,63 @@ def reading_only(runtime: Runtime) -> float:
         source.close()
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _process_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _machine_busy() -> float:
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / _TICK  # all but idle and iowait
+
+
+def cpu_snapshot(engine: Engine) -> tuple[float, dict[int, float], float]:
+    """(this process's CPU s, CPU s of each backend of the bench database, the machine's busy s)."""
+    with engine.connect() as connection:
+        pids = connection.exec_driver_sql(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        ).scalars()
+        backends = {int(pid): _process_cpu(int(pid)) for pid in pids}
+    return time.process_time(), backends, _machine_busy()
+
+
+def cpu_used(before: tuple[float, dict[int, float], float], engine: Engine) -> tuple[float, float, float]:
+    """(Python, PostgreSQL, everything else on the machine) CPU seconds since `before`."""
+    python_before, backends_before, busy_before = before
+    python, backends, busy = cpu_snapshot(engine)
+    python_used = python - python_before
+    database = sum(cpu - backends_before[pid] for pid, cpu in backends.items() if pid in backends_before)
+    return python_used, database, max(0.0, busy - busy_before - python_used - database)
+
+
+def warm_pool(engine: Engine, connections: int = 3) -> None:
+    """Open (and return) pooled connections first, so verification's backends exist beforehand."""
+    raws = [engine.raw_connection() for _ in range(connections)]
+    for raw in raws:
+        raw.close()
+
+
 def measure_verify(runtime: Runtime, runs: int) -> dict[str, Any]:
     data = leaf_inputs(runtime.engine)
     verify_seconds: list[float] = []
     raw_seconds: list[float] = []
     tree_seconds: list[float] = []
     read_seconds: list[float] = []
+    cpu: list[tuple[float, float, float]] = []
     report = None
     for _ in range(runs):  # interleaved, so that load from elsewhere hits every measurement
+        warm_pool(runtime.engine)
+        before = cpu_snapshot(runtime.engine)
         began = time.perf_counter()
         report = verify_register(runtime)
         verify_seconds.append(time.perf_counter() - began)
+        cpu.append(cpu_used(before, runtime.engine))
         assert report.ok, report.summary()
         raw_seconds.append(raw_hashing(data))
         tree_seconds.append(in_memory_tree(data))
@@ -402,6 +452,11 @@ def measure_verify(runtime: Runtime, runs: int) -> dict[str, Any]:
     entries = report.entries
     verify_rate = entries / statistics.median(verify_seconds)
     raw_rate = len(data) / statistics.median(raw_seconds)
+    python_us = statistics.median(c[0] for c in cpu) / entries * 1e6
+    database_us = statistics.median(c[1] for c in cpu) / entries * 1e6
+    others = statistics.median(c[2] / s for c, s in zip(cpu, verify_seconds, strict=True))
+    raw_us = statistics.median(raw_seconds) / len(data) * 1e6
+    cores = os.cpu_count() or 1
     return {
         "entries": entries,
         "tree_heads": report.tree_heads,
@@ -411,6 +466,14 @@ def measure_verify(runtime: Runtime, runs: int) -> dict[str, Any]:
         "verify_per_s": round(verify_rate),
         "raw_sha256_per_s": round(raw_rate),
         "ratio": round(verify_rate / raw_rate, 3),
+        "cpu_us_per_entry": {
+            "verify_python": round(python_us, 2),
+            "verify_postgresql": round(database_us, 2),
+            "verify_total": round(python_us + database_us, 2),
+            "raw_sha256": round(raw_us, 2),
+        },
+        "cores_used_by_other_work_during_verify": round(others, 2),
+        "verify_capacity_per_s_if_cores_dedicated": round(cores / (python_us + database_us) * 1e6),
         "diagnostics": {
             "in_memory_leaf_and_tree_per_s": round(len(data) / statistics.median(tree_seconds)),
             "reading_only_per_s": round(entries / statistics.median(read_seconds)),
@@ -444,7 +507,7 @@ def measure_subject_history(runtime: Runtime, drafts: Drafts, samples: int) -> d
         began = time.perf_counter()
         with Session(engine) as session:
             rows = list_entries(
-                session, central, RegisterFilter(subject_hash=subject), after_seq=None, limit=100
+                session, central, RegisterFilter(subject_hash=subject), after_leaf=None, limit=100
             )
             views = [entry_view(entry) for entry in rows]
         query_only.append(time.perf_counter() - began)
@@ -454,7 +517,7 @@ def measure_subject_history(runtime: Runtime, drafts: Drafts, samples: int) -> d
         began = time.perf_counter()
         with Session(engine) as session:
             rows = list_entries(
-                session, officer, RegisterFilter(subject_hash=subject), after_seq=None, limit=100
+                session, officer, RegisterFilter(subject_hash=subject), after_leaf=None, limit=100
             )
             [entry_view(entry) for entry in rows]
         scoped.append(time.perf_counter() - began)
@@ -558,6 +621,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 def print_table(r: dict[str, Any]) -> None:
     a, a4, v, h = r["append"], r["append_4_writers"], r["verify"], r["subject_history"]
+    d, c = v["diagnostics"], v["cpu_us_per_entry"]
     central, scoped, logged = (
         h["central_officer"],
         h["partner_officer_scoped"],
@@ -572,8 +636,13 @@ def print_table(r: dict[str, Any]) -> None:
         f"sequencer          {r['load']['sequencer_per_s']}/s (batches of 4,096, a signed head each)",
         f"verify {v['entries']:,} entries  {v['verify_per_s']:>9,}/s  raw sha256 "
         f"{v['raw_sha256_per_s']:>9,}/s  ratio {v['ratio']:.2f}  ({v['bytes_per_entry']} B/entry)",
-        f"  of which         reading alone {v['diagnostics']['reading_only_per_s']:,}/s;"
-        f" leaf hashes + tree in memory {v['diagnostics']['in_memory_leaf_and_tree_per_s']:,}/s",
+        f"  of which         reading (PostgreSQL renders and hashes) {d['reading_only_per_s']:,}/s;"
+        f" Python leaf hashes + tree in memory {d['in_memory_leaf_and_tree_per_s']:,}/s",
+        f"  CPU per entry    verify {c['verify_total']} us"
+        f" (Python {c['verify_python']}, PostgreSQL {c['verify_postgresql']});"
+        f" raw sha256 {c['raw_sha256']} us; other work used"
+        f" {v['cores_used_by_other_work_during_verify']} cores; capacity on dedicated cores"
+        f" {v['verify_capacity_per_s_if_cores_dedicated']:,}/s",
         f"subject history    p50 {central['p50_ms']} ms, p99 {central['p99_ms']} ms;"
         f" scoped p99 {scoped['p99_ms']} ms; with access log p99 {logged['p99_ms']} ms",
         "targets: " + ", ".join(f"{k}={'met' if ok else 'MISSED'}" for k, ok in r["targets"].items()),

@@ -185,7 +185,7 @@ def send_correction(
         store_payload(
             session, vault, message, bsn=bsn, payload_jwe=_payload_jwe(message, body, plaintext, runtime)
         )
-        message.register_entry_id = register_and_enqueue(session, runtime, message, at=now)
+        message.register_entry_id = register_and_enqueue(session, runtime, message, at=now).id
         session.add(message)
         sent.append({"id": message.id, "recipient": recipient, "register_entry": message.register_entry_id})
     session.flush()

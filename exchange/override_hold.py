@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
+from audit.models import RegisterEntry
 from audit.service import EntryDraft, EntryKind, record, rfc3339
 from exchange.crypto import PayloadVault
 from exchange.envelope import open_payload, store_payload
@@ -114,8 +115,8 @@ def notify_sender(
     return notice.id
 
 
-def hold(session: Session, runtime: Runtime, message: Message, *, bsn: str, at: dt.datetime) -> str:
-    """Register a held override (`override_held`) and tell the sender; returns the entry id.
+def hold(session: Session, runtime: Runtime, message: Message, *, bsn: str, at: dt.datetime) -> RegisterEntry:
+    """Register a held override (`override_held`) and tell the sender; returns the entry.
 
     The would-be recipient has received nothing, so it is named in the details, not in the
     `recipient` column that makes an entry visible to that organisation.
@@ -158,7 +159,7 @@ def hold(session: Session, runtime: Runtime, message: Message, *, bsn: str, at: 
             },
         ),
     )
-    return entry.id
+    return entry
 
 
 def approve(
@@ -220,14 +221,14 @@ def approve(
             details={"requested_by": requester},
         ),
     )
-    entry_id = register_and_enqueue(session, runtime, message, at=now)
-    message.register_entry_id = entry_id
-    message.receipt = sign_receipt(runtime, message, accepted_at=now, entry_id=entry_id)
+    entry = register_and_enqueue(session, runtime, message, at=now)
+    message.register_entry_id = entry.id
+    message.receipt = sign_receipt(runtime, message, accepted_at=now, entry=entry)
     session.add(message)
     return {
         "id": message.id,
         "status": message.status,
-        "register_entry": entry_id,
+        "register_entry": entry.id,
         "receipt": message.receipt,
     }
 

@@ -7,6 +7,7 @@ register entry.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -20,6 +21,7 @@ from prometheus_client import Counter
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
+from audit.models import RegisterEntry
 from audit.service import EntryDraft, EntryKind, new_trace_id, record, rfc3339
 from consent.restrictions import is_restricted
 from consent.rules import Decision
@@ -101,12 +103,14 @@ def accepted_body(message: Message) -> dict[str, Any]:
 
 
 def sign_receipt(
-    runtime: Runtime, message: Message, *, accepted_at: dt.datetime, entry_id: str | None
+    runtime: Runtime, message: Message, *, accepted_at: dt.datetime, entry: RegisterEntry
 ) -> str:
-    """The gateway-signed receipt of a message, as `send_disclosure` issues it at acceptance.
+    """The gateway-signed receipt of a message (a JWS, like CT's signed promise of inclusion).
 
-    Used to re-issue the receipt of a held override once it is approved: the first receipt said
-    `awaiting_approval` without a `disclosure_sent` entry; the new one names both.
+    It names the register entry and carries its leaf hash, outside the gateway's database:
+    checkable against any later inclusion proof (GET /v1/audit/proof/{register_entry}), so a
+    rewrite of the register cannot hide. Issued at acceptance, and again when a held override is
+    approved: the first receipt said `awaiting_approval` and named the `override_held` entry.
     """
     return runtime.signer.sign(
         {
@@ -117,7 +121,8 @@ def sign_receipt(
             "payload_sha256": message.payload_sha256,
             "accepted_at": rfc3339(accepted_at),
             "status": message.status,
-            "register_entry": entry_id,
+            "register_entry": entry.id,
+            "leaf_hash": base64.b64encode(entry.leaf_hash).decode("ascii"),
             "trace_id": message.trace_id,
         },
         typ="meerpunt-receipt+jws",
@@ -355,29 +360,17 @@ def send_disclosure(
 
     if basis.kind != "consent":
         session.add(_override_row(runtime, message, basis, held=held, at=now))
+    entry: RegisterEntry
     if held:
         from exchange.override_hold import hold  # override_hold builds on this module
 
-        entry_id = hold(session, runtime, message, bsn=body.subject.bsn, at=now)
+        entry = hold(session, runtime, message, bsn=body.subject.bsn, at=now)
     else:
-        entry_id = register(session, message, at=now)
-    message.register_entry_id = entry_id
-    message.receipt = runtime.signer.sign(
-        {
-            "id": message.id,
-            "sender": message.sender,
-            "recipient": message.recipient,
-            "categories": message.categories,
-            "payload_sha256": payload_sha256,
-            "accepted_at": rfc3339(now),
-            "status": message.status,
-            "register_entry": entry_id,
-            "trace_id": trace_id,
-        },
-        typ="meerpunt-receipt+jws",
-    )
+        entry = register(session, message, at=now)
+    message.register_entry_id = entry.id
+    message.receipt = sign_receipt(runtime, message, accepted_at=now, entry=entry)
     session.connection().execute(
-        _SET_RECEIPT, {"message_id": message.id, "entry_id": entry_id, "receipt": message.receipt}
+        _SET_RECEIPT, {"message_id": message.id, "entry_id": entry.id, "receipt": message.receipt}
     )
     if basis.kind != "consent":
         session.flush()  # the override row, so that a failure surfaces here, inside the request
@@ -408,14 +401,16 @@ def _accept(
     return True
 
 
-def register_and_enqueue(session: Session, runtime: Runtime, message: Message, *, at: dt.datetime) -> str:
+def register_and_enqueue(
+    session: Session, runtime: Runtime, message: Message, *, at: dt.datetime
+) -> RegisterEntry:
     """The sender-side entry (art. 8.1: reasons, recipient, which data) and the outbox row."""
-    entry_id = register(session, message, at=at)
+    entry = register(session, message, at=at)
     enqueue(session, runtime, message, at=at)
-    return entry_id
+    return entry
 
 
-def register(session: Session, message: Message, *, at: dt.datetime) -> str:
+def register(session: Session, message: Message, *, at: dt.datetime) -> RegisterEntry:
     """Registratie van verstrekking (art. 8 lid 1): the sender-side register entry of a message."""
     entry = record(
         session,
@@ -446,7 +441,7 @@ def register(session: Session, message: Message, *, at: dt.datetime) -> str:
             },
         ),
     )
-    return entry.id
+    return entry
 
 
 def enqueue(session: Session, runtime: Runtime, message: Message, *, at: dt.datetime) -> None:

@@ -237,7 +237,19 @@ def deliver(
 
 
 @audit_app.command("verify")
-def audit_verify(config: ConfigOption) -> None:
+def audit_verify(
+    config: ConfigOption,
+    trusted_checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--trusted-checkpoint",
+            help="A checkpoint saved earlier (its JWS, or the JSON of GET /v1/audit/checkpoint); "
+            "the register must extend it. May be given more than once.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
     """Verify the whole register; exits non-zero naming the first bad entry."""
     from gateway.db import create_db_engine
     from gateway.runtime import build_runtime
@@ -246,14 +258,40 @@ def audit_verify(config: ConfigOption) -> None:
     settings = load_settings(config)
     runtime = build_runtime(settings, create_db_engine(settings.database_url))
     try:
-        from audit.verify import verify_register
+        from audit.verify import TrustedCheckpointError, verify_register
 
-        report = verify_register(runtime)
+        trusted = [path.read_text() for path in trusted_checkpoint or []]
+        try:
+            report = verify_register(runtime, trusted_checkpoints=trusted)
+        except TrustedCheckpointError as exc:
+            typer.echo(f"trusted checkpoint refused: {exc}", err=True)
+            raise typer.Exit(code=2) from None
     finally:
         runtime.dispose()
     typer.echo(report.summary())
     if not report.ok:
         raise typer.Exit(code=1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(config: ConfigOption) -> None:
+    """Sequence the entries awaiting the sequencer and sign a tree head now; print it (JSON)."""
+    import json
+
+    from gateway.db import create_db_engine
+    from gateway.runtime import build_runtime
+    from gateway.settings import load_settings
+
+    settings = load_settings(config)
+    runtime = build_runtime(settings, create_db_engine(settings.database_url))
+    try:
+        from audit.schemas import checkpoint_view
+        from audit.sequencer import checkpoint_now
+
+        head = checkpoint_now(runtime)
+        typer.echo(json.dumps(checkpoint_view(head, runtime.signer.public_jwk), indent=2))
+    finally:
+        runtime.dispose()
 
 
 @pki_app.command("revoke")

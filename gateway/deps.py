@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
+from audit.service import bind_traceparent
 from gateway.principals import CitizenPrincipal, OfficerPrincipal, PartnerPrincipal, Principal
 from gateway.problems import BearerTokenRefused, Problem
 from gateway.runtime import Runtime
@@ -111,6 +112,7 @@ async def get_partner(request: Request, runtime: RuntimeDep) -> PartnerPrincipal
     # of a small file only when it changed).
     principal = runtime.authenticator.authenticate(_peer_der(request), runtime.clock())
     request.state.principal = principal
+    bind_traceparent(request.headers.get("traceparent"))  # the caller's trace id for this call's entries
     return principal
 
 

@@ -80,6 +80,9 @@ class Settings(BaseSettings):
 
     # Keys of the gateway itself: receipts and tree heads are signed with this key (ES256).
     gateway_signing_key_file: Path = Path("pki/gateway-signing.key")
+    #: Public keys (PEM) of earlier signing keys, so that tree heads signed before a key rotation
+    #: still verify (audit/keyring.py). New heads are always signed with the current key.
+    gateway_previous_signing_public_key_files: list[Path] = Field(default_factory=list)
     gateway_client_cert_file: Path = Path("pki/gateway-client.pem")
     gateway_client_key_file: Path = Path("pki/gateway-client.key")
 
@@ -146,6 +149,10 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if value is not None and not value.is_absolute():
                 object.__setattr__(self, name, base / value)
+        self.gateway_previous_signing_public_key_files = [
+            path if path.is_absolute() else base / path
+            for path in self.gateway_previous_signing_public_key_files
+        ]
         for issuer in self.token_issuers:
             if not issuer.public_key_file.is_absolute():
                 issuer.public_key_file = base / issuer.public_key_file

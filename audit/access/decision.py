@@ -13,9 +13,7 @@ from audit.access.repository import load
 from audit.access.schemas import DecisionIn
 from audit.access.views import reader_kind, status_view
 from audit.models import RegisterEntry
-from audit.register import log_access
-from audit.repository import RegisterFilter
-from audit.service import EntryDraft, EntryKind, record
+from audit.service import EntryDraft, EntryKind, record, record_read
 from gateway.principals import OfficerPrincipal
 from gateway.problems import Conflict, NotFound, RuleBroken
 from gateway.runtime import Runtime
@@ -112,13 +110,13 @@ def officer_view(
         candidates = rules.withholding_candidates(e.content for e in entries)
         view["withholding_candidates"] = candidates
         # The candidates come from the register (overrides and their waivers): a logged read.
-        log_access(
+        record_read(
             session,
-            runtime,
             officer,
-            RegisterFilter(subject_hash=request.subject_hash),
+            at=runtime.clock(),
             action="withholding_candidates",
+            subject_hash=request.subject_hash,
             returned=len(candidates),
-            more={"request_id": request.id},
+            details={"request_id": request.id},
         )
     return view

@@ -23,9 +23,7 @@ from audit.access_report import (
     build_report,
 )
 from audit.models import RegisterEntry
-from audit.register import log_access
-from audit.repository import RegisterFilter
-from audit.service import EntryKind
+from audit.service import EntryKind, record_read
 from consent.models import Consent, ConsentGrant, ConsentWithdrawal
 from consent.restrictions import is_restricted
 from gateway.principals import Principal
@@ -231,14 +229,14 @@ def open_report(
     else:
         result = build_access_report(session, runtime, request)
         returned = len(result.disclosures)
-    log_access(
+    record_read(
         session,
-        runtime,
         principal,
-        RegisterFilter(subject_hash=request.subject_hash),
+        at=runtime.clock(),
         action="access_report",
+        subject_hash=request.subject_hash,
         returned=returned,
-        more={
+        details={
             "request_id": request.id,
             "format": form,
             "request_status": request.status,

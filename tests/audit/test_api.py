@@ -22,8 +22,9 @@ from sqlmodel import Session, col, select
 
 from audit.models import RegisterEntry
 from audit.sequencer import sequence_pending
-from audit.service import EntryKind
+from audit.service import EntryKind, record
 from gateway.app import create_app
+from gateway.db import is_sqlite, unit_of_work
 from gateway.runtime import Runtime
 from tests.audit.builders import make_draft, record_all
 from tests.support import (
@@ -36,6 +37,7 @@ from tests.support import (
     ServerThread,
     client_context,
     new_bsn,
+    partner_client,
 )
 
 A, B, C, D, UNINVOLVED = MUNICIPALITY, JGZ, SCHOOL, YOUTH_CARE, FOUR_EYES
@@ -250,6 +252,7 @@ def test_invalid_filters_are_problems(client_for: Client, params: dict[str, str]
 def test_cursor_pagination(runtime: Runtime, client_for: Client) -> None:
     bsn = new_bsn()
     created = [exchange(runtime, bsn, A, B).id for _ in range(5)]
+    sequence_pending(runtime, sign=False)  # pages of sequenced entries (the sequencer also runs)
     client = client_for(A)
     seen: list[str] = []
     params: dict[str, Any] = {"subject_bsn": bsn, "kind": "disclosure_sent", "limit": 2}
@@ -435,7 +438,11 @@ def test_proof_before_the_next_checkpoint_is_a_conflict(isolated_runtime: Runtim
         assert client.get(f"/v1/audit/proof/{entry.id}").status_code == 409  # sequenced, not yet signed
         sequence_pending(isolated_runtime, sign=True)
         proof = client.get(f"/v1/audit/proof/{entry.id}").json()
-        assert (proof["leaf_index"], proof["tree_size"], proof["proof"]) == (0, 1, [])
+        # The entry is leaf 0; the two refused reads above were registered too (leaves 1 and 2).
+        assert (proof["leaf_index"], proof["tree_size"]) == (0, 3)
+        leaf = base64.b64decode(proof["leaf_hash"])
+        root = root_from_inclusion_proof(leaf, 0, 3, [base64.b64decode(node) for node in proof["proof"]])
+        assert root is not None and base64.b64encode(root).decode() == proof["root_hash"]
 
 
 def test_verify_endpoint_is_for_officers(
@@ -446,3 +453,165 @@ def test_verify_endpoint_is_for_officers(
     assert report["ok"] is True, report
     assert report["first_bad_entry"] is None
     assert report["entries"] >= 0
+
+
+# --- paging against concurrent writers -------------------------------------------------------------
+
+
+def _page_through(client: httpx.Client, params: dict[str, Any]) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+    cursor: str | None = None
+    for _ in range(100):
+        body = client.get("/v1/register", params={**params, **({"cursor": cursor} if cursor else {})}).json()
+        seen += body["items"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return seen
+    raise AssertionError("paging did not end")
+
+
+def test_paging_never_skips_an_entry_that_commits_late(isolated_runtime: Runtime, dev_env: DevEnv) -> None:
+    """Two concurrent transactions on PostgreSQL: the one with the lower `seq` commits last."""
+    if is_sqlite(isolated_runtime.engine):
+        pytest.skip("SQLite has one writer at a time: seq order is commit order")
+    runtime = isolated_runtime
+    bsn = new_bsn()
+    draft = make_draft(sender=A, recipient=B, actor_org=A, subject_hash=runtime.bsn_hash(bsn))
+    settings = runtime.settings.model_copy(update={"background_workers": False})
+    params = {"subject_bsn": bsn, "kind": "disclosure_sent", "limit": 1}
+    with (
+        ServerThread(create_app(settings, runtime), settings) as server,
+        partner_client(dev_env, server.base_url, A) as client,
+        unit_of_work(runtime.engine) as slow,  # its INSERT takes the lower seq and commits last
+    ):
+        late = record(slow, draft)
+        early = record_all(runtime.engine, [draft, draft])
+        sequence_pending(runtime, sign=False)
+        first = client.get("/v1/register", params=params).json()
+        assert [item["id"] for item in first["items"]] == [early[0].id]
+        assert late.seq is not None and early[0].seq is not None and late.seq < early[0].seq
+        slow.commit()
+        sequence_pending(runtime, sign=False)
+        rest = _page_through(client, {**params, "cursor": first["next_cursor"]})
+    assert [item["id"] for item in rest] == [early[1].id, late.id]  # seq paging lost `late`
+
+
+def test_entries_awaiting_the_sequencer_come_last(isolated_runtime: Runtime, dev_env: DevEnv) -> None:
+    runtime = isolated_runtime
+    bsn = new_bsn()
+    sequenced = exchange(runtime, bsn, A, B)
+    sequence_pending(runtime, sign=False)
+    waiting = [exchange(runtime, bsn, A, B).id for _ in range(3)]
+    settings = runtime.settings.model_copy(update={"background_workers": False})
+    params: dict[str, Any] = {"subject_bsn": bsn, "kind": "disclosure_sent"}
+    with (
+        ServerThread(create_app(settings, runtime), settings) as server,
+        partner_client(dev_env, server.base_url, A) as client,
+    ):
+        page = client.get("/v1/register", params=params).json()
+        assert [item["id"] for item in page["items"]] == [sequenced.id, *waiting]
+        assert [item["leaf_index"] for item in page["items"]] == [0, None, None, None]
+        assert page["next_cursor"] is None
+        for limit in (1, 2, 3):  # a backlog larger than a page is paged through, never cut off
+            seen = [item["id"] for item in _page_through(client, {**params, "limit": limit})]
+            assert seen == [sequenced.id, *waiting]
+
+
+def test_old_seq_cursors_are_refused(client_for: Client) -> None:
+    response = client_for(A).get("/v1/register", params={"cursor": base64.urlsafe_b64encode(b"12").decode()})
+    assert response.status_code == 400
+
+
+# --- who read: professionals, the central officer, exports, traces ---------------------------------
+
+
+def test_a_partner_read_records_the_acting_professional_and_trace(
+    two_exchanges: tuple[str, RegisterEntry, RegisterEntry], runtime: Runtime, client_for: Client
+) -> None:
+    bsn, a_to_b, _ = two_exchanges
+    trace = "0af7651916cd43dd8448eb211c80319c"
+    headers = {
+        "Meerpunt-Professional-Id": "p-42",
+        "Meerpunt-Professional-Name": "Mirjam Bakker",
+        "Meerpunt-Professional-Role": "jeugdconsulent",
+        "traceparent": f"00-{trace}-b7ad6b7169203331-01",
+    }
+    listed = client_for(A).get("/v1/register", params={"subject_bsn": bsn}, headers=headers)
+    assert a_to_b.id in ids(listed)
+    [read] = access_entries(runtime, bsn)
+    assert read.actor == A and read.actor_org == A
+    assert read.content["professional"] == {"id": "p-42", "name": "Mirjam Bakker", "role": "jeugdconsulent"}
+    assert read.trace_id == trace
+    assert read.content["details"]["returned"] == 1  # C and D's exchange is not A's to see
+    shown = read.content["details"].get("leaf_range")  # absent while the entry awaits the sequencer
+    assert shown is None or shown == [a_to_b_view_index(client_for(A), bsn)] * 2
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Meerpunt-Professional-Name": "zonder id"},
+        {"Meerpunt-Professional-Id": "x" * 201},
+        {"Meerpunt-Professional-Id": "p-1", "Meerpunt-Professional-Role": "r" * 201},
+    ],
+)
+def test_malformed_professional_headers_are_refused(client_for: Client, headers: dict[str, str]) -> None:
+    response = client_for(A).get("/v1/register", headers=headers)
+    assert response.status_code == 422
+    assert response.json()["violations"][0]["article"] == "18.3"
+
+
+def test_a_control_character_in_a_professional_header_is_refused(client_for: Client) -> None:
+    """httptools refuses it before the gateway sees it (400); the gateway's own check (422) is there
+    for a parser that lets it through."""
+    response = client_for(A).get(
+        "/v1/register", headers={"Meerpunt-Professional-Id": "p-1", "Meerpunt-Professional-Role": "a\x7fb"}
+    )
+    assert response.status_code in (400, 422)
+
+
+def test_the_central_officer_acts_for_no_partner(
+    two_exchanges: tuple[str, RegisterEntry, RegisterEntry],
+    runtime: Runtime,
+    anonymous: httpx.Client,
+    dev_env: DevEnv,
+) -> None:
+    bsn, _, _ = two_exchanges
+    anonymous.get("/v1/register", params={"subject_bsn": bsn}, headers=dev_env.officer_headers("meerpunt"))
+    [read] = access_entries(runtime, bsn)
+    assert read.actor_org is None and read.content["details"]["central"] is True
+
+
+def test_the_csv_export_records_how_many_entries_it_holds(
+    runtime: Runtime, anonymous: httpx.Client, dev_env: DevEnv
+) -> None:
+    bsn = new_bsn()
+    for _ in range(3):
+        exchange(runtime, bsn, A, B)
+    sequence_pending(runtime, sign=False)
+    exchange(runtime, bsn, A, B)  # perhaps still awaiting the sequencer: counted all the same
+    response = anonymous.get(
+        "/v1/register/export.csv", params={"subject_bsn": bsn}, headers=dev_env.officer_headers(A)
+    )
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    [export] = access_entries(runtime, bsn)
+    assert export.content["details"]["returned"] == len(rows) == 4
+
+
+def a_to_b_view_index(client: httpx.Client, bsn: str) -> int:
+    items = client.get("/v1/register", params={"subject_bsn": bsn, "kind": "disclosure_sent"}).json()["items"]
+    return int(items[0]["leaf_index"])
+
+
+def access_entries(runtime: Runtime, bsn: str) -> list[RegisterEntry]:
+    with Session(runtime.engine) as session:
+        return list(
+            session.exec(
+                select(RegisterEntry)
+                .where(
+                    col(RegisterEntry.subject_hash) == runtime.bsn_hash(bsn),
+                    col(RegisterEntry.kind) == EntryKind.REGISTER_ACCESSED,
+                )
+                .order_by(col(RegisterEntry.seq))
+            ).all()
+        )

@@ -1,8 +1,7 @@
-"""Canonical bytes of register entries (art. 8 lid 1): deterministic, injective, versioned."""
+"""Canonical JSON of register content (the body of every leaf, art. 8 lid 1): deterministic, injective."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from datetime import UTC, datetime
@@ -14,7 +13,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from audit.canonical import CANONICAL_VERSION, canonical_bytes, entry_leaf_hash
+from audit.canonical import canonical_json
+
+
+def canonical_bytes(fields: dict[str, object] | Any) -> bytes:
+    return canonical_json(fields).encode("utf-8")
 
 
 def make_entry(**overrides: object) -> dict[str, object]:
@@ -33,25 +36,23 @@ def make_entry(**overrides: object) -> dict[str, object]:
     return entry
 
 
-def test_encoding_is_versioned_compact_sorted_json() -> None:
+def test_encoding_is_compact_sorted_json() -> None:
     data = canonical_bytes({"b": 1, "a": "é", "c": {"z": None, "y": [True, False]}})
-    assert CANONICAL_VERSION == 1
-    assert data == b'\x01{"a":"\xc3\xa9","b":1,"c":{"y":[true,false],"z":null}}'
+    assert data == b'{"a":"\xc3\xa9","b":1,"c":{"y":[true,false],"z":null}}'
 
 
-def test_golden_entry_pins_the_version_1_encoding() -> None:
+def test_golden_entry_pins_the_encoding() -> None:
     # If this fails, the encoding changed: every existing leaf hash and signed
-    # tree head would stop verifying. Introduce a new version instead.
+    # tree head would stop verifying. Introduce a new leaf version instead.
     data = canonical_bytes(make_entry())
     assert data == (
-        b'\x01{"categories":["medicatie","allergie\xc3\xabn"],'
+        b'{"categories":["medicatie","allergie\xc3\xabn"],'
         b'"decision":{"emergency":false,"outcome":"permit","override":null},'
         b'"entry_id":"0b7f6f8e-5a55-4f43-9d1a-3f0c2f1d9a10",'
         b'"occurred_at":"2025-11-23T18:28:00.123456Z","purpose":"zorgverlening",'
         b'"recipient":"urn:oid:2.16.528.1.1007.99.5678",'
         b'"sender":"urn:oid:2.16.528.1.1007.99.1234","seq":41,"subject":"hmac-sha256:6f1c"}'
     )
-    assert entry_leaf_hash(make_entry()) == hashlib.sha256(b"\x00" + data).digest()
 
 
 def test_field_order_does_not_matter() -> None:
@@ -92,7 +93,6 @@ def test_enums_encode_as_their_values() -> None:
 )
 def test_different_entries_never_share_bytes(a: dict[str, object], b: dict[str, object]) -> None:
     assert canonical_bytes(a) != canonical_bytes(b)
-    assert entry_leaf_hash(a) != entry_leaf_hash(b)
 
 
 @pytest.mark.parametrize(
@@ -157,9 +157,8 @@ entries = st.dictionaries(st.text(max_size=12), values, max_size=8)
 @given(entries)
 def test_encoding_round_trips_so_it_is_injective(fields: dict[str, object]) -> None:
     data = canonical_bytes(fields)
-    assert data[:1] == b"\x01"
     # Decoding recovers the exact entry, so no two different entries encode alike.
-    assert _strictly_equal(json.loads(data[1:].decode("utf-8")), fields)
+    assert _strictly_equal(json.loads(data.decode("utf-8")), fields)
 
 
 @given(entries, st.randoms(use_true_random=False))

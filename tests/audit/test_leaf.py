@@ -94,10 +94,16 @@ def test_a_moved_separator_changes_the_leaf() -> None:
     assert render_line(header, BODY).count("\x1f") != render_line(shifted, BODY).count("\x1f")
 
 
-def test_absent_and_empty_are_one_value() -> None:
+def test_absence_is_stored_as_null_and_an_empty_string_never_passes_for_it() -> None:
     header = list(HEADER)
-    header[7] = ""
-    assert encode_line(header, BODY) == encode_line(HEADER, BODY)
+    header[7] = None
+    empty = list(HEADER)
+    empty[7] = ""
+    with pytest.raises(ValueError, match="subject_hash"):
+        encode_line(empty, BODY)  # writers store absence as NULL
+    assert render_line(empty, BODY) != render_line(header, BODY)  # a stored "" is someone's edit
+    empty[8] = header[8] = ""  # categories is not nullable: "" is the empty list
+    assert render_line([*empty[:7], None, *empty[8:]], BODY) == render_line(header, BODY)
 
 
 field_text = st.text(st.characters(min_codepoint=0x20, exclude_categories=("Cs",)), max_size=30)
@@ -106,8 +112,12 @@ field_text = st.text(st.characters(min_codepoint=0x20, exclude_categories=("Cs",
 @given(st.lists(st.one_of(st.none(), field_text), min_size=12, max_size=12), field_text)
 def test_parse_line_reads_back_what_was_encoded(header: list[str | None], reason: str) -> None:
     body = entry_body(make_draft(reason=reason))
-    fields, decoded = parse_line(leaf_input(encode_line(header, body)))
     nullable = {"actor_org", "sender", "recipient", "subject_hash", "legal_basis", "disclosure_id"}
+    header = [
+        None if name in nullable and not value else value
+        for name, value in zip(HEADER_FIELDS, header, strict=True)
+    ]
+    fields, decoded = parse_line(leaf_input(encode_line(header, body)))
     for name, value in zip(HEADER_FIELDS, header, strict=True):
         expected = (value or None) if name in nullable else (value or "")
         assert fields[name] == expected

@@ -11,6 +11,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 from jose import jws
+from prometheus_client import REGISTRY
 from sqlmodel import Session, col, select
 
 from audit.merkle import TILE_HEIGHT, CompactRange, root_from_leaf_hashes, tree_levels
@@ -20,13 +21,17 @@ from audit.sequencer import (
     SEQUENCER_LOCK,
     SignPolicy,
     checkpoint_now,
+    health,
     run_sequencer,
     sequence_batch,
     sequence_pending,
 )
+from audit.service import entry_columns
+from audit.verify import verify_register
 from gateway.db import is_sqlite, unit_of_work
 from gateway.runtime import Runtime
 from tests.audit.builders import make_draft, record_all
+from tests.audit.tamper import remove_guards
 
 
 def stored(runtime: Runtime) -> tuple[list[RegisterEntry], list[TreeTile], list[TreeHead], TreeState | None]:
@@ -167,3 +172,87 @@ def test_requests_never_wait_for_the_sequencer(isolated_runtime: Runtime) -> Non
         assert done.wait(5), "an append waited for the sequencer"
         thread.join()
     assert sequence_pending(isolated_runtime, sign=False) == 1
+
+
+def test_a_malformed_row_does_not_stop_the_sequencer(isolated_runtime: Runtime) -> None:
+    """A 31-byte leaf hash (only possible with the guards removed) is skipped, counted and named."""
+    engine = isolated_runtime.engine
+    record_all(engine, (make_draft() for _ in range(2)))
+    remove_guards(engine)
+    bad = {**entry_columns(make_draft()), "leaf_hash": b"\x01" * 31}
+    with engine.begin() as connection:
+        connection.execute(sa.insert(RegisterEntry.__table__), bad)  # type: ignore[arg-type]
+    record_all(engine, (make_draft() for _ in range(2)))
+    with unit_of_work(engine) as session:
+        result = sequence_batch(session, isolated_runtime, limit=3, sign=SignPolicy.ALWAYS)
+    assert result is not None and result.sequenced == 2  # the bad row took one of the 3 places
+    assert (result.backlog, result.unsequenceable) == (3, 1)  # the bad row is still waiting
+    assert sequence_pending(isolated_runtime, sign=True) == 2  # and the rest goes on
+    with unit_of_work(engine) as session:
+        result = sequence_batch(session, isolated_runtime, limit=3, sign=SignPolicy.NEVER)
+    assert result is not None and (result.size, result.backlog, result.unsequenceable) == (4, 1, 1)
+    report = verify_register(isolated_runtime)
+    assert (report.finding, report.first_bad_entry) == ("entry_changed", bad["id"])
+
+
+def test_the_backlog_is_counted_when_a_batch_is_full(isolated_runtime: Runtime) -> None:
+    record_all(isolated_runtime.engine, (make_draft() for _ in range(5)))
+    with unit_of_work(isolated_runtime.engine) as session:
+        result = sequence_batch(session, isolated_runtime, limit=2, sign=SignPolicy.NEVER)
+    assert result is not None and result.backlog == 3
+    # The gauges are per process (other tests' sequencers set them too): they exist and are set.
+    for name in (
+        "meerpunt_register_backlog",
+        "meerpunt_register_tree_size",
+        "meerpunt_register_sequencer_last_batch_timestamp_seconds",
+    ):
+        assert REGISTRY.get_sample_value(name) is not None
+
+
+def test_failed_batches_are_counted(isolated_runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = isolated_runtime.settings.model_copy(update={"sequencer_interval_seconds": 0.01})
+    runtime = dataclasses.replace(isolated_runtime, settings=settings)
+    failures = REGISTRY.get_sample_value("meerpunt_register_sequencer_failures_total") or 0.0
+    calls: list[int] = []
+
+    def broken(_runtime: Runtime) -> None:
+        calls.append(1)
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr("audit.sequencer._tick", broken)
+
+    async def run_briefly() -> None:
+        task = asyncio.create_task(run_sequencer(runtime))
+        while len(calls) < 3:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(run_briefly())
+    after = REGISTRY.get_sample_value("meerpunt_register_sequencer_failures_total") or 0.0
+    assert after - failures >= 3
+
+
+def test_health_reports_a_stalled_sequencer(isolated_runtime: Runtime) -> None:
+    now = [dt.datetime(2026, 1, 1, tzinfo=dt.UTC)]
+    runtime = dataclasses.replace(isolated_runtime, clock=lambda: now[0])
+    record_all(runtime.engine, (make_draft() for _ in range(3)))
+    with Session(runtime.engine) as session:
+        assert health(session, runtime)["stalled"] is True  # entries, and no head at all
+    checkpoint_now(runtime)
+    record_all(runtime.engine, [make_draft()])
+    with Session(runtime.engine) as session:
+        fresh = health(session, runtime)
+    assert (fresh["backlog"], fresh["tree_size"], fresh["signed_tree_size"], fresh["stalled"]) == (
+        1,
+        3,
+        3,
+        False,
+    )
+    now[0] += dt.timedelta(minutes=10)  # nobody sequenced or signed since
+    with Session(runtime.engine) as session:
+        assert health(session, runtime)["stalled"] is True
+    sequence_pending(runtime, sign=True)
+    with Session(runtime.engine) as session:
+        assert health(session, runtime)["stalled"] is False
