@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from prometheus_client import Counter
 from sqlmodel import Session, col, select
 
-from audit.service import EntryDraft, EntryKind, record
+from audit.service import EntryDraft, EntryKind, record, traceparent
 from exchange.crypto import PayloadVault
 from exchange.envelope import (
     OPEN_STATUSES,
@@ -156,13 +156,15 @@ def deliver_one(runtime: Runtime, client: httpx.Client, item: Claimed) -> bool:
     if found is None or partner is None or not partner.webhook_url:
         _record_outcome(runtime, item, ok=False, error="recipient has no webhook")
         return False
-    _message, envelope = found
+    message, envelope = found
+    headers = {
+        "Meerpunt-Message-Id": item.message_id,
+        "Idempotency-Key": item.message_id,
+        # W3C trace context: the receiving system's logs join the sender's and the register's.
+        "traceparent": traceparent(message.trace_id),
+    }
     try:
-        response = client.post(
-            partner.webhook_url,
-            json=envelope,
-            headers={"Meerpunt-Message-Id": item.message_id, "Idempotency-Key": item.message_id},
-        )
+        response = client.post(partner.webhook_url, json=envelope, headers=headers)
         ok = 200 <= response.status_code < 300
         error = None if ok else f"HTTP {response.status_code}"
         refused = 400 <= response.status_code < 500 and response.status_code not in RETRIED_4XX

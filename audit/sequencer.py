@@ -333,16 +333,18 @@ async def run_sequencer(runtime: Runtime) -> None:
     are logged and retried: requests keep being accepted (their entries are committed), and the
     backlog is sequenced when the cause is gone.
     """
+    from gateway.workers import FailureBackoff
+
     settings = runtime.settings
+    backoff = FailureBackoff("register sequencer")
     while True:
         try:
             result = await asyncio.to_thread(_tick, runtime)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
+        except Exception as error:
             FAILURES.inc()
-            log.exception("register sequencer batch failed")
-            result = None
+            await asyncio.sleep(backoff.failed(settings.sequencer_interval_seconds, error))
+            continue
+        backoff.succeeded()
         if result is None or result.sequenced < settings.sequencer_batch_size:
             await asyncio.sleep(settings.sequencer_interval_seconds)
 

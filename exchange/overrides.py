@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, and_, false, or_, true
 from sqlmodel import Session, col, select
 
-from audit.service import EntryDraft, EntryKind, record, rfc3339
+from audit.service import EntryDraft, EntryKind, record, record_read, rfc3339
 from exchange import inbox
 from exchange.inbox import decode_cursor, encode_cursor
 from exchange.models import Message, MessageStatus, Override
@@ -180,6 +180,17 @@ def list_overrides(
         .limit(limit + 1)
     ).all()
     page, more = rows[:limit], len(rows) > limit
+    # The queue shows justifications and the professionals involved: a registered read (art. 8,
+    # 18.3; NEN 7513), like every read of the register itself.
+    record_read(
+        session,
+        viewer,
+        at=now,
+        action="override queue",
+        query={"status": status, "cursor": cursor},
+        returned=len(page),
+        entry_ids=[m.register_entry_id for _, m in page if m.register_entry_id],
+    )
     return {
         "items": [override_view(o, m, runtime, now, viewer) for o, m in page],
         "next_cursor": encode_cursor(page[-1][1].seq or 0) if more and page else None,

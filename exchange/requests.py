@@ -100,6 +100,7 @@ def create_request(
         "status": message.status,
         "register_entry": entry.id,
         "created_at": rfc3339(now),
+        "trace_id": message.trace_id,
     }
 
 

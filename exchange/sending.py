@@ -279,8 +279,10 @@ def send_disclosure(
             RuleViolation("recipient_key_missing", "19", "The recipient has no registered encryption key.")
         )
     subject_hash = runtime.bsn_hash(body.subject.bsn) if not rules.check_subject(body.subject.bsn) else ""
+    request: Message | None = None
     if body.in_reply_to and subject_hash:
-        violations += _check_reply(session, caller.oin, body, subject_hash)
+        request = session.exec(select(Message).where(Message.id == body.in_reply_to)).first()
+        violations += _check_reply(request, caller.oin, body, subject_hash)
     basis = check_legal_basis(session, runtime, caller, body, subject_hash=subject_hash, at=now)
     violations += basis.violations
     if violations:
@@ -291,7 +293,8 @@ def send_disclosure(
         # disclosure still goes, flagged so officers see it in the register.
         basis = replace(basis, record={**basis.record, "restricted": True})
 
-    trace_id = new_trace_id()
+    # An answer continues the trace of the request it answers (art. 6.3: one exchange, both sides).
+    trace_id = request.trace_id if request is not None and request.trace_id else new_trace_id()
     decision: Decision | None = None
     if basis.kind == "consent":
         decision = decide_for_subject(
@@ -488,9 +491,10 @@ def _override_row(
     )
 
 
-def _check_reply(session: Session, holder: str, body: DisclosureIn, subject_hash: str) -> list[RuleViolation]:
+def _check_reply(
+    request: Message | None, holder: str, body: DisclosureIn, subject_hash: str
+) -> list[RuleViolation]:
     """An answer to an information request goes back to the requester, about the same subject."""
-    request = session.exec(select(Message).where(Message.id == body.in_reply_to)).first()
     if (
         request is None
         or request.kind != MessageKind.INFORMATION_REQUEST

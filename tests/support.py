@@ -211,6 +211,7 @@ class WebhookReceiver:
         self.port = port
         self.received: list[dict[str, Any]] = []
         self.attempts: dict[str, int] = {}
+        self.headers: dict[str, dict[str, str]] = {}
         self.fail_first: dict[str, int] = {}
         self.fail_first_about: dict[str, int] = {}
         self.fail_next = 0
@@ -225,6 +226,7 @@ class WebhookReceiver:
                 message_id = self.headers.get("Meerpunt-Message-Id", "")
                 with lock:
                     receiver.attempts[message_id] = receiver.attempts.get(message_id, 0) + 1
+                    receiver.headers[message_id] = dict(self.headers.items())
                     limit = receiver.fail_first.get(message_id, 0)
                     limit = max(limit, receiver.fail_first_about.get(str(body["subject"]["bsn"]), 0))
                     failing = receiver.attempts[message_id] <= limit

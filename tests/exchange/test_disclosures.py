@@ -346,6 +346,8 @@ def test_information_request_answered_with_consent_obtained_on_behalf_of_the_hol
     assert answer.status_code == 202, answer.text
     reply = inbox_item(school, answer.json()["id"])
     assert reply["in_reply_to"] == request_id
+    # Both sides of the exchange share one trace: the answer continues the request's.
+    assert answer.json()["trace_id"] == request.json()["trace_id"]
 
 
 def test_information_request_can_be_declined_and_the_requester_is_told(client_for: Client) -> None:

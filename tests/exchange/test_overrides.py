@@ -660,3 +660,26 @@ def test_held_message_rows_are_not_in_the_recipients_inbox(client_for: Client, e
         message = session.exec(select(Message).where(Message.id == override_id)).one()
     assert message.status == "awaiting_approval"
     assert client_for(JGZ).post(f"/v1/inbox/{override_id}/ack").status_code == 404
+
+
+def test_reading_the_review_queue_is_registered(
+    client_for: Client, dev_env: DevEnv, anonymous: httpx.Client, engine: Engine
+) -> None:
+    """The queue shows justifications and professionals: each read is a register entry (NEN 7513)."""
+    sent = override_send(client_for(SCHOOL), new_bsn(), YOUTH_CARE)
+    assert sent.status_code == 202, sent.text
+    officer = dev_env.officer_headers(SCHOOL, name="queue-reader")
+    listed = anonymous.get("/v1/overrides", params={"status": "pending_review"}, headers=officer)
+    assert listed.status_code == 200
+    shown = len(listed.json()["items"])
+    assert shown >= 1
+    with Session(engine) as session:
+        reads = [
+            entry
+            for entry in session.exec(select(RegisterEntry).where(RegisterEntry.kind == "register_accessed"))
+            if entry.content["details"].get("action") == "override queue"
+            and entry.content["details"].get("actor_name") == "queue-reader"
+        ]
+    assert len(reads) == 1
+    assert reads[0].actor_org == SCHOOL
+    assert reads[0].content["details"]["returned"] == shown

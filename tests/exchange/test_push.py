@@ -57,6 +57,8 @@ def test_push_fails_twice_then_succeeds_and_is_delivered_exactly_once(
     assert delivered["subject"] == {"bsn": bsn}
     assert delivered["payload_jwe"].count(".") == 4
     assert any("Meerpunt Gateway" in subject for subject in webhook.peer_subjects)
+    # The W3C trace context of the exchange travels with the push.
+    assert webhook.headers[message_id]["traceparent"].split("-")[1] == status["trace_id"]
     with Session(engine) as session:
         received = session.exec(
             select(RegisterEntry).where(
