@@ -26,6 +26,7 @@ from audit.models import RegisterEntry
 from gateway.principals import CitizenPrincipal, OfficerPrincipal, PartnerPrincipal, Principal
 
 __all__ = [
+    "ENTRY_COLUMNS",
     "EntryDraft",
     "EntryKind",
     "bind_traceparent",
@@ -35,6 +36,7 @@ __all__ = [
     "entry_content",
     "new_trace_id",
     "parse_traceparent",
+    "prepare",
     "professional_from_headers",
     "record",
     "record_read",
@@ -222,6 +224,35 @@ def entry_columns(draft: EntryDraft, entry_id: str | None = None) -> dict[str, A
     columns["body"] = body
     columns["leaf_hash"] = line_leaf_hash(encode_line(header_values(columns), body))
     return columns
+
+
+def prepare(draft: EntryDraft) -> RegisterEntry:
+    """A new entry with its id and leaf hash, not yet stored (pure: no I/O).
+
+    For the one caller that writes its entry in the same statement as the rows it registers (the
+    send path, `exchange.sending`: message, payload, outbox row and entry in one round trip),
+    inserting exactly `ENTRY_COLUMNS`. Everyone else appends with `record`.
+    """
+    return RegisterEntry(**entry_columns(draft))
+
+
+#: The columns a new entry is inserted with (`entry_columns`); `seq` comes from the database.
+ENTRY_COLUMNS = (
+    "id",
+    "kind",
+    "occurred_at",
+    "actor",
+    "actor_org",
+    "sender",
+    "recipient",
+    "subject_hash",
+    "categories",
+    "legal_basis",
+    "trace_id",
+    "disclosure_id",
+    "body",
+    "leaf_hash",
+)
 
 
 def record(session: Session, draft: EntryDraft) -> RegisterEntry:

@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from audit.models import RegisterEntry
-from audit.service import EntryDraft, EntryKind, new_trace_id, record, rfc3339
+from audit.service import ENTRY_COLUMNS, EntryDraft, EntryKind, new_trace_id, prepare, record, rfc3339
 from consent.restrictions import is_restricted
 from consent.rules import Decision
 from consent.service import decide_for_subject
@@ -134,6 +134,7 @@ def sign_receipt(
 _MESSAGES: sa.Table = Message.__table__  # type: ignore[attr-defined]
 _OUTBOX: sa.Table = OutboxItem.__table__  # type: ignore[attr-defined]
 _PAYLOADS: sa.Table = StoredPayload.__table__  # type: ignore[attr-defined]
+_ENTRIES: sa.Table = RegisterEntry.__table__  # type: ignore[attr-defined]
 _MESSAGE_COLUMNS = tuple(column.name for column in _MESSAGES.columns if column.name != "seq")
 _IDEMPOTENCY_LOOKUP = sa.select(
     _MESSAGES.c.id,
@@ -154,11 +155,13 @@ _INSERT_MESSAGE_ONCE = (
 )
 
 
-def _accept_statement(*, with_outbox: bool) -> sa.Select[Any]:
-    """PostgreSQL: message, sealed payload and outbox row in one statement (one round trip).
+def _accept_statement(*, complete: bool) -> sa.Select[Any]:
+    """PostgreSQL: message, sealed payload and (`complete`) outbox row and sender-side register
+    entry in one statement: one round trip for everything an accepted disclosure writes.
 
-    The payload and outbox inserts select from the message insert's RETURNING, so when the
-    Idempotency-Key was already used none of the three rows is written.
+    The other inserts select from the message insert's RETURNING, so when the Idempotency-Key was
+    already used none of the rows is written. A held override (not `complete`) is registered and
+    enqueued separately (exchange/override_hold.py).
     """
     message = (
         postgresql.insert(_MESSAGES)
@@ -168,7 +171,9 @@ def _accept_statement(*, with_outbox: bool) -> sa.Select[Any]:
         .cte("message")
     )
     statement = sa.select(message.c.id)
-    parts = [("p_", _PAYLOADS, PAYLOAD_COLUMNS)] + ([("o_", _OUTBOX, _OUTBOX_COLUMNS)] if with_outbox else [])
+    parts: list[tuple[str, sa.Table, tuple[str, ...]]] = [("p_", _PAYLOADS, PAYLOAD_COLUMNS)]
+    if complete:
+        parts += [("o_", _OUTBOX, _OUTBOX_COLUMNS), ("r_", _ENTRIES, ENTRY_COLUMNS)]
     for prefix, table, columns in parts:
         row = sa.select(*(sa.bindparam(prefix + name, type_=table.c[name].type) for name in columns))
         insert = table.insert().from_select(columns, row.select_from(message))
@@ -176,7 +181,8 @@ def _accept_statement(*, with_outbox: bool) -> sa.Select[Any]:
     return statement
 
 
-_ACCEPT = {True: _accept_statement(with_outbox=True), False: _accept_statement(with_outbox=False)}
+_ACCEPT = {True: _accept_statement(complete=True), False: _accept_statement(complete=False)}
+_INSERT_ENTRY = _ENTRIES.insert()
 _SET_RECEIPT = (
     sa.update(_MESSAGES)
     .where(_MESSAGES.c.id == sa.bindparam("message_id"))
@@ -349,9 +355,16 @@ def send_disclosure(
     payload = sealed_payload_row(
         PayloadVault(runtime.kek), message, bsn=body.subject.bsn, payload_jwe=payload_jwe
     )
-    # A held override is enqueued when it is approved (exchange/overrides.py), not now.
-    outbox = None if held else outbox_row(runtime, message, at=now)
-    if not _accept(session, message, payload, outbox):
+    entry: RegisterEntry | None = None
+    outbox: dict[str, Any] | None = None
+    if not held:
+        # Written with the message, in the same statement (art. 8.1: no entry, no disclosure); the
+        # receipt names the entry and its leaf hash before either is stored.
+        entry = prepare(sent_entry_draft(message, at=now))
+        message.register_entry_id = entry.id
+        message.receipt = sign_receipt(runtime, message, accepted_at=now, entry=entry)
+        outbox = outbox_row(runtime, message, at=now)
+    if not _accept(session, message, payload, outbox, entry):
         # A concurrent retry with the same key won the race: answer with its result.
         replay = _replay(session, caller.oin, idempotency_key, fingerprint)
         if replay is None:
@@ -363,18 +376,16 @@ def send_disclosure(
 
     if basis.kind != "consent":
         session.add(_override_row(runtime, message, basis, held=held, at=now))
-    entry: RegisterEntry
     if held:
+        # Registered as held and enqueued only when approved (exchange/override_hold.py).
         from exchange.override_hold import hold  # override_hold builds on this module
 
-        entry = hold(session, runtime, message, bsn=body.subject.bsn, at=now)
-    else:
-        entry = register(session, message, at=now)
-    message.register_entry_id = entry.id
-    message.receipt = sign_receipt(runtime, message, accepted_at=now, entry=entry)
-    session.connection().execute(
-        _SET_RECEIPT, {"message_id": message.id, "entry_id": entry.id, "receipt": message.receipt}
-    )
+        held_entry = hold(session, runtime, message, bsn=body.subject.bsn, at=now)
+        message.register_entry_id = held_entry.id
+        message.receipt = sign_receipt(runtime, message, accepted_at=now, entry=held_entry)
+        session.connection().execute(
+            _SET_RECEIPT, {"message_id": message.id, "entry_id": held_entry.id, "receipt": message.receipt}
+        )
     if basis.kind != "consent":
         session.flush()  # the override row, so that a failure surfaces here, inside the request
     DISCLOSURES.labels("held" if held else "accepted", basis.kind).inc()
@@ -382,25 +393,34 @@ def send_disclosure(
 
 
 def _accept(
-    session: Session, message: Message, payload: dict[str, Any], outbox: dict[str, Any] | None
+    session: Session,
+    message: Message,
+    payload: dict[str, Any],
+    outbox: dict[str, Any] | None,
+    entry: RegisterEntry | None,
 ) -> bool:
-    """Insert the message, its sealed payload and its outbox row (if any), in the request's
-    transaction; or nothing, and False, when this sender already used the Idempotency-Key.
+    """Insert the message, its sealed payload and (both or neither) its outbox row and sender-side
+    register entry, in the request's transaction; or nothing, and False, when this sender already
+    used the Idempotency-Key.
 
     The message goes in first, so a duplicate is found before anything else is written.
     """
+    assert (outbox is None) == (entry is None)
     connection = session.connection()
     values = {name: getattr(message, name) for name in _MESSAGE_COLUMNS}
+    entry_values = {name: getattr(entry, name) for name in ENTRY_COLUMNS} if entry is not None else {}
     if connection.dialect.name == "postgresql":
         params = {f"m_{name}": value for name, value in values.items()}
         params.update({f"p_{name}": value for name, value in payload.items()})
         params.update({f"o_{name}": value for name, value in (outbox or {}).items()})
-        return connection.execute(_ACCEPT[outbox is not None], params).first() is not None
+        params.update({f"r_{name}": value for name, value in entry_values.items()})
+        return connection.execute(_ACCEPT[entry is not None], params).first() is not None
     if connection.execute(_INSERT_MESSAGE_ONCE, values).first() is None:
         return False
     connection.execute(_PAYLOADS.insert(), payload)
     if outbox is not None:
         connection.execute(_OUTBOX.insert(), outbox)
+        connection.execute(_INSERT_ENTRY, entry_values)
     return True
 
 
@@ -415,36 +435,37 @@ def register_and_enqueue(
 
 def register(session: Session, message: Message, *, at: dt.datetime) -> RegisterEntry:
     """Registratie van verstrekking (art. 8 lid 1): the sender-side register entry of a message."""
-    entry = record(
-        session,
-        EntryDraft(
-            kind=EntryKind.DISCLOSURE_SENT
-            if message.kind == MessageKind.DISCLOSURE
-            else EntryKind.CORRECTION_SENT,
-            occurred_at=at,
-            actor=message.sender,
-            actor_role="partner",
-            actor_org=message.sender,
-            sender=message.sender,
-            recipient=message.recipient,
-            subject_hash=message.subject_hash,
-            categories=message.categories,
-            reason=message.reason,
-            description=message.description,
-            legal_basis=message.legal_basis,
-            professional=message.professional,
-            trace_id=message.trace_id,
-            disclosure_id=message.id,
-            details={
-                "consent_ids": list(message.consent_ids),
-                "payload_sha256": message.payload_sha256,
-                "end_to_end": message.end_to_end,
-                "in_reply_to": message.in_reply_to,
-                "message_kind": message.kind,
-            },
-        ),
+    return record(session, sent_entry_draft(message, at=at))
+
+
+def sent_entry_draft(message: Message, *, at: dt.datetime) -> EntryDraft:
+    """What the sender-side entry says: reasons, recipient and which data (art. 8 lid 1)."""
+    return EntryDraft(
+        kind=EntryKind.DISCLOSURE_SENT
+        if message.kind == MessageKind.DISCLOSURE
+        else EntryKind.CORRECTION_SENT,
+        occurred_at=at,
+        actor=message.sender,
+        actor_role="partner",
+        actor_org=message.sender,
+        sender=message.sender,
+        recipient=message.recipient,
+        subject_hash=message.subject_hash,
+        categories=message.categories,
+        reason=message.reason,
+        description=message.description,
+        legal_basis=message.legal_basis,
+        professional=message.professional,
+        trace_id=message.trace_id,
+        disclosure_id=message.id,
+        details={
+            "consent_ids": list(message.consent_ids),
+            "payload_sha256": message.payload_sha256,
+            "end_to_end": message.end_to_end,
+            "in_reply_to": message.in_reply_to,
+            "message_kind": message.kind,
+        },
     )
-    return entry
 
 
 def enqueue(session: Session, runtime: Runtime, message: Message, *, at: dt.datetime) -> None:

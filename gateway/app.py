@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from gateway import errors, routes
-from gateway.middleware import BodyLimitMiddleware, MetricsMiddleware
+from gateway.middleware import AnsweredErrorMiddleware, BodyLimitMiddleware, MetricsMiddleware
 from gateway.runtime import Runtime, build_runtime
 from gateway.settings import Settings
 from gateway.workers import background_workers
@@ -50,4 +50,4 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Any:
         app.state.runtime = runtime
     errors.install(app)
     routes.include_all(app, settings)
-    return MetricsMiddleware(BodyLimitMiddleware(app, settings.max_body_bytes))
+    return MetricsMiddleware(AnsweredErrorMiddleware(BodyLimitMiddleware(app, settings.max_body_bytes)))

@@ -22,8 +22,12 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
 
 
 def create_db_engine(url: str, *, pool_size: int = 20) -> Engine:
+    # hide_parameters: a database error's text must not quote the statement's values (a
+    # description, a justification) into the logs; the statement itself is fine to log.
     if is_sqlite(url):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; emit it ourselves so that
         # `BEGIN IMMEDIATE` can be used where a writer must not be overtaken.
@@ -31,6 +35,7 @@ def create_db_engine(url: str, *, pool_size: int = 20) -> Engine:
         return engine
     return create_engine(
         url,
+        hide_parameters=True,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,

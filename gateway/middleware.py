@@ -153,3 +153,35 @@ class MetricsMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             self._observe(template, scope.get("method", ""), status, time.perf_counter() - started)
+
+
+class AnsweredErrorMiddleware:
+    """Ends an unexpected error at the app once its 500 problem has been sent.
+
+    Starlette re-raises every unhandled exception after `gateway.errors` has answered it, so that
+    "the server can log it". The gateway has logged it already (method and route only), and what
+    the server would do next is harmful: uvicorn logs the exception's full text (a database error
+    quotes the statement's parameters), and then closes the connection, which on uvloop's TLS
+    transport can drop the 500 response still in its buffer.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        answered = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal answered
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                answered = True
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            if not answered:
+                raise

@@ -173,3 +173,17 @@ def test_self_referencing_values_are_refused() -> None:
     loop["self"] = loop
     with pytest.raises(RecursionError):
         canonical_bytes({"x": loop})
+
+
+def test_prepared_entries_carry_exactly_the_inserted_columns() -> None:
+    """`prepare` + the send path's one-statement insert write the same columns as `record`."""
+    import datetime as dt
+
+    from audit.service import ENTRY_COLUMNS, EntryDraft, entry_columns, prepare
+
+    draft = EntryDraft(
+        kind="disclosure_sent", occurred_at=dt.datetime.now(dt.UTC), actor="x", actor_role="partner"
+    )
+    assert tuple(entry_columns(draft)) == ENTRY_COLUMNS
+    entry = prepare(draft)
+    assert entry.seq is None and len(entry.leaf_hash) == 32

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from audit.models import RegisterEntry
 from exchange.crypto import decrypt_as_recipient, encrypt_for_recipient
-from exchange.models import Message
+from exchange.models import Message, StoredPayload
 from gateway.pki import load_private_key
 from gateway.runtime import Runtime
 from tests.support import JGZ, MUNICIPALITY, SCHOOL, YOUTH_CARE, DevEnv, idempotency_key, new_bsn
@@ -295,25 +295,58 @@ def test_send_without_idempotency_key_or_with_malformed_json_is_refused(client_f
 
 
 def test_when_the_register_write_fails_nothing_is_accepted(
-    client_for: Client, engine: Engine, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+    client_for: Client,
+    engine: Engine,
+    runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     bsn = new_bsn()
     client = client_for(JGZ)
     register_consent(client, consent_body(bsn, SCHOOL, ["contact"]))
     import exchange.sending
 
-    def broken_record(*_args: object, **_kwargs: object) -> None:
-        raise RuntimeError("register unavailable")
+    real_prepare = exchange.sending.prepare
 
-    monkeypatch.setattr(exchange.sending, "record", broken_record)
-    response = send(client, disclosure_body(bsn, SCHOOL, ["contact"]))
+    def entry_the_database_refuses(draft: Any) -> Any:
+        # A leaf hash one byte short: the register's own guard (a CHECK on PostgreSQL, a trigger on
+        # SQLite) refuses the row, in the very statement that also writes the message.
+        entry = real_prepare(draft)
+        entry.leaf_hash = entry.leaf_hash[:31]
+        return entry
+
+    monkeypatch.setattr(exchange.sending, "prepare", entry_the_database_refuses)
+    body = disclosure_body(bsn, SCHOOL, ["contact"])
+    response = send(client, body)
     assert response.status_code == 500
     assert "nothing was accepted" in response.json()["detail"]
     monkeypatch.undo()
+    # The error is logged once, by the gateway, without the statement's values (free text such as
+    # the description may hold personal data).
+    assert "unhandled error on POST /v1/disclosures" in caplog.text
+    assert body["description"] not in caplog.text
+    assert "Exception in ASGI application" not in caplog.text
     with Session(engine) as session:
         assert (
             session.exec(select(Message).where(Message.subject_hash == runtime.bsn_hash(bsn))).first() is None
         )
+        assert (
+            session.exec(
+                select(StoredPayload).where(StoredPayload.subject_hash == runtime.bsn_hash(bsn))
+            ).first()
+            is None
+        )
+        assert (
+            session.exec(
+                select(RegisterEntry).where(
+                    RegisterEntry.subject_hash == runtime.bsn_hash(bsn),
+                    RegisterEntry.kind == "disclosure_sent",
+                )
+            ).first()
+            is None
+        )
+    # The same send, with the register working again, is accepted: nothing half-written is in the way.
+    assert send(client, disclosure_body(bsn, SCHOOL, ["contact"])).status_code == 202
 
 
 def test_information_request_answered_with_consent_obtained_on_behalf_of_the_holder(
