@@ -44,17 +44,23 @@ class FailureBackoff:
         return float(min(MAX_BACKOFF_SECONDS, max(interval, 0.05) * 2 ** min(self.failures, 16)))
 
 
-async def repeat(name: str, step: Callable[[], Awaitable[object]], interval: Callable[[], float]) -> None:
+async def repeat(
+    name: str,
+    step: Callable[[], Awaitable[object]],
+    interval: Callable[[], float],
+    *,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
     """Run `step` every `interval()` seconds until cancelled, backing off while it fails."""
     backoff = FailureBackoff(name)
     while True:
         try:
             await step()
         except Exception as error:  # a background loop must outlive transient failures
-            await asyncio.sleep(backoff.failed(interval(), error))
+            await sleep(backoff.failed(interval(), error))
             continue
         backoff.succeeded()
-        await asyncio.sleep(interval())
+        await sleep(interval())
 
 
 def background_workers() -> list[Worker]:
