@@ -29,6 +29,7 @@ __all__ = [
     "ENTRY_COLUMNS",
     "EntryDraft",
     "EntryKind",
+    "PreparedEntry",
     "bind_traceparent",
     "encode_categories",
     "entry_body",
@@ -226,14 +227,33 @@ def entry_columns(draft: EntryDraft, entry_id: str | None = None) -> dict[str, A
     return columns
 
 
-def prepare(draft: EntryDraft) -> RegisterEntry:
+@dataclass(frozen=True)
+class PreparedEntry:
+    """A new entry's stored columns (`ENTRY_COLUMNS`), computed but not yet inserted.
+
+    A plain value, not a `RegisterEntry`: building a SQLModel table object costs more CPU than
+    the cryptography of a whole disclosure.
+    """
+
+    columns: Mapping[str, Any]
+
+    @property
+    def id(self) -> str:
+        return str(self.columns["id"])
+
+    @property
+    def leaf_hash(self) -> bytes:
+        return bytes(self.columns["leaf_hash"])
+
+
+def prepare(draft: EntryDraft) -> PreparedEntry:
     """A new entry with its id and leaf hash, not yet stored (pure: no I/O).
 
     For the one caller that writes its entry in the same statement as the rows it registers (the
     send path, `exchange.sending`: message, payload, outbox row and entry in one round trip),
     inserting exactly `ENTRY_COLUMNS`. Everyone else appends with `record`.
     """
-    return RegisterEntry(**entry_columns(draft))
+    return PreparedEntry(entry_columns(draft))
 
 
 #: The columns a new entry is inserted with (`entry_columns`); `seq` comes from the database.

@@ -22,7 +22,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from audit.models import RegisterEntry
-from audit.service import ENTRY_COLUMNS, EntryDraft, EntryKind, new_trace_id, prepare, record, rfc3339
+from audit.service import (
+    ENTRY_COLUMNS,
+    EntryDraft,
+    EntryKind,
+    PreparedEntry,
+    new_trace_id,
+    prepare,
+    record,
+    rfc3339,
+)
 from consent.restrictions import is_restricted
 from consent.rules import Decision
 from consent.service import decide_for_subject
@@ -103,7 +112,7 @@ def accepted_body(message: Message) -> dict[str, Any]:
 
 
 def sign_receipt(
-    runtime: Runtime, message: Message, *, accepted_at: dt.datetime, entry: RegisterEntry
+    runtime: Runtime, message: Message, *, accepted_at: dt.datetime, entry: RegisterEntry | PreparedEntry
 ) -> str:
     """The gateway-signed receipt of a message (a JWS, like CT's signed promise of inclusion).
 
@@ -355,7 +364,7 @@ def send_disclosure(
     payload = sealed_payload_row(
         PayloadVault(runtime.kek), message, bsn=body.subject.bsn, payload_jwe=payload_jwe
     )
-    entry: RegisterEntry | None = None
+    entry: PreparedEntry | None = None
     outbox: dict[str, Any] | None = None
     if not held:
         # Written with the message, in the same statement (art. 8.1: no entry, no disclosure); the
@@ -397,7 +406,7 @@ def _accept(
     message: Message,
     payload: dict[str, Any],
     outbox: dict[str, Any] | None,
-    entry: RegisterEntry | None,
+    entry: PreparedEntry | None,
 ) -> bool:
     """Insert the message, its sealed payload and (both or neither) its outbox row and sender-side
     register entry, in the request's transaction; or nothing, and False, when this sender already
@@ -408,7 +417,7 @@ def _accept(
     assert (outbox is None) == (entry is None)
     connection = session.connection()
     values = {name: getattr(message, name) for name in _MESSAGE_COLUMNS}
-    entry_values = {name: getattr(entry, name) for name in ENTRY_COLUMNS} if entry is not None else {}
+    entry_values = entry.columns if entry is not None else {}
     if connection.dialect.name == "postgresql":
         params = {f"m_{name}": value for name, value in values.items()}
         params.update({f"p_{name}": value for name, value in payload.items()})

@@ -186,4 +186,4 @@ def test_prepared_entries_carry_exactly_the_inserted_columns() -> None:
     )
     assert tuple(entry_columns(draft)) == ENTRY_COLUMNS
     entry = prepare(draft)
-    assert entry.seq is None and len(entry.leaf_hash) == 32
+    assert tuple(entry.columns) == ENTRY_COLUMNS and len(entry.leaf_hash) == 32
