@@ -10,7 +10,6 @@ and enqueued in the request's single transaction, exactly like a disclosure.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import json
 import uuid
@@ -22,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from audit.service import new_trace_id
 from exchange import rules
-from exchange.crypto import PayloadVault, encrypt_for_recipient, looks_like_compact_jwe
+from exchange.crypto import PayloadVault, encrypt_for_recipient, looks_like_compact_jwe, payload_digest
 from exchange.envelope import open_payload, store_payload
 from exchange.models import Message, MessageKind, MessageStatus, StoredPayload
 from exchange.schemas import CorrectionIn
@@ -179,12 +178,11 @@ def send_correction(
     vault = PayloadVault(runtime.kek)
     sent = []
     for recipient, categories in recipients.items():
-        message = _correction_message(original, body, recipient, categories, plaintext, now, trace_id)
+        payload_jwe = _payload_jwe(recipient, body, plaintext, runtime)
+        message = _correction_message(original, body, recipient, categories, payload_jwe, now, trace_id)
         session.add(message)
         session.flush()
-        store_payload(
-            session, vault, message, bsn=bsn, payload_jwe=_payload_jwe(message, body, plaintext, runtime)
-        )
+        store_payload(session, vault, message, bsn=bsn, payload_jwe=payload_jwe)
         message.register_entry_id = register_and_enqueue(session, runtime, message, at=now).id
         session.add(message)
         sent.append({"id": message.id, "recipient": recipient, "register_entry": message.register_entry_id})
@@ -256,15 +254,10 @@ def _correction_message(
     body: CorrectionIn,
     recipient: str,
     categories: Sequence[str],
-    plaintext: bytes | None,
+    payload_jwe: str,
     now: dt.datetime,
     trace_id: str,
 ) -> Message:
-    if plaintext is not None:
-        payload_sha256 = hashlib.sha256(plaintext).hexdigest()
-    else:
-        assert body.payload_jwe is not None
-        payload_sha256 = hashlib.sha256(body.payload_jwe.encode()).hexdigest()
     return Message(
         id=str(uuid.uuid4()),
         kind=MessageKind.CORRECTION,
@@ -279,18 +272,18 @@ def _correction_message(
         in_reply_to=original.id,
         status=MessageStatus.ACCEPTED,
         created_at=now,
-        payload_sha256=payload_sha256,
+        payload_sha256=payload_digest(payload_jwe),
         end_to_end=body.payload_jwe is not None,
         trace_id=trace_id,
     )
 
 
-def _payload_jwe(message: Message, body: CorrectionIn, plaintext: bytes | None, runtime: Runtime) -> str:
+def _payload_jwe(recipient: str, body: CorrectionIn, plaintext: bytes | None, runtime: Runtime) -> str:
     """Each recipient's own JWE; an end-to-end JWE (one recipient only) passes through untouched."""
     if plaintext is None:
         assert body.payload_jwe is not None
         return body.payload_jwe
-    partner = runtime.partners.get(message.recipient)
+    partner = runtime.partners.get(recipient)
     assert partner is not None and partner.encryption_key is not None  # check_recipients made sure
     kid = str(partner.encryption_jwk.get("kid")) if partner.encryption_jwk else None
     return encrypt_for_recipient(plaintext, partner.encryption_key, kid=kid)

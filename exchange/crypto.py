@@ -8,6 +8,7 @@ under a per-message data key; the data key is wrapped by the key-encryption key 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -84,3 +85,15 @@ class PayloadVault:
 
     def __repr__(self) -> str:
         return "PayloadVault(<kek hidden>)"
+
+
+def payload_digest(payload_jwe: str) -> str:
+    """`payload_sha256` of messages, receipts and register entries: SHA-256 of the JWE as delivered.
+
+    Of the JWE, not of the plaintext: the register keeps this hash long after the payload is gone
+    (and after an erasure, art. 12), and a hash of a short plaintext (a phone number, a date of
+    birth) could be confirmed by guessing. A JWE carries a fresh content key and IV, so its hash
+    says nothing about the data, yet the recipient can still check that what it received is what
+    was registered.
+    """
+    return hashlib.sha256(payload_jwe.encode("ascii")).hexdigest()

@@ -36,7 +36,7 @@ from consent.restrictions import is_restricted
 from consent.rules import Decision
 from consent.service import decide_for_subject
 from exchange import rules
-from exchange.crypto import PayloadVault, encrypt_for_recipient, looks_like_compact_jwe
+from exchange.crypto import PayloadVault, encrypt_for_recipient, looks_like_compact_jwe, payload_digest
 from exchange.envelope import PAYLOAD_COLUMNS, sealed_payload_row
 from exchange.legal_basis import BasisCheck, check_legal_basis
 from exchange.models import (
@@ -329,14 +329,13 @@ def send_disclosure(
     message_id = str(uuid.uuid4())
     if body.payload is not None:
         plaintext = json.dumps(body.payload, separators=(",", ":"), ensure_ascii=False).encode()
-        payload_sha256 = hashlib.sha256(plaintext).hexdigest()
         assert recipient.encryption_key is not None
         kid = str(recipient.encryption_jwk.get("kid")) if recipient.encryption_jwk else None
         payload_jwe = encrypt_for_recipient(plaintext, recipient.encryption_key, kid=kid)
     else:
         assert body.payload_jwe is not None
         payload_jwe = body.payload_jwe  # end-to-end encrypted by the sender: passed through untouched
-        payload_sha256 = hashlib.sha256(payload_jwe.encode()).hexdigest()
+    payload_sha256 = payload_digest(payload_jwe)
 
     held = basis.kind == "override" and _four_eyes_applies(runtime, caller)
     legal_basis = basis.record

@@ -517,3 +517,25 @@ def test_a_refused_attempt_is_not_shown_to_the_organisation_it_protects_the_chil
     )
     central = anonymous.get("/v1/register", params=params, headers=dev_env.officer_headers("meerpunt"))
     assert len(refusals(central)) == 1
+
+
+def test_the_registered_payload_hash_is_of_the_delivered_jwe_not_of_the_data(
+    client_for: Client, engine: Engine
+) -> None:
+    """The register outlives the payload (and an erasure): its hash must not let anyone confirm a
+    guessed phone number, yet the recipient can check what it received against it."""
+    import base64
+    import hashlib
+
+    bsn = new_bsn()
+    sender = client_for(JGZ)
+    register_consent(sender, consent_body(bsn, SCHOOL, ["contact"]))
+    body = disclosure_body(bsn, SCHOOL, ["contact"], payload={"phone": "079-1234567"})
+    accepted = send(sender, body).json()
+    item = inbox_item(client_for(SCHOOL), accepted["id"])
+    delivered = hashlib.sha256(item["payload_jwe"].encode()).hexdigest()
+    guessed = hashlib.sha256(json.dumps(body["payload"], separators=(",", ":")).encode()).hexdigest()
+    [entry] = entries(engine, disclosure_id=accepted["id"], kind="disclosure_sent")
+    assert entry.content["details"]["payload_sha256"] == delivered != guessed
+    receipt_claims = json.loads(base64.urlsafe_b64decode(accepted["receipt"].split(".")[1] + "=="))
+    assert receipt_claims["payload_sha256"] == delivered
