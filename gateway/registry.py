@@ -122,6 +122,7 @@ def load_partners(path: Path) -> PartnerRegistry:
     """Read and validate the partner file; every problem is reported at start-up, not at first use."""
     data = _read_toml(path)
     partners: dict[str, Partner] = {}
+    keyless: list[str] = []
     for number, raw in enumerate(data.get("partners", []), start=1):
         where = f"{path}: partner #{number}"
         oin = str(raw.get("oin", ""))
@@ -144,9 +145,7 @@ def load_partners(path: Path) -> PartnerRegistry:
         except ValueError as exc:
             raise RegistryError(f"{where}: encryption_key: {exc}") from exc
         if key is None:
-            # Not fatal: such a partner can still receive payloads its senders encrypted end to
-            # end (payload_jwe); a plain payload to it is refused (art. 19).
-            log.warning("partner %s has no encryption key: plain payloads to it will be refused", oin)
+            keyless.append(oin)
         partners[oin] = Partner(
             oin=oin,
             name=str(raw.get("name") or oin),
@@ -159,6 +158,16 @@ def load_partners(path: Path) -> PartnerRegistry:
         )
     if not partners:
         raise RegistryError(f"{path}: no partners configured")
+    if keyless:
+        # Not fatal: such a partner can still receive payloads its senders encrypted end to end
+        # (payload_jwe); a plain payload to it is refused (art. 19).
+        log.warning(
+            "%d of %d partners in %s have no encryption key (e.g. %s): plain payloads to them are refused",
+            len(keyless),
+            len(partners),
+            path,
+            ", ".join(keyless[:3]),
+        )
     return PartnerRegistry(partners)
 
 
