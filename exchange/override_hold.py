@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
 import uuid
 from collections.abc import Mapping
-from typing import Any, NoReturn
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -29,15 +28,19 @@ from audit.service import EntryDraft, EntryKind, record, rfc3339
 from exchange.crypto import PayloadVault
 from exchange.envelope import open_payload, store_payload
 from exchange.models import Message, MessageKind, MessageStatus, Override
-from exchange.override_rules import ConflictSlug, approval_conflict, approval_status_at, approval_violations
+from exchange.override_rules import (
+    CONFLICT_DETAILS,
+    ConflictSlug,
+    approval_conflict,
+    approval_status_at,
+    approval_violations,
+)
 from exchange.schemas import Professional
 from exchange.sending import enqueue, register_and_enqueue, sign_receipt
 from gateway.db import unit_of_work
 from gateway.principals import PartnerPrincipal
-from gateway.problems import Conflict, NotFound, RuleBroken, RuleViolation
+from gateway.problems import Conflict, NotFound, RuleBroken
 from gateway.runtime import Runtime
-
-log = logging.getLogger("meerpunt.overrides")
 
 _OVERRIDES: sa.Table = Override.__table__  # type: ignore[attr-defined]
 
@@ -174,9 +177,11 @@ def approve(
         approval_status_at(override.approval_status, override.approval_deadline, now)
     )
     if conflict is ConflictSlug.HOLD_EXPIRED:
-        _expire_or_report(session, runtime, override, message, now)
+        # Past its deadline: record the expiry now (if the sweep has not), and let it stand.
+        expire(session, runtime, override, message, now)
+        raise problem(conflict, commit=True)
     if conflict is not None:
-        raise _not_awaiting(override.approval_status)
+        raise problem(conflict)
     requester = override.professional
     violations = approval_violations(
         requester_id=str(requester.get("id", "")),
@@ -189,7 +194,7 @@ def approve(
     if violations:
         raise RuleBroken(
             "The approval breaks the vier-ogen rule.",
-            violations=[RuleViolation(v.code, v.article, v.message) for v in violations],
+            violations=violations,
         )
     approver = body.professional.model_dump()
     if not transition(
@@ -199,7 +204,7 @@ def approve(
         {"approval_status": "approved", "approved_by": approver, "approved_at": now},
     ):
         # Someone else approved it (or the sweep expired it) since we read it.
-        raise _not_awaiting(override.approval_status)
+        raise problem(approval_conflict(override.approval_status) or ConflictSlug.NOT_AWAITING_APPROVAL)
     message.status = MessageStatus.ACCEPTED
     session.add(message)
     record(
@@ -233,27 +238,9 @@ def approve(
     }
 
 
-def _not_awaiting(status: str) -> Conflict:
-    if status == "expired":
-        return Conflict(
-            "The hold expired before approval; nothing was sent. Send again if still needed.",
-            slug=ConflictSlug.HOLD_EXPIRED,
-        )
-    return Conflict(
-        f"This override is not awaiting approval (status {status}).", slug=ConflictSlug.NOT_AWAITING_APPROVAL
-    )
-
-
-def _expire_or_report(
-    session: Session, runtime: Runtime, override: Override, message: Message, now: dt.datetime
-) -> NoReturn:
-    """Past its deadline: record the expiry now (if nobody did) and refuse the approval."""
-    expire(session, runtime, override, message, now)
-    raise Conflict(
-        "The hold expired before approval; nothing was sent. Send again if still needed.",
-        slug=ConflictSlug.HOLD_EXPIRED,
-        commit=True,  # the expiry, its register entry and the notice stand
-    )
+def problem(slug: ConflictSlug, *, commit: bool = False) -> Conflict:
+    """The 409 answer for a follow-up action that does not fit the override's state."""
+    return Conflict(CONFLICT_DETAILS[slug], slug=slug, commit=commit)
 
 
 def expire(

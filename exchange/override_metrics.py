@@ -32,26 +32,20 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from exchange.models import Override
+from exchange.override_rules import SENT
+from exchange.overrides import hold_expired_clause, inform_overdue_clause
 from gateway.runtime import Runtime
 
 log = logging.getLogger("meerpunt.metrics")
 
 _OVERRIDES: sa.Table = Override.__table__  # type: ignore[attr-defined]
-_SENT = ("not_required", "approved")
 _REGISTRY_KEY = "override_metrics_registry"
 
 
-def _state_query(now: dt.datetime, overdue_before: dt.datetime) -> sa.Select[Any]:
+def _state_query(now: dt.datetime, overdue_days: int) -> sa.Select[Any]:
     table = _OVERRIDES
-    sent = table.c.approval_status.in_(_SENT)
-    approval = sa.case(
-        (sa.and_(table.c.approval_status == "awaiting", table.c.approval_deadline <= now), "expired"),
-        else_=table.c.approval_status,
-    )
-    overdue = sa.case(
-        (sa.and_(table.c.inform_status == "planned", table.c.created_at < overdue_before, sent), 1),
-        else_=0,
-    )
+    approval = sa.case((hold_expired_clause(now), "expired"), else_=table.c.approval_status)
+    overdue = sa.case((inform_overdue_clause(now, overdue_days), 1), else_=0)
     states = sa.select(
         table.c.partner.label("partner"),
         table.c.basis_type.label("basis"),
@@ -85,10 +79,9 @@ class OverrideCollector(Collector):
         yield from families(rows)
 
     def _rows(self) -> list[tuple[str, str, str, str, str, str, int, int]]:
-        now = self.runtime.clock()
-        overdue_before = now - dt.timedelta(days=self.runtime.settings.override_inform_overdue_days)
+        query = _state_query(self.runtime.clock(), self.runtime.settings.override_inform_overdue_days)
         with self.runtime.engine.connect() as connection:
-            result = connection.execute(_state_query(now, overdue_before))
+            result = connection.execute(query)
             return [
                 (str(p), str(b), str(g), str(a), str(r), str(v), int(o), int(n))
                 for p, b, g, a, r, v, o, n in result
@@ -104,7 +97,7 @@ def families(rows: Iterable[tuple[str, str, str, str, str, str, int, int]]) -> l
     overdue: defaultdict[str, int] = defaultdict(int)
     for partner, basis, ground, approval, review, verdict, is_overdue, count in rows:
         states[(partner, basis, ground, approval, review, verdict)] += count
-        if approval in _SENT:
+        if approval in SENT:
             sent[(partner, basis, ground)] += count
         if review == "reviewed" and verdict:
             reviews[(partner, basis, ground, verdict)] += count

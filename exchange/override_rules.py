@@ -94,6 +94,25 @@ class ConflictSlug(StrEnum):
     """Subject-informed: the subject was already recorded as informed."""
 
 
+CONFLICT_DETAILS: dict[ConflictSlug, str] = {
+    ConflictSlug.NOT_AWAITING_APPROVAL: "This override is not (or no longer) awaiting approval.",
+    ConflictSlug.HOLD_EXPIRED: (
+        "The hold expired before approval; nothing was sent. Send again if still needed."
+    ),
+    ConflictSlug.NOT_SENT: "The override is held for a second approval or expired; nothing was sent.",
+    ConflictSlug.ALREADY_REVIEWED: "This override was already reviewed; a verdict is final.",
+    ConflictSlug.NOT_AN_OVERRIDE: "Only overrides carry an obligation to inform (art. 7.4).",
+    ConflictSlug.INFORM_WAIVED: (
+        "Informing the subject was waived at the decision (art. 7.5); there is no obligation to close."
+    ),
+    ConflictSlug.ALREADY_INFORMED: "The subject was already recorded as informed.",
+}
+"""The `detail` of each 409 answer."""
+
+SENT: tuple[str, ...] = ("not_required", "approved")
+"""Approval states in which the override was disclosed: no vier-ogen needed, or approved (art. 7.6)."""
+
+
 CONDITIONS: tuple[str, ...] = (
     "urgent_safety_need",
     "own_care_insufficient",
@@ -121,8 +140,6 @@ MIN_EXPLANATION_CHARS = 30
 
 CLOCK_SKEW = timedelta(minutes=5)
 """How far in the future a stated time may lie, to tolerate unsynchronised clocks."""
-
-CONSULTATION_CLOCK_SKEW = CLOCK_SKEW
 
 DEFAULT_CONSULTATION_MAX_AGE = timedelta(days=30)
 """How long before the decision a consultation may lie (configurable per deployment)."""
@@ -424,7 +441,7 @@ def review_conflict(approval_status: str, review_status: str) -> ConflictSlug | 
     A held or expired override disclosed nothing (yet); a verdict on record is final, so the
     register holds one judgement per override and a second one cannot quietly replace it.
     """
-    if approval_status not in ("not_required", "approved"):
+    if approval_status not in SENT:
         return ConflictSlug.NOT_SENT
     if review_status != "pending_review":
         return ConflictSlug.ALREADY_REVIEWED
@@ -435,7 +452,7 @@ def inform_conflict(basis_type: str, approval_status: str, inform_status: str) -
     """Art. 7.4: only a disclosed override whose informing was planned can be closed as informed."""
     if basis_type != "override":
         return ConflictSlug.NOT_AN_OVERRIDE
-    if approval_status not in ("not_required", "approved"):
+    if approval_status not in SENT:
         return ConflictSlug.NOT_SENT
     if inform_status == "informed":
         return ConflictSlug.ALREADY_INFORMED
@@ -492,16 +509,6 @@ def is_obligation_overdue(opened_at: datetime, closed_at: datetime | None, at: d
     if closed_at is not None and _utc(closed_at) <= _utc(at):
         return False
     return _utc(at) > _utc(opened_at) + timedelta(days=days)
-
-
-def is_hold_expired(held_since: datetime, at: datetime, hold_seconds: int) -> bool:
-    """Whether an override held for a second approval (vier-ogen, art. 7.6) has expired.
-
-    The hold lasts ``hold_seconds`` from ``held_since``; at that instant it has expired.
-    """
-    if hold_seconds < 0:
-        raise ValueError("hold_seconds must not be negative")
-    return _utc(at) >= _utc(held_since) + timedelta(seconds=hold_seconds)
 
 
 def _ground_violations(ground: object) -> list[Violation]:

@@ -19,8 +19,9 @@ from audit.service import EntryDraft, EntryKind, record, record_read, rfc3339
 from exchange import inbox
 from exchange.inbox import decode_cursor, encode_cursor
 from exchange.models import Message, MessageStatus, Override
-from exchange.override_hold import ApprovalIn, approve, expire_held, hold, load, transition
+from exchange.override_hold import load, problem, transition
 from exchange.override_rules import (
+    SENT,
     ConflictSlug,
     approval_status_at,
     inform_conflict,
@@ -32,27 +33,10 @@ from exchange.override_rules import (
 )
 from exchange.schemas import MomentText, Professional
 from gateway.principals import OfficerPrincipal, PartnerPrincipal, Principal
-from gateway.problems import Conflict, Forbidden, NotFound, RuleBroken, RuleViolation
+from gateway.problems import Forbidden, NotFound, RuleBroken
 from gateway.runtime import Runtime
 
-__all__ = [
-    "ApprovalIn",
-    "ReviewIn",
-    "StatusFilter",
-    "SubjectInformedIn",
-    "approve",
-    "disclosure_status",
-    "expire_held",
-    "hold",
-    "list_overrides",
-    "review",
-    "subject_informed",
-]
-
 StatusFilter = Literal["awaiting_approval", "pending_review", "reviewed", "overdue", "expired", "all"]
-
-#: Approval states in which the override was (or is being) disclosed.
-SENT = ("not_required", "approved")
 
 
 class SubjectInformedIn(BaseModel):
@@ -85,28 +69,40 @@ def scoped_overrides(viewer: Principal) -> ColumnElement[bool]:
     return false()
 
 
+def hold_expired_clause(now: dt.datetime) -> ColumnElement[bool]:
+    """`approval_status_at` in SQL: a hold past its deadline is expired, whether or not the sweep
+    recorded it yet (art. 7.6)."""
+    return and_(col(Override.approval_status) == "awaiting", col(Override.approval_deadline) <= now)
+
+
+def inform_overdue_clause(now: dt.datetime, overdue_days: int) -> ColumnElement[bool]:
+    """`is_obligation_overdue` in SQL, for disclosed overrides whose informing is still planned
+    (art. 7.4); the queue's `overdue` and the overdue metric both use it, so they agree."""
+    return and_(
+        col(Override.inform_status) == "planned",
+        col(Override.created_at) < now - dt.timedelta(days=overdue_days),
+        col(Override.approval_status).in_(SENT),
+    )
+
+
 def _status_clause(status: StatusFilter, runtime: Runtime, now: dt.datetime) -> ColumnElement[bool]:
-    overdue_before = now - dt.timedelta(days=runtime.settings.override_inform_overdue_days)
-    # A hold past its deadline is expired from that instant, whether or not the sweep recorded it.
-    past_deadline = and_(col(Override.approval_status) == "awaiting", col(Override.approval_deadline) <= now)
-    sent = col(Override.approval_status).in_(SENT)
     clauses: dict[str, ColumnElement[bool]] = {
         "awaiting_approval": and_(
             col(Override.approval_status) == "awaiting", col(Override.approval_deadline) > now
         ),
-        "pending_review": and_(col(Override.review_status) == "pending_review", sent),
-        "reviewed": col(Override.review_status) == "reviewed",
-        "overdue": and_(
-            col(Override.inform_status) == "planned", col(Override.created_at) < overdue_before, sent
+        "pending_review": and_(
+            col(Override.review_status) == "pending_review", col(Override.approval_status).in_(SENT)
         ),
-        "expired": or_(col(Override.approval_status) == "expired", past_deadline),
+        "reviewed": col(Override.review_status) == "reviewed",
+        "overdue": inform_overdue_clause(now, runtime.settings.override_inform_overdue_days),
+        "expired": or_(col(Override.approval_status) == "expired", hold_expired_clause(now)),
         "all": true(),
     }
     return clauses[status]
 
 
 def override_view(
-    override: Override, message: Message | None, runtime: Runtime, now: dt.datetime, viewer: Principal
+    override: Override, message: Message, runtime: Runtime, now: dt.datetime, viewer: Principal
 ) -> dict[str, Any]:
     approval = approval_status_at(override.approval_status, override.approval_deadline, now)
     overdue = (
@@ -116,10 +112,8 @@ def override_view(
             override.created_at, override.informed_at, now, runtime.settings.override_inform_overdue_days
         )
     )
-    legal_basis = message.legal_basis if message else {"type": override.basis_type, "ground": override.ground}
-    status = message.status if message else None
-    if approval == "expired":
-        status = MessageStatus.EXPIRED
+    legal_basis = message.legal_basis
+    status = MessageStatus.EXPIRED if approval == "expired" else message.status
     return {
         "id": override.message_id,
         "disclosure_id": override.message_id,
@@ -153,8 +147,8 @@ def override_view(
         },
         "reviewable": _may_review(viewer, override)
         and review_conflict(approval, override.review_status) is None,
-        "categories": list(message.categories) if message else [],
-        "reason": message.reason if message else None,
+        "categories": list(message.categories),
+        "reason": message.reason,
     }
 
 
@@ -216,19 +210,6 @@ def disclosure_status(
     return status
 
 
-def _conflict(slug: ConflictSlug) -> Conflict:
-    details = {
-        ConflictSlug.NOT_SENT: "The override is held for a second approval or expired; nothing was sent.",
-        ConflictSlug.ALREADY_REVIEWED: "This override was already reviewed; a verdict is final.",
-        ConflictSlug.NOT_AN_OVERRIDE: "Only overrides carry an obligation to inform (art. 7.4).",
-        ConflictSlug.INFORM_WAIVED: (
-            "Informing the subject was waived at the decision (art. 7.5); there is no obligation to close."
-        ),
-        ConflictSlug.ALREADY_INFORMED: "The subject was already recorded as informed.",
-    }
-    return Conflict(details.get(slug, "The override is not in a state that allows this."), slug=slug)
-
-
 def subject_informed(
     session: Session, runtime: Runtime, caller: PartnerPrincipal, override_id: str, body: SubjectInformedIn
 ) -> dict[str, Any]:
@@ -240,14 +221,14 @@ def subject_informed(
     approval = approval_status_at(override.approval_status, override.approval_deadline, now)
     conflict = inform_conflict(override.basis_type, approval, override.inform_status)
     if conflict is not None:
-        raise _conflict(conflict)
+        raise problem(conflict)
     violations = subject_informed_violations(
         body.informed_at, body.how, body.by, decided_at=override.created_at, at=now
     )
     if violations:
         raise RuleBroken(
             "The record of informing the subject is incomplete (art. 7.4).",
-            violations=[RuleViolation(v.code, v.article, v.message) for v in violations],
+            violations=violations,
         )
     informed_at, _ = parse_moment(body.informed_at)
     assert informed_at is not None  # checked by subject_informed_violations
@@ -262,7 +243,7 @@ def subject_informed(
             "informed_by": body.by,
         },
     ):
-        raise _conflict(
+        raise problem(
             inform_conflict(override.basis_type, override.approval_status, override.inform_status)
             or ConflictSlug.ALREADY_INFORMED
         )
@@ -308,12 +289,12 @@ def review(
     approval = approval_status_at(override.approval_status, override.approval_deadline, now)
     conflict = review_conflict(approval, override.review_status)
     if conflict is not None:
-        raise _conflict(conflict)
+        raise problem(conflict)
     violations = review_violations(body.note)
     if violations:
         raise RuleBroken(
             "A review needs a note explaining the verdict.",
-            violations=[RuleViolation(v.code, v.article, v.message) for v in violations],
+            violations=violations,
         )
     if not transition(
         session,
@@ -328,7 +309,7 @@ def review(
         },
     ):
         # A simultaneous review won.
-        raise _conflict(
+        raise problem(
             review_conflict(override.approval_status, override.review_status) or ConflictSlug.ALREADY_REVIEWED
         )
     entry = record(

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from exchange.override_rules import (
     CONDITIONS,
+    CONFLICT_DETAILS,
     DEFAULT_STATUTORY_GROUNDS,
     ConflictSlug,
     Consulted,
@@ -23,7 +24,6 @@ from exchange.override_rules import (
     approval_status_at,
     approval_violations,
     inform_conflict,
-    is_hold_expired,
     is_obligation_overdue,
     is_substantive_text,
     parse_moment,
@@ -607,6 +607,12 @@ def test_only_an_awaiting_hold_can_be_approved(status: str, expected: ConflictSl
     assert approval_conflict(status) == expected
 
 
+def test_every_conflict_has_a_detail() -> None:
+    # The services answer every 409 with CONFLICT_DETAILS[slug]: a missing one would be a 500.
+    assert set(CONFLICT_DETAILS) == set(ConflictSlug)
+    assert all(detail.strip() for detail in CONFLICT_DETAILS.values())
+
+
 @pytest.mark.parametrize(
     ("approval", "review", "expected"),
     [
@@ -679,7 +685,7 @@ def test_a_verdict_has_a_note() -> None:
     assert codes(review_violations("  ")) == [("note_missing", "7.7")]
 
 
-# --- obligation to inform (art. 7.4) and hold (art. 7.6) timing -----------------------------
+# --- obligation to inform (art. 7.4): timing ----------------------------------------------
 
 OPENED = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -703,24 +709,9 @@ def test_obligation_to_inform_becomes_overdue(
     assert is_obligation_overdue(OPENED, closed_at, at, days) is expected
 
 
-@pytest.mark.parametrize(
-    ("at", "expected"),
-    [
-        (OPENED, False),
-        (OPENED + timedelta(seconds=3599), False),
-        (OPENED + timedelta(seconds=3600), True),
-        (OPENED + timedelta(days=1), True),
-    ],
-)
-def test_hold_expires_after_hold_seconds(at: datetime, expected: bool) -> None:
-    assert is_hold_expired(OPENED, at, 3600) is expected
-
-
-def test_negative_periods_are_refused() -> None:
+def test_a_negative_period_is_refused() -> None:
     with pytest.raises(ValueError, match="days"):
         is_obligation_overdue(OPENED, None, OPENED, -1)
-    with pytest.raises(ValueError, match="hold_seconds"):
-        is_hold_expired(OPENED, OPENED, -1)
 
 
 # --- is_substantive_text --------------------------------------------------------------------
