@@ -279,7 +279,8 @@ def review(
     """Art. 7.7: a privacy officer judges the recorded decision, once: justified or not justified."""
     override, message = load(session, override_id)
     if not _may_review(officer, override):
-        if officer.org == override.recipient:
+        # A held or expired override reached nobody: to the intended recipient it does not exist.
+        if officer.org == override.recipient and override.approval_status in SENT:
             raise Forbidden(
                 "Only the sending partner's officer or the central officer reviews an override.",
                 slug="review-not-allowed",

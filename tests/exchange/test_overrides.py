@@ -493,6 +493,8 @@ def test_four_eyes_holds_registers_and_tells_colleagues_until_a_second_professio
     officer = dev_env.officer_headers(FOUR_EYES)
     not_sent = review(anonymous, override_id, officer)
     assert not_sent.status_code == 409 and not_sent.json()["type"].endswith("override-not-sent")
+    # The intended recipient received nothing, so its officer is not told the override exists.
+    assert review(anonymous, override_id, dev_env.officer_headers(JGZ)).status_code == 404
     informed = sender.post(
         f"/v1/overrides/{override_id}/subject-informed",
         json={"informed_at": now().isoformat(), "how": "gesprek", "by": "Anna"},
