@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import Any
 
@@ -27,6 +26,7 @@ from exchange.crypto import decrypt_as_recipient
 from gateway.app import create_app
 from gateway.runtime import Runtime
 from tests.exchange.test_disclosures import disclosure_body, private_key, send
+from tests.exchange.test_overrides import race
 from tests.support import (
     FOUR_EYES,
     JGZ,
@@ -278,19 +278,3 @@ def test_the_override_path_end_to_end(gateway: Gateway, monkeypatch: pytest.Monk
     assert metric(gw, "meerpunt_override_reviews_total", **school_labels, verdict="not_justified") == 0
     expired = dict(practice_labels, approval_status="expired", review_status="pending_review", verdict="")
     assert metric(gw, "meerpunt_override_states", **expired) == 1
-
-
-def race(*calls: Callable[[], httpx.Response]) -> list[int]:
-    barrier = threading.Barrier(len(calls))
-    codes: list[int] = []
-
-    def run(call: Callable[[], httpx.Response]) -> None:
-        barrier.wait()
-        codes.append(call().status_code)
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sorted(codes)
