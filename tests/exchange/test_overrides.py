@@ -355,6 +355,20 @@ def test_follow_up_and_review_by_the_senders_officer(
     assert anonymous.get("/v1/overrides", headers=dev_env.citizen_headers(bsn)).status_code == 403
 
 
+def test_a_partner_system_lists_only_its_own_overrides(client_for: Client) -> None:
+    override_id = override_send(client_for(SCHOOL), new_bsn(), YOUTH_CARE).json()["id"]
+
+    def listed(oin: str) -> list[str]:
+        response = client_for(oin).get("/v1/overrides", params={"status": "all", "limit": 500})
+        assert response.status_code == 200, response.text
+        return [item["id"] for item in response.json()["items"]]
+
+    assert override_id in listed(SCHOOL)
+    # Neither the recipient nor an uninvolved partner sees the sender's justification.
+    assert override_id not in listed(YOUTH_CARE)
+    assert override_id not in listed(MUNICIPALITY)
+
+
 def race(*calls: Callable[[], httpx.Response]) -> list[int]:
     """Run the calls at the same moment, one thread each; their status codes, sorted."""
     barrier = threading.Barrier(len(calls))
