@@ -17,6 +17,7 @@ import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,7 +37,7 @@ from exchange.override_rules import (
     approval_violations,
 )
 from exchange.schemas import Professional
-from exchange.sending import enqueue, register_and_enqueue, sign_receipt
+from exchange.sending import enqueue, register_and_enqueue, sent_entry_draft, sign_receipt
 from gateway.db import unit_of_work
 from gateway.principals import PartnerPrincipal
 from gateway.problems import Conflict, NotFound, RuleBroken
@@ -137,23 +138,13 @@ def hold(session: Session, runtime: Runtime, message: Message, *, bsn: str, at: 
         description=HELD_NOTICE,
         at=at,
     )
+    # The entry the disclosure would get, minus the recipient, with the hold in its details.
     entry = record(
         session,
-        EntryDraft(
+        replace(
+            sent_entry_draft(message, at=at),
             kind=EntryKind.OVERRIDE_HELD,
-            occurred_at=at,
-            actor=message.sender,
-            actor_role="partner",
-            actor_org=message.sender,
-            sender=message.sender,
-            subject_hash=message.subject_hash,
-            categories=message.categories,
-            reason=message.reason,
-            description=message.description,
-            legal_basis=message.legal_basis,
-            professional=message.professional,
-            trace_id=message.trace_id,
-            disclosure_id=message.id,
+            recipient=None,
             details={
                 "intended_recipient": message.recipient,
                 "approval_deadline": rfc3339(deadline),
