@@ -258,7 +258,7 @@ def export_register(
     # the sequencer placed in between is in both, and is sent once, with the sequenced ones.
     waiting = list_pending(session, viewer, register_filter, after_seq=0, limit=EXPORT_PENDING)
     pending_ids = [entry.id for entry in waiting]
-    sequenced, bound = count_entries(session, viewer, register_filter, up_to_leaf=None)
+    sequenced, bound = count_entries(session, viewer, register_filter)
     _log_access(
         session,
         runtime,

@@ -127,14 +127,13 @@ def list_pending(
 
 
 def count_entries(
-    session: Session, viewer: Principal, register_filter: RegisterFilter, *, up_to_leaf: int | None
+    session: Session, viewer: Principal, register_filter: RegisterFilter
 ) -> tuple[int, int | None]:
-    """(number of sequenced entries visible and matching up to `up_to_leaf`, that bound itself).
+    """(how many sequenced entries `viewer` may see match the filter, the highest tree position now).
 
-    Without a bound, the bound is the highest tree position visible now.
+    Both up to that position, so that a later read with the same bound finds exactly these entries.
     """
-    if up_to_leaf is None:
-        up_to_leaf = session.exec(select(sa.func.max(RegisterEntry.leaf_index))).one()
+    up_to_leaf = session.exec(select(sa.func.max(RegisterEntry.leaf_index))).one()
     if up_to_leaf is None:
         return 0, None
     statement = (
