@@ -21,9 +21,9 @@ from audit.canonical import rfc3339
 from audit.models import RegisterEntry
 from audit.repository import (
     RegisterFilter,
-    count_by_id,
     count_entries,
     entries_by_id,
+    ids_beyond,
     list_entries,
     list_pending,
 )
@@ -125,12 +125,14 @@ def _log_access(
     action: str,
     returned: int,
     positions: tuple[int, int] | None,
+    unplaced: Sequence[str],
     professional: Mapping[str, Any] | None,
 ) -> None:
     """Registratie van inzage in het register (NEN 7513: wie, rol, organisatie, wanneer, wat).
 
     `positions` (first and last leaf index returned) with the filter tells exactly which sequenced
     entries were shown: entries never change, so the filter over that range gives them again.
+    Entries shown outside that range (`unplaced`: awaiting the sequencer then) are named by id.
     """
     record_read(
         session,
@@ -140,6 +142,7 @@ def _log_access(
         subject_hash=register_filter.subject_hash,
         query=_filter_view(register_filter),
         returned=returned,
+        entry_ids=unplaced,
         professional=professional,
         details={"leaf_range": list(positions)} if positions is not None else None,
     )
@@ -230,6 +233,7 @@ def list_register(
         action="list",
         returned=len(items),
         positions=_positions(page),
+        unplaced=[entry.id for entry in page if entry.leaf_index is None],
         professional=professional,
     )
     return {"items": items, "next_cursor": encode_cursor(after) if after is not None else None}
@@ -257,16 +261,18 @@ def export_register(
     # position. Every entry committed before the export is then in one of the two sets; one that
     # the sequencer placed in between is in both, and is sent once, with the sequenced ones.
     waiting = list_pending(session, viewer, register_filter, after_seq=0, limit=EXPORT_PENDING)
-    pending_ids = [entry.id for entry in waiting]
     sequenced, bound = count_entries(session, viewer, register_filter)
+    # Tree positions never change: these stay outside 0..bound, and are sent after the range.
+    unplaced = ids_beyond(session, viewer, [entry.id for entry in waiting], bound=bound)
     _log_access(
         session,
         runtime,
         viewer,
         register_filter,
         action="export",
-        returned=sequenced + count_by_id(session, pending_ids, beyond_leaf=bound),
+        returned=sequenced + len(unplaced),
         positions=(0, bound) if bound is not None else None,
+        unplaced=unplaced,
         professional=professional,
     )
 
@@ -284,8 +290,8 @@ def export_register(
             if len(rows) < EXPORT_PAGE:
                 break
             after = rows[-1].leaf_index
-        if pending_ids:
+        if unplaced:
             with Session(runtime.engine) as reader:
-                yield list(entries_by_id(reader, viewer, pending_ids, beyond_leaf=bound))
+                yield list(entries_by_id(reader, viewer, unplaced))
 
     return iter(csv_chunks(pages()))

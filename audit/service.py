@@ -319,7 +319,7 @@ def record_read(
 
     Records who read (actor, role, organisation; for a partner system the acting professional if
     named), when, what was asked (`query`: the filter, BSNs only as keyed hashes), about whom
-    (`subject_hash`), how much was returned and, for reads of single entries, which (`entry_ids`).
+    (`subject_hash`), how much was returned and, where no filter says it, which (`entry_ids`).
     In the caller's transaction, like `record`: no log entry, no answer. Returns the entry.
     """
     actor, role, org, extra = _reader(viewer)

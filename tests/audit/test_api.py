@@ -517,6 +517,32 @@ def test_entries_awaiting_the_sequencer_come_last(isolated_runtime: Runtime, dev
             assert seen == [sequenced.id, *waiting]
 
 
+def test_a_read_names_the_entries_it_showed_while_they_awaited_the_sequencer(
+    isolated_runtime: Runtime, dev_env: DevEnv
+) -> None:
+    """The leaf range with the filter says which placed entries were shown; the others by id."""
+    runtime = isolated_runtime
+    bsn = new_bsn()
+    placed = exchange(runtime, bsn, A, B)
+    sequence_pending(runtime, sign=False)
+    waiting = [exchange(runtime, bsn, A, B).id for _ in range(2)]
+    settings = runtime.settings.model_copy(update={"background_workers": False})
+    params = {"subject_bsn": bsn, "kind": "disclosure_sent"}
+    with (
+        ServerThread(create_app(settings, runtime), settings) as server,
+        partner_client(dev_env, server.base_url, A) as client,
+    ):
+        listed = client.get("/v1/register", params=params)
+        exported = client.get("/v1/register/export.csv", params=params)
+    assert ids(listed) == [placed.id, *waiting]
+    assert [row["id"] for row in csv.DictReader(io.StringIO(exported.text))] == [placed.id, *waiting]
+    reads = [entry.content["details"] for entry in access_entries(runtime, bsn)]
+    assert [read["action"] for read in reads] == ["list", "export"]
+    assert reads[0]["leaf_range"] == [0, 0] and reads[0]["entry_ids"] == waiting
+    assert reads[1]["leaf_range"][0] == 0 and reads[1]["entry_ids"] == waiting
+    assert reads[1]["returned"] == 3
+
+
 def test_old_seq_cursors_are_refused(client_for: Client) -> None:
     response = client_for(A).get("/v1/register", params={"cursor": base64.urlsafe_b64encode(b"12").decode()})
     assert response.status_code == 400
