@@ -18,7 +18,7 @@ from typing import Any
 from sqlmodel import Session
 
 from audit.canonical import rfc3339
-from audit.models import RegisterEntry
+from audit.models import MAX_POSITION, RegisterEntry
 from audit.repository import (
     RegisterFilter,
     count_entries,
@@ -170,7 +170,7 @@ def decode_cursor(cursor: str) -> Cursor:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
         match = _CURSOR.fullmatch(text)
-        if match is None:
+        if match is None or max(int(match[1]), int(match[2])) > MAX_POSITION:
             raise ValueError(cursor)
         return Cursor(int(match[1]), int(match[2]))
     except (ValueError, binascii.Error, UnicodeDecodeError):

@@ -241,6 +241,8 @@ def test_filters(runtime: Runtime, anonymous: httpx.Client, dev_env: DevEnv) -> 
         ({"limit": "1001"}, 422),
         ({"cursor": "%%%"}, 400),
         ({"cursor": base64.urlsafe_b64encode(b"-5").decode()}, 400),
+        ({"cursor": base64.urlsafe_b64encode(b"L9999999999999999999:0").decode()}, 400),
+        ({"cursor": base64.urlsafe_b64encode(b"L0:9999999999999999999").decode()}, 400),
     ],
 )
 def test_invalid_filters_are_problems(client_for: Client, params: dict[str, str], status: int) -> None:
