@@ -88,7 +88,15 @@ def _resolve(runtime: Runtime, query: RegisterQuery) -> RegisterFilter:
         violations.append(
             RuleViolation("unknown_kind", _ARTICLE_ACCESS, f"unknown entry kind {query.kind!r}")
         )
-    occurred_from, occurred_to = _utc(query.occurred_from), _utc(query.occurred_to)
+    try:
+        occurred_from, occurred_to = _utc(query.occurred_from), _utc(query.occurred_to)
+    except OverflowError:  # year 1 with a positive offset, or 9999 with a negative one
+        occurred_from = occurred_to = None
+        violations.append(
+            RuleViolation(
+                "invalid_time", _ARTICLE_ACCESS, "from and to must lie within the years 1-9999 in UTC"
+            )
+        )
     if occurred_from is not None and occurred_to is not None and occurred_from >= occurred_to:
         violations.append(RuleViolation("empty_period", _ARTICLE_ACCESS, "from must be before to"))
     if violations:

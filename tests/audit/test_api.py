@@ -237,6 +237,8 @@ def test_filters(runtime: Runtime, anonymous: httpx.Client, dev_env: DevEnv) -> 
         ({"kind": "nothing"}, 422),
         ({"partner": "not-an-oin"}, 422),
         ({"from": "2025-02-01T00:00:00Z", "to": "2025-01-01T00:00:00Z"}, 422),
+        ({"from": "0001-01-01T00:00:00+02:00"}, 422),  # before the first instant UTC can express
+        ({"to": "9999-12-31T23:59:59-05:00"}, 422),
         ({"limit": "0"}, 422),
         ({"limit": "1001"}, 422),
         ({"cursor": "%%%"}, 400),
