@@ -176,7 +176,7 @@ def parse_trusted_checkpoint(text: str, ring: Keyring, *, number: int = 0) -> He
     if token.startswith("{"):
         try:
             token = str(json.loads(token)["jws"])
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:  # RecursionError: deep nesting
             raise TrustedCheckpointError("a JSON checkpoint must carry its `jws`") from exc
     try:
         _kid, claims = ring.verify(token, typ=CHECKPOINT_TYP)
