@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from audit import evidence, register
+from audit.models import MAX_POSITION
 from audit.register import RegisterQuery
 from audit.service import bind_traceparent, professional_from_headers
 from gateway.deps import OfficerDep, PrincipalDep, RuntimeDep, SessionDep
@@ -120,7 +121,7 @@ def proof(
     session: SessionDep,
     runtime: RuntimeDep,
     professional: ProfessionalDep,
-    tree_size: Annotated[int | None, Query(ge=1)] = None,
+    tree_size: Annotated[int | None, Query(ge=1, le=MAX_POSITION)] = None,
 ) -> dict[str, Any]:
     """Inclusion proof (RFC 9162 §2.1.3) of an entry against the latest signed tree head, or the
     signed tree head of `tree_size`."""
@@ -134,8 +135,8 @@ def consistency(
     viewer: PrincipalDep,
     session: SessionDep,
     runtime: RuntimeDep,
-    from_size: Annotated[int, Query(alias="from", ge=0)],
-    to_size: Annotated[int | None, Query(alias="to", ge=0)] = None,
+    from_size: Annotated[int, Query(alias="from", ge=0, le=MAX_POSITION)],
+    to_size: Annotated[int | None, Query(alias="to", ge=0, le=MAX_POSITION)] = None,
 ) -> dict[str, Any]:
     """Consistency proof (RFC 9162 §2.1.4) between two signed tree sizes (`to`: the latest)."""
     return evidence.consistency(session, runtime, viewer, from_size=from_size, to_size=to_size)

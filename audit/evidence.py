@@ -107,15 +107,14 @@ def inclusion(
         details={"tree_size": tree_size} if tree_size is not None else None,
     )
     head = latest_head(session) if tree_size is None else _signed_head(session, tree_size)
-    position = entry.leaf_index
-    if tree_size is not None and head is not None and (position is None or position >= head.size):
-        raise RuleBroken(
-            f"The entry is not in the tree of size {head.size}: it was sequenced after it (or is "
-            "awaiting the sequencer); ask for a later tree size.",
-            violations=[RuleViolation("not_in_tree", _ARTICLE, "the entry is not in that tree")],
-            commit=True,
-        )
-    if entry.leaf_index is None or head is None or entry.leaf_index >= head.size:
+    if head is None or entry.leaf_index is None or entry.leaf_index >= head.size:
+        if tree_size is not None:  # a checkpoint the caller kept, which came before the entry
+            raise RuleBroken(
+                f"The entry is not in the tree of size {tree_size}: it was sequenced after it (or "
+                "is awaiting the sequencer); ask for a later tree size.",
+                violations=[RuleViolation("not_in_tree", _ARTICLE, "the entry is not in that tree")],
+                commit=True,
+            )
         wait = math.ceil(
             runtime.settings.checkpoint_interval_seconds + runtime.settings.sequencer_interval_seconds
         )

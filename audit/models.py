@@ -34,6 +34,10 @@ class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):
         return value
 
 
+MAX_POSITION = 2**63 - 1
+"""The largest tree position or size a query may name (`BIGINT`); a larger one cannot be stored."""
+
+
 AUDIT_TABLES = frozenset(
     {"register_entry", "register_tree_state", "register_tree_tile", "register_tree_head"}
 )

@@ -18,12 +18,12 @@ from typing import Any
 from sqlmodel import Session
 
 from audit.canonical import rfc3339
-from audit.models import RegisterEntry
+from audit.models import MAX_POSITION, RegisterEntry
 from audit.repository import (
     RegisterFilter,
-    count_by_id,
     count_entries,
     entries_by_id,
+    ids_beyond,
     list_entries,
     list_pending,
 )
@@ -88,7 +88,15 @@ def _resolve(runtime: Runtime, query: RegisterQuery) -> RegisterFilter:
         violations.append(
             RuleViolation("unknown_kind", _ARTICLE_ACCESS, f"unknown entry kind {query.kind!r}")
         )
-    occurred_from, occurred_to = _utc(query.occurred_from), _utc(query.occurred_to)
+    try:
+        occurred_from, occurred_to = _utc(query.occurred_from), _utc(query.occurred_to)
+    except OverflowError:  # year 1 with a positive offset, or 9999 with a negative one
+        occurred_from = occurred_to = None
+        violations.append(
+            RuleViolation(
+                "invalid_time", _ARTICLE_ACCESS, "from and to must lie within the years 1-9999 in UTC"
+            )
+        )
     if occurred_from is not None and occurred_to is not None and occurred_from >= occurred_to:
         violations.append(RuleViolation("empty_period", _ARTICLE_ACCESS, "from must be before to"))
     if violations:
@@ -125,12 +133,14 @@ def _log_access(
     action: str,
     returned: int,
     positions: tuple[int, int] | None,
+    unplaced: Sequence[str],
     professional: Mapping[str, Any] | None,
 ) -> None:
     """Registratie van inzage in het register (NEN 7513: wie, rol, organisatie, wanneer, wat).
 
     `positions` (first and last leaf index returned) with the filter tells exactly which sequenced
     entries were shown: entries never change, so the filter over that range gives them again.
+    Entries shown outside that range (`unplaced`: awaiting the sequencer then) are named by id.
     """
     record_read(
         session,
@@ -140,6 +150,7 @@ def _log_access(
         subject_hash=register_filter.subject_hash,
         query=_filter_view(register_filter),
         returned=returned,
+        entry_ids=unplaced,
         professional=professional,
         details={"leaf_range": list(positions)} if positions is not None else None,
     )
@@ -167,7 +178,7 @@ def decode_cursor(cursor: str) -> Cursor:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
         match = _CURSOR.fullmatch(text)
-        if match is None:
+        if match is None or max(int(match[1]), int(match[2])) > MAX_POSITION:
             raise ValueError(cursor)
         return Cursor(int(match[1]), int(match[2]))
     except (ValueError, binascii.Error, UnicodeDecodeError):
@@ -230,6 +241,7 @@ def list_register(
         action="list",
         returned=len(items),
         positions=_positions(page),
+        unplaced=[entry.id for entry in page if entry.leaf_index is None],
         professional=professional,
     )
     return {"items": items, "next_cursor": encode_cursor(after) if after is not None else None}
@@ -257,16 +269,18 @@ def export_register(
     # position. Every entry committed before the export is then in one of the two sets; one that
     # the sequencer placed in between is in both, and is sent once, with the sequenced ones.
     waiting = list_pending(session, viewer, register_filter, after_seq=0, limit=EXPORT_PENDING)
-    pending_ids = [entry.id for entry in waiting]
-    sequenced, bound = count_entries(session, viewer, register_filter, up_to_leaf=None)
+    sequenced, bound = count_entries(session, viewer, register_filter)
+    # Tree positions never change: these stay outside 0..bound, and are sent after the range.
+    unplaced = ids_beyond(session, viewer, [entry.id for entry in waiting], bound=bound)
     _log_access(
         session,
         runtime,
         viewer,
         register_filter,
         action="export",
-        returned=sequenced + count_by_id(session, pending_ids, beyond_leaf=bound),
+        returned=sequenced + len(unplaced),
         positions=(0, bound) if bound is not None else None,
+        unplaced=unplaced,
         professional=professional,
     )
 
@@ -284,8 +298,8 @@ def export_register(
             if len(rows) < EXPORT_PAGE:
                 break
             after = rows[-1].leaf_index
-        if pending_ids:
+        if unplaced:
             with Session(runtime.engine) as reader:
-                yield list(entries_by_id(reader, viewer, pending_ids, beyond_leaf=bound))
+                yield list(entries_by_id(reader, viewer, unplaced))
 
     return iter(csv_chunks(pages()))

@@ -15,10 +15,10 @@ from gateway.principals import OfficerPrincipal, PartnerPrincipal, Principal
 
 __all__ = [
     "RegisterFilter",
-    "count_by_id",
     "count_entries",
     "entries_by_id",
     "find_entry",
+    "ids_beyond",
     "list_entries",
     "list_pending",
     "scoped_to",
@@ -127,14 +127,13 @@ def list_pending(
 
 
 def count_entries(
-    session: Session, viewer: Principal, register_filter: RegisterFilter, *, up_to_leaf: int | None
+    session: Session, viewer: Principal, register_filter: RegisterFilter
 ) -> tuple[int, int | None]:
-    """(number of sequenced entries visible and matching up to `up_to_leaf`, that bound itself).
+    """(how many sequenced entries `viewer` may see match the filter, the highest tree position now).
 
-    Without a bound, the bound is the highest tree position visible now.
+    Both up to that position, so that a later read with the same bound finds exactly these entries.
     """
-    if up_to_leaf is None:
-        up_to_leaf = session.exec(select(sa.func.max(RegisterEntry.leaf_index))).one()
+    up_to_leaf = session.exec(select(sa.func.max(RegisterEntry.leaf_index))).one()
     if up_to_leaf is None:
         return 0, None
     statement = (
@@ -145,34 +144,23 @@ def count_entries(
     return int(session.exec(statement).one()), int(up_to_leaf)
 
 
-def _not_up_to(up_to_leaf: int | None) -> ColumnElement[bool]:
-    position = col(RegisterEntry.leaf_index)
-    return sa.true() if up_to_leaf is None else sa.or_(position.is_(None), position > up_to_leaf)
-
-
-def entries_by_id(
-    session: Session, viewer: Principal, ids: Sequence[str], *, beyond_leaf: int | None = None
-) -> Sequence[RegisterEntry]:
-    """The given entries (those `viewer` may see) that are not sequenced at or below `beyond_leaf`,
-    in `seq` order."""
+def entries_by_id(session: Session, viewer: Principal, ids: Sequence[str]) -> Sequence[RegisterEntry]:
+    """The given entries that `viewer` may see, in `seq` order."""
     if not ids:
         return []
-    statement = select(RegisterEntry).where(
-        col(RegisterEntry.id).in_(ids), scoped_to(viewer), _not_up_to(beyond_leaf)
-    )
+    statement = select(RegisterEntry).where(col(RegisterEntry.id).in_(ids), scoped_to(viewer))
     return session.exec(statement.order_by(col(RegisterEntry.seq))).all()
 
 
-def count_by_id(session: Session, ids: Sequence[str], *, beyond_leaf: int | None) -> int:
-    """How many of the given entries are not sequenced at or below `beyond_leaf`."""
+def ids_beyond(session: Session, viewer: Principal, ids: Sequence[str], *, bound: int | None) -> list[str]:
+    """Those of the given entries (that `viewer` may see) without a tree position up to `bound`:
+    awaiting the sequencer, or placed after it. In `seq` order."""
     if not ids:
-        return 0
-    statement = (
-        select(sa.func.count())
-        .select_from(RegisterEntry)
-        .where(col(RegisterEntry.id).in_(ids), _not_up_to(beyond_leaf))
-    )
-    return int(session.exec(statement).one())
+        return []
+    position = col(RegisterEntry.leaf_index)
+    beyond = sa.true() if bound is None else sa.or_(position.is_(None), position > bound)
+    statement = select(RegisterEntry.id).where(col(RegisterEntry.id).in_(ids), scoped_to(viewer), beyond)
+    return list(session.exec(statement.order_by(col(RegisterEntry.seq))).all())
 
 
 def find_entry(session: Session, viewer: Principal, entry_id: str) -> RegisterEntry | None:

@@ -36,6 +36,7 @@ from gateway.db import is_sqlite, unit_of_work
 from gateway.runtime import Runtime
 
 __all__ = [
+    "CHECKPOINT_GRACE_SECONDS",
     "CHECKPOINT_TYP",
     "SEQUENCER_LOCK",
     "RegisterInconsistent",
@@ -51,6 +52,10 @@ __all__ = [
 log = logging.getLogger("meerpunt.audit.sequencer")
 
 CHECKPOINT_TYP = "meerpunt-checkpoint+jws"
+
+CHECKPOINT_GRACE_SECONDS = 60.0
+"""How long, beyond `checkpoint_interval_seconds`, sequenced entries may wait for a signed head:
+after that `health` reports the sequencer stalled and `audit verify` a `stale_checkpoint`."""
 
 SEQUENCER_LOCK = int.from_bytes(b"mp-audit", "big")
 """PostgreSQL advisory lock key of the sequencer (a constant every gateway process agrees on)."""
@@ -212,6 +217,14 @@ BACKLOG_COUNT_EVERY_SECONDS = 5.0
 _BACKLOG = "audit.sequencer.backlog"  # runtime.extensions: (monotonic time of the count, estimate)
 
 
+def _count_unsequenced(session: Session) -> int:
+    """Entries awaiting the sequencer (a scan of the partial index `ix_register_entry_unsequenced`)."""
+    count = session.exec(
+        select(sa.func.count()).select_from(RegisterEntry).where(col(RegisterEntry.leaf_index).is_(None))
+    ).one()
+    return int(count)
+
+
 def _observe(
     session: Session,
     runtime: Runtime,
@@ -233,11 +246,7 @@ def _observe(
         counted_at, estimate = runtime.extensions.get(_BACKLOG, (-math.inf, 0))
         if time.monotonic() - counted_at >= BACKLOG_COUNT_EVERY_SECONDS:
             # This batch's entries already have their position in this transaction.
-            estimate = session.exec(
-                select(sa.func.count())
-                .select_from(RegisterEntry)
-                .where(col(RegisterEntry.leaf_index).is_(None))
-            ).one()
+            estimate = _count_unsequenced(session)
             counted_at = time.monotonic()
         else:
             estimate = max(len(malformed), estimate - sequenced)
@@ -349,32 +358,25 @@ async def run_sequencer(runtime: Runtime) -> None:
             await asyncio.sleep(settings.sequencer_interval_seconds)
 
 
-STALL_GRACE_SECONDS = 60.0
-"""How long past `checkpoint_interval_seconds` unsigned entries may wait before the register counts
-as stalled (the same margin `audit verify` allows: `audit.verify.CHECKPOINT_GRACE_SECONDS`)."""
-
-
 def health(session: Session, runtime: Runtime) -> dict[str, Any]:
     """The sequencer's state for a readiness or health endpoint: three small queries.
 
     `stalled` means entries have waited for a signed tree head for longer than a checkpoint
-    interval plus `STALL_GRACE_SECONDS`: the sequencer is not running, or fails (its log and
+    interval plus `CHECKPOINT_GRACE_SECONDS`: the sequencer is not running, or fails (its log and
     `meerpunt_register_sequencer_failures_total` say why). Requests are still accepted meanwhile;
     their entries are committed and sequenced once the cause is gone.
     """
     now = runtime.clock()
-    backlog = session.exec(
-        select(sa.func.count()).select_from(RegisterEntry).where(col(RegisterEntry.leaf_index).is_(None))
-    ).one()
+    backlog = _count_unsequenced(session)
     state = session.get(TreeState, 1)
     size = state.size if state is not None else 0
     latest = latest_head(session)
     signed = latest.size if latest is not None else 0
     age = (now - _as_utc(latest.signed_at)).total_seconds() if latest is not None else None
-    unsigned = int(backlog) + max(0, size - signed)
-    allowed = runtime.settings.checkpoint_interval_seconds + STALL_GRACE_SECONDS
+    unsigned = backlog + max(0, size - signed)
+    allowed = runtime.settings.checkpoint_interval_seconds + CHECKPOINT_GRACE_SECONDS
     return {
-        "backlog": int(backlog),
+        "backlog": backlog,
         "tree_size": size,
         "signed_tree_size": signed,
         "newest_checkpoint_age_seconds": round(age, 3) if age is not None else None,

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from audit.canonical import canonical_json, rfc3339
-from audit.leaf import encode_line, header_values, line_leaf_hash
+from audit.leaf import HEADER_FIELDS, encode_line, header_values, line_leaf_hash
 from audit.models import RegisterEntry
 from gateway.principals import CitizenPrincipal, OfficerPrincipal, PartnerPrincipal, Principal
 
@@ -34,7 +34,6 @@ __all__ = [
     "encode_categories",
     "entry_body",
     "entry_columns",
-    "entry_content",
     "new_trace_id",
     "parse_traceparent",
     "prepare",
@@ -155,29 +154,6 @@ class EntryDraft:
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
-def entry_content(entry_id: str, draft: EntryDraft) -> dict[str, Any]:
-    """Everything the register says about the event, as `RegisterEntry.content` returns it."""
-    return {
-        "id": entry_id,
-        "kind": draft.kind,
-        "occurred_at": rfc3339(draft.occurred_at),
-        "actor": draft.actor,
-        "actor_role": draft.actor_role,
-        "actor_org": draft.actor_org,
-        "sender": draft.sender,
-        "recipient": draft.recipient,
-        "subject_hash": draft.subject_hash,
-        "categories": list(draft.categories),
-        "reason": draft.reason,
-        "description": draft.description,
-        "legal_basis": dict(draft.legal_basis) if draft.legal_basis is not None else None,
-        "professional": dict(draft.professional) if draft.professional is not None else None,
-        "trace_id": draft.trace_id,
-        "disclosure_id": draft.disclosure_id,
-        "details": dict(draft.details),
-    }
-
-
 def encode_categories(categories: Sequence[str]) -> str:
     """`,a,b,` so that a category filter is a portable `LIKE '%,a,%'` on SQLite and PostgreSQL."""
     return "," + ",".join(categories) + "," if categories else ""
@@ -257,22 +233,7 @@ def prepare(draft: EntryDraft) -> PreparedEntry:
 
 
 #: The columns a new entry is inserted with (`entry_columns`); `seq` comes from the database.
-ENTRY_COLUMNS = (
-    "id",
-    "kind",
-    "occurred_at",
-    "actor",
-    "actor_org",
-    "sender",
-    "recipient",
-    "subject_hash",
-    "categories",
-    "legal_basis",
-    "trace_id",
-    "disclosure_id",
-    "body",
-    "leaf_hash",
-)
+ENTRY_COLUMNS = (*HEADER_FIELDS, "body", "leaf_hash")
 
 
 def record(session: Session, draft: EntryDraft) -> RegisterEntry:
@@ -293,13 +254,6 @@ def record(session: Session, draft: EntryDraft) -> RegisterEntry:
 # Built once: a statement made per call with .values() costs more than the INSERT itself.
 _INSERT = sa.insert(RegisterEntry).returning(col(RegisterEntry.seq))
 
-
-PROFESSIONAL_HEADERS = (
-    "Meerpunt-Professional-Id",
-    "Meerpunt-Professional-Name",
-    "Meerpunt-Professional-Role",
-)
-"""Optional headers naming the acting professional on partner calls without a body (GET)."""
 
 _HEADER_TEXT = re.compile(r"[^\x00-\x1f\x7f]{1,200}")
 
@@ -365,7 +319,7 @@ def record_read(
 
     Records who read (actor, role, organisation; for a partner system the acting professional if
     named), when, what was asked (`query`: the filter, BSNs only as keyed hashes), about whom
-    (`subject_hash`), how much was returned and, for reads of single entries, which (`entry_ids`).
+    (`subject_hash`), how much was returned and, where no filter says it, which (`entry_ids`).
     In the caller's transaction, like `record`: no log entry, no answer. Returns the entry.
     """
     actor, role, org, extra = _reader(viewer)

@@ -47,7 +47,7 @@ from jose.exceptions import JOSEError
 from audit.canonical import rfc3339
 from audit.keyring import Keyring, keyring
 from audit.merkle import EMPTY_ROOT, TILE_HEIGHT, CompactRange, border_in_block, tree_levels
-from audit.sequencer import CHECKPOINT_TYP
+from audit.sequencer import CHECKPOINT_GRACE_SECONDS, CHECKPOINT_TYP, head_claims
 from audit.verify_reader import HASH, Block, Head, Source, VerificationBusy, open_reader, read_blocks
 from gateway.runtime import Runtime
 
@@ -64,9 +64,6 @@ __all__ = [
 BLOCK_HEIGHT = 14
 BLOCK = 1 << BLOCK_HEIGHT
 """Leaves per read: aligned, so each block is a perfect subtree (about 8 MB of leaf inputs)."""
-
-CHECKPOINT_GRACE_SECONDS = 60.0
-"""How long, beyond `checkpoint_interval_seconds`, sequenced entries may wait for a signed head."""
 
 
 class Finding:
@@ -140,6 +137,7 @@ class _Break(Exception):
         leaf_index: int | None = None,
         entry_id: str | None = None,
         name_at: int | None = None,
+        look_for_moved: bool = False,
         bad_range: tuple[int, int] | None = None,
     ) -> None:
         super().__init__(message)
@@ -148,6 +146,7 @@ class _Break(Exception):
         self.leaf_index = leaf_index
         self.entry_id = entry_id
         self.name_at = name_at  # name the entry stored at this leaf index
+        self.look_for_moved = look_for_moved  # a position is empty: name an entry moved out of the tree
         self.bad_range = bad_range
 
 
@@ -162,14 +161,9 @@ def _leaf_hashes(inputs: list[bytes]) -> list[bytes]:
     return [sha256(data).digest() for data in inputs]
 
 
-def _head_claims_ok(head: Head, claims: dict[str, Any], kid: str) -> list[str]:
-    """Names of the claims that differ from the head's stored columns."""
-    expected = {
-        "size": head.size,
-        "root_hash": base64.b64encode(head.root_hash).decode("ascii"),
-        "signed_at": rfc3339(head.signed_at),
-        "kid": kid,
-    }
+def _changed_claims(head: Head, claims: dict[str, Any], kid: str) -> list[str]:
+    """Names of the signed claims that differ from the head's stored columns."""
+    expected: dict[str, Any] = head_claims(head.size, head.root_hash, head.signed_at, kid)
     return sorted(k for k in expected.keys() | claims.keys() if claims.get(k) != expected.get(k))
 
 
@@ -182,10 +176,10 @@ def parse_trusted_checkpoint(text: str, ring: Keyring, *, number: int = 0) -> He
     if token.startswith("{"):
         try:
             token = str(json.loads(token)["jws"])
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:  # RecursionError: deep nesting
             raise TrustedCheckpointError("a JSON checkpoint must carry its `jws`") from exc
     try:
-        kid, claims = ring.verify(token, typ=CHECKPOINT_TYP)
+        _kid, claims = ring.verify(token, typ=CHECKPOINT_TYP)
         size, root_text, signed_at = claims["size"], claims["root_hash"], claims["signed_at"]
         if not isinstance(size, int) or size < 0:
             raise ValueError("size")
@@ -195,65 +189,38 @@ def parse_trusted_checkpoint(text: str, ring: Keyring, *, number: int = 0) -> He
         moment = dt.datetime.fromisoformat(str(signed_at).replace("Z", "+00:00"))
     except (JOSEError, KeyError, TypeError, ValueError, binascii.Error) as exc:
         raise TrustedCheckpointError(f"not a checkpoint of this gateway: {exc}") from exc
-    del kid
     return Head(id=-1 - number, size=size, root_hash=root, signed_at=moment, jws=token, trusted=True)
 
 
 class _Verifier:
+    """One run over a snapshot (`source`): `run` raises the first `_Break`, `resolve` names its entry."""
+
     def __init__(
-        self, runtime: Runtime, source: Source, trusted: Sequence[Head], *, now: dt.datetime, grace: float
+        self, source: Source, ring: Keyring, trusted: Sequence[Head], *, now: dt.datetime, max_age: float
     ) -> None:
-        self.runtime = runtime
         self.source = source
+        self.ring = ring
         self.trusted = list(trusted)
         self.now = now
-        self.grace = grace
+        self.max_age = max_age  # seconds sequenced entries may wait for a signed head
         self.sequenced = 0
         self.pending = 0
         self.heads: list[Head] = []
         self.root: bytes = EMPTY_ROOT
         self.bad_tile: tuple[int, int, int] | None = None  # (tile index, first leaf, stop)
-        self.state_size: int | None = None
 
     def run(self) -> None:
+        """The checks of the module docstring; raises `_Break` at the first break."""
         self.heads = self.source.heads()
         self._check_head_signatures()
         self.sequenced, self.pending, tile_count = self.source.counts()
         by_size = sorted([*self.heads, *self.trusted], key=lambda head: (head.size, head.trusted, head.id))
         self._check_equivocation(by_size)
-        for head in by_size:
-            if head.size == 0 and head.root_hash != EMPTY_ROOT:
-                raise _Break(self._finding(head, Finding.TREE_MISMATCH), f"{head.name}: wrong empty root")
-        verified_size = 0
-        border: list[bytes] = []
-        outer = CompactRange()  # perfect blocks of BLOCK leaves, as one compact range
-        head_iter = iter([h for h in by_size if 0 < h.size <= self.sequenced])
-        next_head = next(head_iter, None)
-        spans = [(a, min(a + BLOCK, self.sequenced)) for a in range(0, self.sequenced, BLOCK)]
-        blocks = read_blocks(self.source, spans)
-        try:
-            for block, (start, stop) in zip(blocks, spans, strict=False):
-                levels = self._check_block(block, stop)
-                self._note_tiles(block, levels)
-                while next_head is not None and next_head.size <= stop:
-                    inside = border_in_block(levels, next_head.size - start)
-                    root = CompactRange(next_head.size, [*outer.hashes, *inside]).root()
-                    if root != next_head.root_hash:
-                        self._tree_break(verified_size, next_head)
-                    verified_size = next_head.size
-                    next_head = next(head_iter, None)
-                if stop - start == BLOCK:
-                    outer.append(levels[BLOCK_HEIGHT][0])
-                    border = list(outer.hashes)
-                else:
-                    border = [*outer.hashes, *border_in_block(levels, stop - start)]
-        finally:
-            blocks.close()  # stops the reader before anyone else uses the connection
-        self.root = CompactRange(self.sequenced, border).root() if self.sequenced else EMPTY_ROOT
+        border, verified_size = self._check_tree(by_size)
         for head in by_size:
             if head.size > self.sequenced:
                 raise _Break(
-                    Finding.TRUSTED_CHECKPOINT if head.trusted else Finding.ENTRIES_DELETED,
+                    self._finding(head, Finding.ENTRIES_DELETED),
                     f"{head.name} signs {head.size} entries but only {self.sequenced} are stored: "
                     f"entries from leaf index {self.sequenced} on were deleted or unsequenced",
                     leaf_index=self.sequenced,
@@ -270,20 +237,56 @@ class _Verifier:
         self._check_pending()
         self._check_coverage()
 
+    def _check_tree(self, by_size: list[Head]) -> tuple[list[bytes], int]:
+        """Hash the sequenced entries block by block and compare every signed root with them.
+
+        Returns the border of the whole tree (its compact range) and the largest signed size that
+        verified. Stored tiles are compared on the way; a stale one is only noted (`bad_tile`).
+        """
+        for head in by_size:
+            if head.size == 0 and head.root_hash != EMPTY_ROOT:
+                raise _Break(self._finding(head, Finding.TREE_MISMATCH), f"{head.name}: wrong empty root")
+        verified_size = 0
+        border: list[bytes] = []
+        outer = CompactRange()  # perfect blocks of BLOCK leaves, as one compact range
+        heads = iter([head for head in by_size if 0 < head.size <= self.sequenced])
+        next_head = next(heads, None)
+        spans = [(a, min(a + BLOCK, self.sequenced)) for a in range(0, self.sequenced, BLOCK)]
+        blocks = read_blocks(self.source, spans)
+        try:
+            for block, (start, stop) in zip(blocks, spans, strict=False):
+                levels = self._check_block(block, stop)
+                self._note_tiles(block, levels)
+                while next_head is not None and next_head.size <= stop:
+                    inside = border_in_block(levels, next_head.size - start)
+                    root = CompactRange(next_head.size, [*outer.hashes, *inside]).root()
+                    if root != next_head.root_hash:
+                        self._tree_break(verified_size, next_head)
+                    verified_size = next_head.size
+                    next_head = next(heads, None)
+                if stop - start == BLOCK:
+                    outer.append(levels[BLOCK_HEIGHT][0])
+                    border = list(outer.hashes)
+                else:
+                    border = [*outer.hashes, *border_in_block(levels, stop - start)]
+        finally:
+            blocks.close()  # stops the reader before anyone else uses the connection
+        self.root = CompactRange(self.sequenced, border).root()
+        return border, verified_size
+
     @staticmethod
     def _finding(head: Head, default: str) -> str:
         return Finding.TRUSTED_CHECKPOINT if head.trusted else default
 
     def _check_head_signatures(self) -> None:
-        ring = keyring(self.runtime)
         for head in self.heads:
             try:
-                kid, claims = ring.verify(head.jws, typ=CHECKPOINT_TYP)
+                kid, claims = self.ring.verify(head.jws, typ=CHECKPOINT_TYP)
             except (JOSEError, ValueError) as exc:
                 raise _Break(
                     Finding.HEAD_SIGNATURE, f"{head.name}: signature does not verify ({exc})"
                 ) from exc
-            changed = _head_claims_ok(head, claims, kid)
+            changed = _changed_claims(head, claims, kid)
             if changed:
                 raise _Break(
                     Finding.HEAD_SIGNATURE,
@@ -346,6 +349,7 @@ class _Verifier:
                 Finding.ENTRY_MISSING,
                 f"leaf index {index} is missing: its entry was deleted, moved or unsequenced",
                 leaf_index=index,
+                look_for_moved=True,
                 bad_range=(index, index + 1),
             )
         raise _Break(
@@ -417,7 +421,7 @@ class _Verifier:
         """Name the entry of a break (reading has stopped, so the connection is free again)."""
         if broken.name_at is not None and broken.entry_id is None:
             broken.entry_id = self.source.entry_at(broken.name_at)
-        elif broken.finding == Finding.ENTRY_MISSING and broken.message.startswith("leaf index"):
+        elif broken.look_for_moved:
             state = self.source.state()
             bound = max([self.sequenced, state[0] if state else 0, *(h.size for h in self.heads)])
             moved = self.source.misplaced(bound)
@@ -433,7 +437,6 @@ class _Verifier:
                 raise _Break(Finding.STATE_MISMATCH, "the sequencer's tree state is missing")
             return
         size, frontier = state
-        self.state_size = size
         if size != self.sequenced:
             extra = self.source.misplaced(size) if size < self.sequenced else []
             raise _Break(
@@ -480,9 +483,8 @@ class _Verifier:
         newest = max(self.heads, key=lambda head: (head.size, head.signed_at))
         if newest.size >= self.sequenced:
             return
-        allowed = self.runtime.settings.checkpoint_interval_seconds + self.grace
         age = (self.now - newest.signed_at).total_seconds()
-        if age > allowed:
+        if age > self.max_age:
             raise _Break(
                 Finding.STALE_CHECKPOINT,
                 f"the newest signed tree head ({newest.name}, signed {rfc3339(newest.signed_at)}) is "
@@ -512,7 +514,8 @@ def verify_register(
     ring = keyring(runtime)
     trusted = [parse_trusted_checkpoint(text, ring, number=i) for i, text in enumerate(trusted_checkpoints)]
     source = open_reader(runtime, wait=wait)
-    verifier = _Verifier(runtime, source, trusted, now=runtime.clock(), grace=grace_seconds)
+    max_age = runtime.settings.checkpoint_interval_seconds + grace_seconds
+    verifier = _Verifier(source, ring, trusted, now=runtime.clock(), max_age=max_age)
     try:
         verifier.run()
     except _Break as found:

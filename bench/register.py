@@ -59,7 +59,7 @@ from audit.register import RegisterQuery, list_register
 from audit.repository import RegisterFilter, list_entries
 from audit.schemas import entry_view
 from audit.sequencer import SignPolicy, run_sequencer, sequence_batch, sequence_pending
-from audit.service import EntryDraft, EntryKind, entry_columns, record
+from audit.service import ENTRY_COLUMNS, EntryDraft, EntryKind, entry_columns, record
 from audit.verify import BLOCK, verify_register
 from audit.verify_reader import PostgresReader, read_blocks
 from gateway.auth import PartnerAuthenticator, RevocationList, TokenVerifier
@@ -75,22 +75,6 @@ from gateway.signing import GatewaySigner
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DATABASE = "meerpunt_bench_register"
 RESULTS = Path(__file__).parent / "results" / "register.json"
-COLUMNS = (
-    "id",
-    "kind",
-    "occurred_at",
-    "actor",
-    "actor_org",
-    "sender",
-    "recipient",
-    "subject_hash",
-    "categories",
-    "legal_basis",
-    "trace_id",
-    "disclosure_id",
-    "body",
-    "leaf_hash",
-)
 REASONS = (
     "Afstemming gezinsplan na multidisciplinair overleg",
     "Verwijzing naar jeugdhulp na signaal school",
@@ -324,10 +308,10 @@ def load_entries(admin_url: str, runtime: Runtime, drafts: Drafts, count: int) -
     dsn = make_url(admin_url).set(database=DATABASE).render_as_string(hide_password=False)
     began = time.perf_counter()
     with psycopg.connect(dsn) as connection, connection.cursor() as cursor:
-        with cursor.copy(f"COPY register_entry ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        with cursor.copy(f"COPY register_entry ({', '.join(ENTRY_COLUMNS)}) FROM STDIN") as copy:
             for _ in range(count):
                 columns = entry_columns(drafts())
-                copy.write_row([columns[name] for name in COLUMNS])
+                copy.write_row([columns[name] for name in ENTRY_COLUMNS])
         connection.commit()
     return time.perf_counter() - began
 

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from audit.merkle import TILE_HEIGHT, CompactRange, leaf_hash, perfect_nodes_above
 from audit.models import RegisterEntry, TreeState, TreeTile
+from audit.service import ENTRY_COLUMNS
 from gateway.db import is_sqlite
 
 GUARDED_TABLES = ("register_entry", "register_tree_head", "register_tree_tile", "register_tree_state")
@@ -42,24 +43,6 @@ def remove_guards(engine: Engine) -> None:
             )
 
 
-CONTENT = (
-    "id",
-    "kind",
-    "occurred_at",
-    "actor",
-    "actor_org",
-    "sender",
-    "recipient",
-    "subject_hash",
-    "categories",
-    "legal_basis",
-    "trace_id",
-    "disclosure_id",
-    "body",
-    "leaf_hash",
-)
-
-
 def _table() -> sa.Table:
     table: sa.Table = RegisterEntry.__table__  # type: ignore[attr-defined]
     return table
@@ -89,8 +72,12 @@ def swap_content(engine: Engine, first: int, second: int) -> None:
     a, b = row_at(engine, first), row_at(engine, second)
     with engine.begin() as connection:
         connection.execute(table.update().where(table.c.seq == a["seq"]).values(id="swap-in-progress"))
-        connection.execute(table.update().where(table.c.seq == b["seq"]).values({k: a[k] for k in CONTENT}))
-        connection.execute(table.update().where(table.c.seq == a["seq"]).values({k: b[k] for k in CONTENT}))
+        connection.execute(
+            table.update().where(table.c.seq == b["seq"]).values({k: a[k] for k in ENTRY_COLUMNS})
+        )
+        connection.execute(
+            table.update().where(table.c.seq == a["seq"]).values({k: b[k] for k in ENTRY_COLUMNS})
+        )
 
 
 def reseal(engine: Engine) -> None:

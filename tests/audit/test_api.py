@@ -237,10 +237,14 @@ def test_filters(runtime: Runtime, anonymous: httpx.Client, dev_env: DevEnv) -> 
         ({"kind": "nothing"}, 422),
         ({"partner": "not-an-oin"}, 422),
         ({"from": "2025-02-01T00:00:00Z", "to": "2025-01-01T00:00:00Z"}, 422),
+        ({"from": "0001-01-01T00:00:00+02:00"}, 422),  # before the first instant UTC can express
+        ({"to": "9999-12-31T23:59:59-05:00"}, 422),
         ({"limit": "0"}, 422),
         ({"limit": "1001"}, 422),
         ({"cursor": "%%%"}, 400),
         ({"cursor": base64.urlsafe_b64encode(b"-5").decode()}, 400),
+        ({"cursor": base64.urlsafe_b64encode(b"L9999999999999999999:0").decode()}, 400),
+        ({"cursor": base64.urlsafe_b64encode(b"L0:9999999999999999999").decode()}, 400),
     ],
 )
 def test_invalid_filters_are_problems(client_for: Client, params: dict[str, str], status: int) -> None:
@@ -517,6 +521,32 @@ def test_entries_awaiting_the_sequencer_come_last(isolated_runtime: Runtime, dev
             assert seen == [sequenced.id, *waiting]
 
 
+def test_a_read_names_the_entries_it_showed_while_they_awaited_the_sequencer(
+    isolated_runtime: Runtime, dev_env: DevEnv
+) -> None:
+    """The leaf range with the filter says which placed entries were shown; the others by id."""
+    runtime = isolated_runtime
+    bsn = new_bsn()
+    placed = exchange(runtime, bsn, A, B)
+    sequence_pending(runtime, sign=False)
+    waiting = [exchange(runtime, bsn, A, B).id for _ in range(2)]
+    settings = runtime.settings.model_copy(update={"background_workers": False})
+    params = {"subject_bsn": bsn, "kind": "disclosure_sent"}
+    with (
+        ServerThread(create_app(settings, runtime), settings) as server,
+        partner_client(dev_env, server.base_url, A) as client,
+    ):
+        listed = client.get("/v1/register", params=params)
+        exported = client.get("/v1/register/export.csv", params=params)
+    assert ids(listed) == [placed.id, *waiting]
+    assert [row["id"] for row in csv.DictReader(io.StringIO(exported.text))] == [placed.id, *waiting]
+    reads = [entry.content["details"] for entry in access_entries(runtime, bsn)]
+    assert [read["action"] for read in reads] == ["list", "export"]
+    assert reads[0]["leaf_range"] == [0, 0] and reads[0]["entry_ids"] == waiting
+    assert reads[1]["leaf_range"][0] == 0 and reads[1]["entry_ids"] == waiting
+    assert reads[1]["returned"] == 3
+
+
 def test_old_seq_cursors_are_refused(client_for: Client) -> None:
     response = client_for(A).get("/v1/register", params={"cursor": base64.urlsafe_b64encode(b"12").decode()})
     assert response.status_code == 400
@@ -544,7 +574,10 @@ def test_a_partner_read_records_the_acting_professional_and_trace(
     assert read.trace_id == trace
     assert read.content["details"]["returned"] == 1  # C and D's exchange is not A's to see
     shown = read.content["details"].get("leaf_range")  # absent while the entry awaits the sequencer
-    assert shown is None or shown == [a_to_b_view_index(client_for(A), bsn)] * 2
+    if shown is None:
+        assert read.content["details"]["entry_ids"] == [a_to_b.id]
+    else:
+        assert shown == [a_to_b_view_index(client_for(A), bsn)] * 2
 
 
 @pytest.mark.parametrize(

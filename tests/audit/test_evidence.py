@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,13 @@ def test_consistency_proofs_between_signed_sizes_verify_independently(
         backwards = client.get("/v1/audit/consistency", params={"from": new.size, "to": old.size})
         assert backwards.status_code == 422
         assert backwards.headers["content-type"] == "application/problem+json"
+        beyond = str(2**63)  # no tree size can be that large (the column is a BIGINT)
+        for params in ({"from": beyond}, {"from": "0", "to": beyond}):
+            too_large = client.get("/v1/audit/consistency", params=params)
+            assert too_large.status_code == 422, too_large.text
+            assert too_large.headers["content-type"] == "application/problem+json"
+        proof = client.get(f"/v1/audit/proof/{uuid.uuid4()}", params={"tree_size": beyond})
+        assert proof.status_code == 422
 
 
 def test_inclusion_against_an_older_signed_tree_size(

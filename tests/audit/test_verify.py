@@ -396,6 +396,14 @@ def test_a_forged_trusted_checkpoint_is_refused(isolated_runtime: Runtime) -> No
         verify_register(isolated_runtime, trusted_checkpoints=[forged])
 
 
+@pytest.mark.parametrize(
+    "text", ["{}", '{"jws": 5}', "[1]", "{" + '"":{' * 1023, "not a jws", '{"jws": "a.b.c"}']
+)
+def test_a_malformed_trusted_checkpoint_is_refused(isolated_runtime: Runtime, text: str) -> None:
+    with pytest.raises(TrustedCheckpointError):
+        verify_register(isolated_runtime, trusted_checkpoints=[text])
+
+
 # --- key rotation -------------------------------------------------------------------------------
 
 
