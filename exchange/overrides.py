@@ -180,7 +180,7 @@ def list_overrides(
         session,
         viewer,
         at=now,
-        action="override queue",
+        action="override_queue",
         query={"status": status, "cursor": cursor},
         returned=len(page),
         entry_ids=[m.register_entry_id for _, m in page if m.register_entry_id],

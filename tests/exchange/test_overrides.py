@@ -693,7 +693,7 @@ def test_reading_the_review_queue_is_registered(
         reads = [
             entry
             for entry in session.exec(select(RegisterEntry).where(RegisterEntry.kind == "register_accessed"))
-            if entry.content["details"].get("action") == "override queue"
+            if entry.content["details"].get("action") == "override_queue"
             and entry.content["details"].get("actor_name") == "queue-reader"
         ]
     assert len(reads) == 1
