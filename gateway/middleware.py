@@ -159,10 +159,11 @@ class AnsweredErrorMiddleware:
     """Ends an unexpected error at the app once its 500 problem has been sent.
 
     Starlette re-raises every unhandled exception after `gateway.errors` has answered it, so that
-    "the server can log it". The gateway has logged it already (method and route only), and what
-    the server would do next is harmful: uvicorn logs the exception's full text (a database error
-    quotes the statement's parameters), and then closes the connection, which on uvloop's TLS
-    transport can drop the 500 response still in its buffer.
+    "the server can log it". The gateway has logged it already (method, route and the frames, but
+    not the exception's text: `gateway.errors.redacted_traceback`), and what the server would do
+    next is harmful: uvicorn logs the exception's full text (a database error quotes the failing
+    row), and then closes the connection, which on uvloop's TLS transport can drop the 500
+    response still in its buffer.
     """
 
     def __init__(self, app: Any) -> None:
