@@ -222,7 +222,7 @@ def deliver(
     runtime = build_runtime(load_settings(config))
     client = make_client(runtime)
     delivered = 0
-    housekeeping_due = 0.0  # payload retention and held-override expiry, at start and periodically
+    housekeeping_due = 0.0  # payload retention, at start and periodically
     try:
         while True:
             housekeeping_due = housekeeping_if_due(runtime, housekeeping_due)
