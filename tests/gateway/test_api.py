@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -43,8 +44,13 @@ def test_metrics_count_requests_by_route_template(
     client_for: Callable[[str], httpx.Client], anonymous: httpx.Client
 ) -> None:
     client_for(MUNICIPALITY).get("/v1/categories")
+    unknown = str(uuid.uuid4())
+    assert client_for(MUNICIPALITY).get(f"/v1/disclosures/{unknown}").status_code == 404
     text = anonymous.get("/metrics").text
     assert 'meerpunt_http_requests_total{method="GET",route="/v1/categories",status="200"}' in text
+    # A path with an id is counted under its template: ids (and BSNs in paths) never become labels.
+    assert unknown not in text
+    assert 'route="/v1/disclosures/{disclosure_id}",status="404"' in text
     assert (
         'meerpunt_http_request_duration_seconds_count{method="GET",route="/v1/categories",status="200"}'
         in text
