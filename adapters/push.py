@@ -54,7 +54,8 @@ BATCH_SIZE = 16
 #: A 4xx means the recipient's system refuses this envelope and would refuse it again: the message
 #: fails at once. These three say "not now" instead and are retried like a 5xx.
 RETRIED_4XX = frozenset({408, 425, 429})
-#: How often the workers purge payloads past their retention and expire held overrides.
+#: How often the workers purge payloads past their retention (held overrides expire in
+#: `exchange.override_hold.override_worker`, which only the API processes run).
 HOUSEKEEPING_INTERVAL_SECONDS = 300.0
 
 _MESSAGES: sa.Table = Message.__table__  # type: ignore[attr-defined]
@@ -134,29 +135,22 @@ def _renew(session: Session, runtime: Runtime, item: Claimed, now: dt.datetime) 
     return renewed.first() is not None
 
 
-def envelope_for(
-    runtime: Runtime, session: Session, message_id: str
-) -> tuple[Message, dict[str, object]] | None:
-    message = session.exec(select(Message).where(Message.id == message_id)).first()
-    if message is None:
-        return None
-    return message, inbox_item(message, open_payload(session, PayloadVault(runtime.kek), message_id))
-
-
 def deliver_one(runtime: Runtime, client: httpx.Client, item: Claimed) -> bool:
     partner = runtime.partners.get(item.recipient)
     with unit_of_work(runtime.engine) as session:
         if not _renew(session, runtime, item, runtime.clock()):
             return False  # re-claimed by another worker, cancelled, or held back by a restriction
-        found = envelope_for(runtime, session, item.message_id)
-        if found is not None and found[0].status not in OPEN_STATUSES:
-            # Acknowledged, erased or given up since it was queued: never hand it out.
-            _close(session, item, found[0])
+        message = session.exec(select(Message).where(Message.id == item.message_id)).first()
+        envelope: dict[str, object] | None = None
+        if message is not None and message.status not in OPEN_STATUSES:
+            # Acknowledged, erased or given up since it was queued: never hand it out (nor open it).
+            _close(session, item, message)
             return False
-    if found is None or partner is None or not partner.webhook_url:
+        if message is not None:
+            envelope = inbox_item(message, open_payload(session, PayloadVault(runtime.kek), message.id))
+    if message is None or envelope is None or partner is None or not partner.webhook_url:
         _record_outcome(runtime, item, ok=False, error="recipient has no webhook")
         return False
-    message, envelope = found
     headers = {
         "Meerpunt-Message-Id": item.message_id,
         "Idempotency-Key": item.message_id,
@@ -317,7 +311,7 @@ def pending_count(runtime: Runtime) -> int:
 def housekeeping(runtime: Runtime) -> None:
     """The periodic chores of a delivery worker (in the API process and in `deliver` alike).
 
-    Held overrides expire in their own worker (`exchange.overrides`), not here.
+    Held overrides expire in their own worker (`exchange.override_hold`), not here.
     """
     purged = purge_expired_payloads(runtime)
     if purged:

@@ -212,18 +212,27 @@ class TokenVerifier:
         return claims
 
     def officer(self, token: str) -> OfficerPrincipal:
-        claims = self.claims(token)
-        if claims.get("role") != "privacy_officer" or not claims.get("org"):
-            raise Forbidden("This action is reserved for privacy officers.", slug="officer-required")
-        return OfficerPrincipal(subject=str(claims["sub"]), org=str(claims["org"]), name=claims.get("name"))
+        return _officer(self.claims(token))
 
     def citizen(self, token: str) -> CitizenPrincipal:
+        return _citizen(self.claims(token))
+
+    def person(self, token: str) -> OfficerPrincipal | CitizenPrincipal:
+        """A citizen's or an officer's token, whichever it is (verified once)."""
         claims = self.claims(token)
-        if claims.get("role") != "citizen" or not claims.get("bsn"):
-            raise Forbidden(
-                "This action is reserved for citizens logged in with DigiD.", slug="citizen-required"
-            )
-        return CitizenPrincipal(subject=str(claims["sub"]), bsn=str(claims["bsn"]))
+        return _citizen(claims) if claims.get("role") == "citizen" else _officer(claims)
+
+
+def _officer(claims: dict[str, Any]) -> OfficerPrincipal:
+    if claims.get("role") != "privacy_officer" or not claims.get("org"):
+        raise Forbidden("This action is reserved for privacy officers.", slug="officer-required")
+    return OfficerPrincipal(subject=str(claims["sub"]), org=str(claims["org"]), name=claims.get("name"))
+
+
+def _citizen(claims: dict[str, Any]) -> CitizenPrincipal:
+    if claims.get("role") != "citizen" or not claims.get("bsn"):
+        raise Forbidden("This action is reserved for citizens logged in with DigiD.", slug="citizen-required")
+    return CitizenPrincipal(subject=str(claims["sub"]), bsn=str(claims["bsn"]))
 
 
 def mint_dev_token(

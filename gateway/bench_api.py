@@ -4,19 +4,18 @@
 middleware, partner authentication from the client certificate, the request's unit of work) and
 then does one plain INSERT, so the ratio of the two measures what the exchange itself adds.
 
-The routes answer 404, exactly like an unknown path, unless `Settings.benchmark_endpoints` is on;
-`meerpunt-gateway serve` only turns it on when the benchmark sets `MEERPUNT_BENCHMARK_ENDPOINTS`.
+The routes are not mounted (404, exactly like an unknown path) unless `Settings.benchmark_endpoints`
+is on, which only the benchmark does (`MEERPUNT_BENCHMARK_ENDPOINTS`).
 The table is created by the benchmark (`BASELINE_DDL`), not by a migration: it has no place in a
 production schema.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlmodel import Session
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.deps import PartnerDep, RuntimeDep, UnitOfWorkDep
 
@@ -28,15 +27,9 @@ BASELINE_DDL = (
 _INSERT = text("INSERT INTO bench_baseline (partner, created_at) VALUES (:partner, :created_at)")
 
 
-async def _enabled(request: Request) -> None:
-    # async: a gate this small must not cost the baseline a thread-pool hop the real route lacks.
-    if not request.app.state.runtime.settings.benchmark_endpoints:
-        raise StarletteHTTPException(status_code=404)
-
-
-router = APIRouter(
-    prefix="/v1/_bench", tags=["benchmark"], include_in_schema=False, dependencies=[Depends(_enabled)]
-)
+# Mounted by `gateway.routes.include_all` only when the setting is on: no gate on each request,
+# which would cost the baseline a dependency the real route lacks.
+router = APIRouter(prefix="/v1/_bench", tags=["benchmark"], include_in_schema=False)
 
 
 @router.post("/baseline", status_code=202)

@@ -222,7 +222,7 @@ def deliver(
     runtime = build_runtime(load_settings(config))
     client = make_client(runtime)
     delivered = 0
-    housekeeping_due = 0.0  # payload retention and held-override expiry, at start and periodically
+    housekeeping_due = 0.0  # payload retention, at start and periodically
     try:
         while True:
             housekeeping_due = housekeeping_if_due(runtime, housekeeping_due)
@@ -251,12 +251,10 @@ def audit_verify(
     ] = None,
 ) -> None:
     """Verify the whole register; exits non-zero naming the first bad entry."""
-    from gateway.db import create_db_engine
     from gateway.runtime import build_runtime
     from gateway.settings import load_settings
 
-    settings = load_settings(config)
-    runtime = build_runtime(settings, create_db_engine(settings.database_url))
+    runtime = build_runtime(load_settings(config))
     try:
         from audit.verify import TrustedCheckpointError, verify_register
 
@@ -278,12 +276,10 @@ def audit_checkpoint(config: ConfigOption) -> None:
     """Sequence the entries awaiting the sequencer and sign a tree head now; print it (JSON)."""
     import json
 
-    from gateway.db import create_db_engine
     from gateway.runtime import build_runtime
     from gateway.settings import load_settings
 
-    settings = load_settings(config)
-    runtime = build_runtime(settings, create_db_engine(settings.database_url))
+    runtime = build_runtime(load_settings(config))
     try:
         from audit.schemas import checkpoint_view
         from audit.sequencer import checkpoint_now

@@ -153,19 +153,16 @@ def get_citizen(request: Request, runtime: RuntimeDep) -> CitizenPrincipal:
 CitizenDep = Annotated[CitizenPrincipal, Depends(get_citizen)]
 
 
-def get_any_principal(request: Request, runtime: RuntimeDep) -> Principal:
-    """Bearer token if present (officer or citizen), otherwise the client certificate (partner)."""
+async def get_any_principal(request: Request, runtime: RuntimeDep) -> Principal:
+    """Bearer token if present (officer or citizen), otherwise the client certificate (partner).
+
+    `async`, like `get_partner`: no blocking I/O, and the caller's trace id bound here must reach
+    the handler (a plain `def` dependency runs in a copy of the request's context).
+    """
     token = _bearer(request)
-    principal: Principal
-    if token is not None:
-        claims = runtime.tokens.claims(token)
-        principal = (
-            runtime.tokens.citizen(token)
-            if claims.get("role") == "citizen"
-            else runtime.tokens.officer(token)
-        )
-    else:
-        principal = runtime.authenticator.authenticate(_peer_der(request), runtime.clock())
+    if token is None:
+        return await get_partner(request, runtime)
+    principal = runtime.tokens.person(token)
     request.state.principal = principal
     return principal
 

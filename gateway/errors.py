@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import traceback
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +16,35 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gateway.problems import PROBLEM_BASE, PROBLEM_JSON, PayloadTooLarge, Problem
 
 log = logging.getLogger("meerpunt.gateway")
+
+
+def redacted_traceback(exc: BaseException) -> str:
+    """The exception chain as type names and stack frames, without any exception's text.
+
+    An exception's text can carry personal data: PostgreSQL's DETAIL quotes the failing row
+    ("Failing row contains (…, <description>, …)") even with the engine's `hide_parameters`,
+    and a validation error quotes its input. The frames (file, line, source line) and a
+    database error's SQLSTATE are what an operator needs to find the fault.
+    """
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        frames = "".join(traceback.format_list(traceback.extract_tb(current.__traceback__)))
+        parts.append(f"Traceback (most recent call last):\n{frames}{_describe(current)}")
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    return "\nwhich was raised while handling, or because of:\n".join(reversed(parts))
+
+
+def _describe(exc: BaseException) -> str:
+    module = type(exc).__module__
+    name = type(exc).__qualname__ if module == "builtins" else f"{module}.{type(exc).__qualname__}"
+    orig = getattr(exc, "orig", None)  # SQLAlchemy's DBAPIError wraps the driver's error
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", None)
+    if isinstance(exc, OSError) and exc.errno is not None:
+        code = errno.errorcode.get(exc.errno, str(exc.errno))
+    return f"{name} (text withheld{f'; code {code}' if code else ''})"
 
 
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
@@ -84,10 +115,10 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    # Never echo the exception: it may contain a payload or a BSN.
+    # Never echo or log the exception's text: it may contain a payload or a BSN.
     # The route template, not the raw path: paths such as /v1/subjects/{bsn}/… carry BSNs.
     route = getattr(request.scope.get("route"), "path", "unmatched")
-    log.exception("unhandled error on %s %s", request.method, route)
+    log.error("unhandled error on %s %s\n%s", request.method, route, redacted_traceback(exc))
     body = {
         "type": PROBLEM_BASE + "internal-error",
         "title": "Internal error",

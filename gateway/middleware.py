@@ -156,13 +156,15 @@ class MetricsMiddleware:
 
 
 class AnsweredErrorMiddleware:
-    """Ends an unexpected error at the app once its 500 problem has been sent.
+    """Ends an unexpected error at the app once its response has begun.
 
-    Starlette re-raises every unhandled exception after `gateway.errors` has answered it, so that
-    "the server can log it". The gateway has logged it already (method and route only), and what
-    the server would do next is harmful: uvicorn logs the exception's full text (a database error
-    quotes the statement's parameters), and then closes the connection, which on uvloop's TLS
-    transport can drop the 500 response still in its buffer.
+    Starlette re-raises every unhandled exception after `gateway.errors` has handled it, so that
+    "the server can log it". The gateway has logged it already (method, route and the frames, but
+    not the exception's text: `gateway.errors.redacted_traceback`), and what the server would do
+    next is harmful: uvicorn logs the exception's full text (a database error quotes the failing
+    row), and then closes the connection, which on uvloop's TLS transport can drop the 500
+    response still in its buffer. A response that failed half-way (a streamed CSV export) is
+    ended the same way: uvicorn closes a response the app left incomplete, without a traceback.
     """
 
     def __init__(self, app: Any) -> None:
@@ -172,16 +174,16 @@ class AnsweredErrorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        answered = False
+        started = False
 
         async def tracking_send(message: Message) -> None:
-            nonlocal answered
+            nonlocal started
             await send(message)
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
-                answered = True
+            if message["type"] == "http.response.start":
+                started = True
 
         try:
             await self.app(scope, receive, tracking_send)
         except Exception:
-            if not answered:
+            if not started:
                 raise

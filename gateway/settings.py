@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import difflib
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -209,8 +208,7 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
         return Settings(**overrides)
     config = config.resolve()
     toml_values = TomlConfigSettingsSource(Settings, toml_file=config)()
-    with config.open("rb") as handle:
-        _refuse_unknown_keys(config, tomllib.load(handle))
+    _refuse_unknown_keys(config, toml_values)
 
     class _WithFile(Settings):
         @classmethod

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from gateway.errors import redacted_traceback
 from gateway.runtime import Runtime
 
 Worker = Callable[[Runtime], Coroutine[Any, Any, None]]
@@ -20,7 +21,8 @@ MAX_BACKOFF_SECONDS = 60.0
 class FailureBackoff:
     """How a background loop lives through an outage (a database restart, say).
 
-    The first failure is logged with its traceback, later ones in one line each; the wait before
+    The first failure is logged with its traceback (without the exception's text, which may quote
+    personal data: `gateway.errors.redacted_traceback`), later ones in one line each; the wait before
     the next try doubles up to `MAX_BACKOFF_SECONDS`, so a loop polling every 50 ms does not log
     twenty tracebacks a second while PostgreSQL is down. Recovery is logged once.
     """
@@ -38,7 +40,7 @@ class FailureBackoff:
         """Call from the `except` block; returns how long to wait before the next try."""
         self.failures += 1
         if self.failures == 1:
-            log.exception("%s failed; retrying with backoff", self.name)
+            log.error("%s failed; retrying with backoff\n%s", self.name, redacted_traceback(error))
         else:
             log.warning("%s still failing (%d cycles): %s", self.name, self.failures, type(error).__name__)
         return float(min(MAX_BACKOFF_SECONDS, max(interval, 0.05) * 2 ** min(self.failures, 16)))

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
+import pytest
+from jose import jwt
+from sqlmodel import Session, select
 
-from tests.support import MUNICIPALITY
+from audit.models import RegisterEntry
+from gateway.runtime import Runtime
+from tests.support import JGZ, MUNICIPALITY, DevEnv, new_bsn
 
 
 def test_healthz_and_readyz_answer_without_certificate(anonymous: httpx.Client) -> None:
@@ -37,8 +44,13 @@ def test_metrics_count_requests_by_route_template(
     client_for: Callable[[str], httpx.Client], anonymous: httpx.Client
 ) -> None:
     client_for(MUNICIPALITY).get("/v1/categories")
+    unknown = str(uuid.uuid4())
+    assert client_for(MUNICIPALITY).get(f"/v1/disclosures/{unknown}").status_code == 404
     text = anonymous.get("/metrics").text
     assert 'meerpunt_http_requests_total{method="GET",route="/v1/categories",status="200"}' in text
+    # A path with an id is counted under its template: ids (and BSNs in paths) never become labels.
+    assert unknown not in text
+    assert 'route="/v1/disclosures/{disclosure_id}",status="404"' in text
     assert (
         'meerpunt_http_request_duration_seconds_count{method="GET",route="/v1/categories",status="200"}'
         in text
@@ -130,3 +142,47 @@ def test_benchmark_routes_are_absent_unless_turned_on(client_for: Callable[[str]
     response = client_for(MUNICIPALITY).post("/v1/_bench/baseline")
     assert response.status_code == 404
     assert response.json()["type"].endswith("/not-found")
+
+
+def test_a_partner_call_on_a_route_open_to_anyone_continues_the_callers_trace(
+    client_for: Callable[[str], httpx.Client], runtime: Runtime
+) -> None:
+    """docs/register.md: a partner's valid `traceparent` gives its trace id to the call's entries,
+    also on routes that citizens and officers use too (here a partner desk lodging art. 10)."""
+    bsn, trace = new_bsn(), "5bf92f3577b34da6a3ce929d0e0e4737"
+    body = {
+        "subject_bsn": bsn,
+        "relationship": "self",
+        "subject_birth_date": "1990-01-01",
+        "requester_name": "J. Jansen",
+        "verified_by": {"id": "d-1", "name": "Baliemedewerker", "role": "baliemedewerker"},
+    }
+    response = client_for(JGZ).post(
+        "/v1/subject-access-requests", json=body, headers={"traceparent": f"00-{trace}-00f067aa0ba902b7-01"}
+    )
+    assert response.status_code == 202, response.text
+    with Session(runtime.engine) as session:
+        entry = session.exec(
+            select(RegisterEntry).where(
+                RegisterEntry.kind == "access_request_received",
+                RegisterEntry.subject_hash == runtime.bsn_hash(bsn),
+            )
+        ).one()
+    assert entry.trace_id == trace
+
+
+def test_a_bearer_token_is_verified_once_per_call(
+    anonymous: httpx.Client, dev_env: DevEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    verified: list[str] = []
+    decode = jwt.decode
+
+    def counting_decode(token: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        verified.append(token)
+        claims: dict[str, Any] = decode(token, *args, **kwargs)
+        return claims
+
+    monkeypatch.setattr(jwt, "decode", counting_decode)
+    response = anonymous.get("/v1/audit/checkpoint", headers=dev_env.officer_headers("meerpunt"))
+    assert response.status_code in (200, 404), response.text
+    assert len(verified) == 1
