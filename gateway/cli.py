@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,6 +23,7 @@ ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="Path to gateway.toml", exists=True, dir_okay=False)
 ]
 CONFIG_ENV = "MEERPUNT_CONFIG"
+LOG_LEVEL_ENV = "MEERPUNT_LOG_LEVEL"
 
 
 @app.command()
@@ -61,7 +61,10 @@ def migrate(config: ConfigOption) -> None:
 def build_app_from_env() -> Any:
     """uvicorn factory for `serve --workers N`: each worker process builds its own app."""
     from gateway.app import create_app
+    from gateway.errors import configure_logging
     from gateway.settings import load_settings
+
+    configure_logging(os.environ.get(LOG_LEVEL_ENV, "info"))  # a worker process starts afresh
 
     return create_app(load_settings(Path(os.environ[CONFIG_ENV])))
 
@@ -85,12 +88,14 @@ def serve(
     import uvicorn
 
     from gateway.db import create_db_engine
+    from gateway.errors import configure_logging
     from gateway.migrate import upgrade
     from gateway.settings import load_settings
     from gateway.tls import PeerCertProtocol
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(log_level)
     os.environ[CONFIG_ENV] = str(config.resolve())
+    os.environ[LOG_LEVEL_ENV] = log_level
     settings = load_settings(config)
     engine = create_db_engine(settings.database_url)
     upgrade(engine)
@@ -110,6 +115,8 @@ def serve(
         # (/v1/subjects/{bsn}/…, ?subject_bsn=); request metrics use route templates instead.
         access_log=False,
         log_level=log_level,
+        # uvicorn's own loggers propagate to the root handler set up above (RedactingFormatter).
+        log_config=None,
         timeout_keep_alive=30,
         # Partners connect directly (TCP passthrough: the client certificate must reach the
         # gateway), so no proxy's X-Forwarded-* header is to be believed; nor is the server's name
@@ -215,10 +222,11 @@ def deliver(
     import time
 
     from adapters.push import drain_once, housekeeping_if_due, make_client, pending_count
+    from gateway.errors import configure_logging
     from gateway.runtime import build_runtime
     from gateway.settings import load_settings
 
-    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging("INFO")
     runtime = build_runtime(load_settings(config))
     client = make_client(runtime)
     delivered = 0

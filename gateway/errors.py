@@ -37,6 +37,26 @@ def redacted_traceback(exc: BaseException) -> str:
     return "\nwhich was raised while handling, or because of:\n".join(reversed(parts))
 
 
+class RedactingFormatter(logging.Formatter):
+    """Log formatter for every process of the gateway: tracebacks without exception texts.
+
+    Installed on the root handler by the CLI (`serve`, its workers, `deliver`), so an exception
+    logged anywhere — by the gateway, SQLAlchemy's pool or uvicorn — goes through
+    `redacted_traceback`, not only the ones the gateway logs itself.
+    """
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 (logging's name)
+        _type, value, _tb = ei
+        return redacted_traceback(value) if value is not None else ""
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Root logging for the gateway's processes, with `RedactingFormatter`."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+
+
 def _describe(exc: BaseException) -> str:
     module = type(exc).__module__
     name = type(exc).__qualname__ if module == "builtins" else f"{module}.{type(exc).__qualname__}"

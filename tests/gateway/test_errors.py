@@ -110,3 +110,21 @@ def test_a_response_that_fails_half_way_is_ended_without_the_servers_traceback(
     assert not any(m.get("more_body") is False and m.get("body") for m in sent[1:])  # left incomplete
     assert "unhandled error on GET /export.csv" in caplog.text
     assert "Failing row" not in caplog.text
+
+
+def test_the_processes_log_formatter_redacts_every_exception() -> None:
+    """Whoever logs the exception (SQLAlchemy's pool, uvicorn, the gateway), its text stays out."""
+    import logging
+    import sys
+
+    formatter = errors.RedactingFormatter("%(levelname)s %(name)s %(message)s")
+    row = "(Moeder in behandeling bij GGZ)"  # not in the source line the traceback shows
+    try:
+        raise ValueError("Failing row contains " + row)
+    except ValueError:
+        record = logging.LogRecord(
+            "sqlalchemy.pool", logging.ERROR, __file__, 1, "pool error", (), sys.exc_info()
+        )
+    text = formatter.format(record)
+    assert "pool error" in text and "ValueError" in text
+    assert "GGZ" not in text
