@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from audit.service import new_trace_id
 from exchange import rules
-from exchange.crypto import PayloadVault, encrypt_for_recipient, looks_like_compact_jwe, payload_digest
+from exchange.crypto import PayloadVault, encrypt_for_recipient, payload_digest
 from exchange.envelope import open_payload, store_payload
 from exchange.models import Message, MessageKind, MessageStatus, StoredPayload
 from exchange.schemas import CorrectionIn
@@ -53,9 +53,8 @@ class CorrectionFacts:
     original_categories: Sequence[str]
     corrected_categories: Sequence[str]
     description: str
-    has_payload: bool
-    has_payload_jwe: bool
-    payload_jwe_well_formed: bool
+    payload: object  # the JSON `payload` as sent; None when absent
+    payload_jwe: str | None
 
 
 def correction_recipients(
@@ -98,12 +97,7 @@ def check_correction(facts: CorrectionFacts) -> list[RuleViolation]:
         violations.append(RuleViolation("duplicate_category", "5.2", "A category is listed twice."))
     if not facts.description.strip():
         violations.append(RuleViolation("description_missing", "8.1", "Describe what was corrected and why."))
-    if facts.has_payload == facts.has_payload_jwe:
-        violations.append(
-            RuleViolation("payload_missing", "5.2", "Send exactly one of `payload` (JSON) or `payload_jwe`.")
-        )
-    elif facts.has_payload_jwe and not facts.payload_jwe_well_formed:
-        violations.append(RuleViolation("payload_jwe_malformed", "19", "payload_jwe is not a compact JWE."))
+    violations += rules.check_payload(facts.payload, facts.payload_jwe)
     return violations
 
 
@@ -149,9 +143,8 @@ def send_correction(
             original_categories=original.categories,
             corrected_categories=corrected,
             description=body.description,
-            has_payload=body.payload is not None,
-            has_payload_jwe=body.payload_jwe is not None,
-            payload_jwe_well_formed=body.payload_jwe is not None and looks_like_compact_jwe(body.payload_jwe),
+            payload=body.payload,
+            payload_jwe=body.payload_jwe,
         )
     )
     now = runtime.clock()

@@ -36,7 +36,7 @@ from consent.restrictions import is_restricted
 from consent.rules import Decision
 from consent.service import decide_for_subject
 from exchange import rules
-from exchange.crypto import PayloadVault, encrypt_for_recipient, looks_like_compact_jwe, payload_digest
+from exchange.crypto import PayloadVault, encrypt_for_recipient, payload_digest
 from exchange.envelope import PAYLOAD_COLUMNS, sealed_payload_row
 from exchange.legal_basis import BasisCheck, check_legal_basis
 from exchange.models import (
@@ -283,7 +283,6 @@ def send_disclosure(
             description=body.description,
             payload=body.payload,
             payload_jwe=body.payload_jwe,
-            payload_jwe_well_formed=body.payload_jwe is not None and looks_like_compact_jwe(body.payload_jwe),
         ),
         runtime.partners.partners,
         runtime.categories.categories,

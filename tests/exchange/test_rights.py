@@ -193,6 +193,10 @@ def test_a_held_override_was_never_disclosed_so_there_is_nobody_to_correct(clien
         ({"description": " "}, "description_missing"),
         ({"payload": None}, "payload_missing"),
         ({"payload_jwe": "not-a-jwe", "payload": None}, "payload_jwe_malformed"),
+        # The same payload rules as a disclosure (art. 5.2): not empty, not both.
+        ({"payload": {}}, "payload_empty"),
+        ({"payload": "  "}, "payload_empty"),
+        ({"payload_jwe": "a.b.c.d.e"}, "payload_ambiguous"),
         ({"categories": []}, "categories_missing"),
     ],
 )
