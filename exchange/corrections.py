@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import json
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from audit.service import new_trace_id
 from exchange import rules
-from exchange.crypto import PayloadVault, encrypt_for_recipient, payload_digest
+from exchange.crypto import PayloadVault, encrypt_for_partner, json_plaintext, payload_digest
 from exchange.envelope import open_payload, store_payload
 from exchange.models import Message, MessageKind, MessageStatus, StoredPayload
 from exchange.schemas import CorrectionIn
@@ -163,11 +162,7 @@ def send_correction(
     bsn = _subject_bsn(session, runtime, original, body)
 
     trace_id = new_trace_id()
-    plaintext = (
-        json.dumps(body.payload, separators=(",", ":"), ensure_ascii=False).encode()
-        if body.payload is not None
-        else None
-    )
+    plaintext = json_plaintext(body.payload) if body.payload is not None else None
     vault = PayloadVault(runtime.kek)
     sent = []
     for recipient, categories in recipients.items():
@@ -277,6 +272,5 @@ def _payload_jwe(recipient: str, body: CorrectionIn, plaintext: bytes | None, ru
         assert body.payload_jwe is not None
         return body.payload_jwe
     partner = runtime.partners.get(recipient)
-    assert partner is not None and partner.encryption_key is not None  # check_recipients made sure
-    kid = str(partner.encryption_jwk.get("kid")) if partner.encryption_jwk else None
-    return encrypt_for_recipient(plaintext, partner.encryption_key, kid=kid)
+    assert partner is not None  # check_recipients made sure, and that it has a key
+    return encrypt_for_partner(plaintext, partner)

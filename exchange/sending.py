@@ -36,7 +36,7 @@ from consent.restrictions import is_restricted
 from consent.rules import Decision
 from consent.service import decide_for_subject
 from exchange import rules
-from exchange.crypto import PayloadVault, encrypt_for_recipient, payload_digest
+from exchange.crypto import PayloadVault, encrypt_for_partner, json_plaintext, payload_digest
 from exchange.envelope import PAYLOAD_COLUMNS, sealed_payload_row
 from exchange.legal_basis import BasisCheck, check_legal_basis
 from exchange.models import (
@@ -327,10 +327,7 @@ def send_disclosure(
 
     message_id = str(uuid.uuid4())
     if body.payload is not None:
-        plaintext = json.dumps(body.payload, separators=(",", ":"), ensure_ascii=False).encode()
-        assert recipient.encryption_key is not None
-        kid = str(recipient.encryption_jwk.get("kid")) if recipient.encryption_jwk else None
-        payload_jwe = encrypt_for_recipient(plaintext, recipient.encryption_key, kid=kid)
+        payload_jwe = encrypt_for_partner(json_plaintext(body.payload), recipient)
     else:
         assert body.payload_jwe is not None
         payload_jwe = body.payload_jwe  # end-to-end encrypted by the sender: passed through untouched
