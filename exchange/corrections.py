@@ -47,6 +47,17 @@ class EarlierDisclosure:
     categories: Sequence[str]
 
 
+def was_disclosed(status: str, delivered_at: dt.datetime | None) -> bool:
+    """Whether a disclosure's data was "verstrekt" to its recipient (art. 11.4): accepted for
+    delivery (`DISCLOSED_STATUSES`), or fetched from the inbox and then purged unacknowledged after
+    the retention period (the recipient has it). A message purged without ever being fetched never
+    left the gateway; an erased one was withdrawn and its recipient told to delete its copy.
+    """
+    if status == MessageStatus.PURGED:
+        return delivered_at is not None
+    return status in DISCLOSED_STATUSES
+
+
 @dataclass(frozen=True)
 class CorrectionFacts:
     original_categories: Sequence[str]
@@ -181,17 +192,20 @@ def send_correction(
 def _earlier_disclosures(session: Session, original: Message, now: dt.datetime) -> list[EarlierDisclosure]:
     """Disclosures by the same sender about the same subject that left before now, oldest first."""
     rows = session.exec(
-        select(Message)
+        select(Message.recipient, Message.categories, Message.status, Message.delivered_at)
         .where(
             Message.sender == original.sender,
             Message.subject_hash == original.subject_hash,
             Message.kind == MessageKind.DISCLOSURE,
-            col(Message.status).in_(DISCLOSED_STATUSES),
             col(Message.created_at) <= now,
         )
         .order_by(col(Message.seq))
     ).all()
-    return [EarlierDisclosure(m.recipient, m.categories) for m in rows]
+    return [
+        EarlierDisclosure(recipient, categories)
+        for recipient, categories, status, delivered_at in rows
+        if was_disclosed(status, delivered_at)
+    ]
 
 
 def _subject_bsn(session: Session, runtime: Runtime, original: Message, body: CorrectionIn) -> str:

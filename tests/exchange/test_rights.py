@@ -14,13 +14,18 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from adapters.push import purge_expired_payloads
 from audit.models import RegisterEntry
 from audit.verify import verify_register
-from exchange.corrections import EarlierDisclosure, correction_recipients
+from exchange.corrections import EarlierDisclosure, correction_recipients, send_correction
 from exchange.crypto import PayloadVault, decrypt_as_recipient, encrypt_for_recipient
 from exchange.envelope import open_payload
 from exchange.models import Message, OutboxItem, StoredPayload
+from exchange.schemas import CorrectionIn
+from gateway.db import unit_of_work
 from gateway.runtime import Runtime
+from tests.exchange.conftest import Clock
+from tests.exchange.test_delivery import inbox_ids, partner, send_to
 from tests.exchange.test_disclosures import (
     consent_body,
     disclosure_body,
@@ -251,6 +256,22 @@ def test_after_the_retention_purge_the_sender_names_the_subject_and_a_wrong_bsn_
     named = correct(client_for(JGZ), corrected_id, subject={"bsn": bsn})
     assert named.status_code == 202, named.text
     assert inbox_item(client_for(SCHOOL), named.json()["corrections"][0]["id"])["subject"] == {"bsn": bsn}
+
+
+def test_a_correction_reaches_a_recipient_that_fetched_the_data_before_it_was_purged(
+    isolated_runtime: Runtime, clock: Clock
+) -> None:
+    """Art. 11.4: fetched but never acknowledged, then purged after the retention: it was received."""
+    bsn = new_bsn()
+    fetched = send_to(isolated_runtime, SCHOOL, bsn)
+    assert fetched in inbox_ids(isolated_runtime, SCHOOL)
+    send_to(isolated_runtime, YOUTH_CARE, bsn)  # never fetched: it never left the gateway
+    clock.advance(days=isolated_runtime.settings.inbox_retention_days, seconds=1)
+    assert purge_expired_payloads(isolated_runtime) == 2
+    body = CorrectionIn.model_validate(correction_body(subject={"bsn": bsn}))
+    with unit_of_work(isolated_runtime.engine) as session:
+        result = send_correction(session, isolated_runtime, partner(isolated_runtime, JGZ), fetched, body)
+    assert [c["recipient"] for c in result["corrections"]] == [SCHOOL]
 
 
 # --- Restriction (art. 14) -----------------------------------------------------------------------
