@@ -46,11 +46,10 @@ def create_request(
     subject_hash = runtime.bsn_hash(body.subject.bsn) if not rules.check_subject(body.subject.bsn) else ""
     now = runtime.clock()
     if body.consent_id and subject_hash:
+        # What the consent covers is asked only of a consent the requester may attach at all.
         violations += _check_consent_on_behalf(
             session, body.consent_id, caller.oin, body.holder, subject_hash
-        )
-        if not violations:
-            violations += _check_consent_covers(session, runtime, body, caller.oin, subject_hash, now)
+        ) or _check_consent_covers(session, runtime, body, caller.oin, subject_hash, now)
     if violations:
         raise RuleBroken(
             "The information request breaks one or more rules; nothing was sent.", violations=violations

@@ -81,6 +81,18 @@ def test_a_consent_must_grant_the_requester_every_requested_category(client_for:
     assert ask(school, bsn, ["help_request"], consent_id=consent_id).status_code == 202
 
 
+def test_every_fault_of_a_request_is_named_at_once(client_for: Client) -> None:
+    bsn = new_bsn()
+    school = client_for(SCHOOL)
+    consent_id = consent_on_behalf_of_jgz(school, bsn, ["help_request"])
+    response = ask(school, bsn, ["education"], consent_id=consent_id, purpose=" ")
+    assert response.status_code == 422
+    assert sorted(v["code"] for v in response.json()["violations"]) == [
+        "consent_does_not_cover",
+        "purpose_missing",
+    ]
+
+
 # ---------------------------------------------------------------------- decline and acknowledge
 
 
