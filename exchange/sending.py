@@ -380,17 +380,17 @@ def send_disclosure(
 
     if basis.kind != "consent":
         session.add(_override_row(runtime, message, basis, held=held, at=now))
-    if held:
-        # Registered as held and enqueued only when approved (exchange/override_hold.py).
-        from exchange.override_hold import hold  # override_hold builds on this module
+        if held:
+            # Registered as held and enqueued only when approved (exchange/override_hold.py).
+            from exchange.override_hold import hold  # override_hold builds on this module
 
-        held_entry = hold(session, runtime, message, bsn=body.subject.bsn, at=now)
-        message.register_entry_id = held_entry.id
-        message.receipt = sign_receipt(runtime, message, accepted_at=now, entry=held_entry)
-        session.connection().execute(
-            _SET_RECEIPT, {"message_id": message.id, "entry_id": held_entry.id, "receipt": message.receipt}
-        )
-    if basis.kind != "consent":
+            held_entry = hold(session, runtime, message, bsn=body.subject.bsn, at=now)
+            message.register_entry_id = held_entry.id
+            message.receipt = sign_receipt(runtime, message, accepted_at=now, entry=held_entry)
+            session.connection().execute(
+                _SET_RECEIPT,
+                {"message_id": message.id, "entry_id": held_entry.id, "receipt": message.receipt},
+            )
         session.flush()  # the override row, so that a failure surfaces here, inside the request
     DISCLOSURES.labels("held" if held else "accepted", basis.kind).inc()
     return SendResult(202, accepted_body(message))
@@ -431,15 +431,14 @@ def _accept(
 def register_and_enqueue(
     session: Session, runtime: Runtime, message: Message, *, at: dt.datetime
 ) -> RegisterEntry:
-    """The sender-side entry (art. 8.1: reasons, recipient, which data) and the outbox row."""
-    entry = register(session, message, at=at)
+    """Registratie van verstrekking (art. 8 lid 1): the sender-side entry, and the outbox row.
+
+    For messages written through the ORM (corrections, approved overrides); a send writes both in
+    its one accept statement instead.
+    """
+    entry = record(session, sent_entry_draft(message, at=at))
     enqueue(session, runtime, message, at=at)
     return entry
-
-
-def register(session: Session, message: Message, *, at: dt.datetime) -> RegisterEntry:
-    """Registratie van verstrekking (art. 8 lid 1): the sender-side register entry of a message."""
-    return record(session, sent_entry_draft(message, at=at))
 
 
 def sent_entry_draft(message: Message, *, at: dt.datetime) -> EntryDraft:
