@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import json
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from audit.service import new_trace_id
 from exchange import rules
-from exchange.crypto import PayloadVault, encrypt_for_recipient, looks_like_compact_jwe, payload_digest
+from exchange.crypto import PayloadVault, encrypt_for_partner, json_plaintext, payload_digest
 from exchange.envelope import open_payload, store_payload
 from exchange.models import Message, MessageKind, MessageStatus, StoredPayload
 from exchange.schemas import CorrectionIn
@@ -48,14 +47,24 @@ class EarlierDisclosure:
     categories: Sequence[str]
 
 
+def was_disclosed(status: str, delivered_at: dt.datetime | None) -> bool:
+    """Whether a disclosure's data was "verstrekt" to its recipient (art. 11.4): accepted for
+    delivery (`DISCLOSED_STATUSES`), or fetched from the inbox and then purged unacknowledged after
+    the retention period (the recipient has it). A message purged without ever being fetched never
+    left the gateway; an erased one was withdrawn and its recipient told to delete its copy.
+    """
+    if status == MessageStatus.PURGED:
+        return delivered_at is not None
+    return status in DISCLOSED_STATUSES
+
+
 @dataclass(frozen=True)
 class CorrectionFacts:
     original_categories: Sequence[str]
     corrected_categories: Sequence[str]
     description: str
-    has_payload: bool
-    has_payload_jwe: bool
-    payload_jwe_well_formed: bool
+    payload: object  # the JSON `payload` as sent; None when absent
+    payload_jwe: str | None
 
 
 def correction_recipients(
@@ -98,12 +107,7 @@ def check_correction(facts: CorrectionFacts) -> list[RuleViolation]:
         violations.append(RuleViolation("duplicate_category", "5.2", "A category is listed twice."))
     if not facts.description.strip():
         violations.append(RuleViolation("description_missing", "8.1", "Describe what was corrected and why."))
-    if facts.has_payload == facts.has_payload_jwe:
-        violations.append(
-            RuleViolation("payload_missing", "5.2", "Send exactly one of `payload` (JSON) or `payload_jwe`.")
-        )
-    elif facts.has_payload_jwe and not facts.payload_jwe_well_formed:
-        violations.append(RuleViolation("payload_jwe_malformed", "19", "payload_jwe is not a compact JWE."))
+    violations += rules.check_payload(facts.payload, facts.payload_jwe)
     return violations
 
 
@@ -149,9 +153,8 @@ def send_correction(
             original_categories=original.categories,
             corrected_categories=corrected,
             description=body.description,
-            has_payload=body.payload is not None,
-            has_payload_jwe=body.payload_jwe is not None,
-            payload_jwe_well_formed=body.payload_jwe is not None and looks_like_compact_jwe(body.payload_jwe),
+            payload=body.payload,
+            payload_jwe=body.payload_jwe,
         )
     )
     now = runtime.clock()
@@ -170,11 +173,7 @@ def send_correction(
     bsn = _subject_bsn(session, runtime, original, body)
 
     trace_id = new_trace_id()
-    plaintext = (
-        json.dumps(body.payload, separators=(",", ":"), ensure_ascii=False).encode()
-        if body.payload is not None
-        else None
-    )
+    plaintext = json_plaintext(body.payload) if body.payload is not None else None
     vault = PayloadVault(runtime.kek)
     sent = []
     for recipient, categories in recipients.items():
@@ -193,17 +192,20 @@ def send_correction(
 def _earlier_disclosures(session: Session, original: Message, now: dt.datetime) -> list[EarlierDisclosure]:
     """Disclosures by the same sender about the same subject that left before now, oldest first."""
     rows = session.exec(
-        select(Message)
+        select(Message.recipient, Message.categories, Message.status, Message.delivered_at)
         .where(
             Message.sender == original.sender,
             Message.subject_hash == original.subject_hash,
             Message.kind == MessageKind.DISCLOSURE,
-            col(Message.status).in_(DISCLOSED_STATUSES),
             col(Message.created_at) <= now,
         )
         .order_by(col(Message.seq))
     ).all()
-    return [EarlierDisclosure(m.recipient, m.categories) for m in rows]
+    return [
+        EarlierDisclosure(recipient, categories)
+        for recipient, categories, status, delivered_at in rows
+        if was_disclosed(status, delivered_at)
+    ]
 
 
 def _subject_bsn(session: Session, runtime: Runtime, original: Message, body: CorrectionIn) -> str:
@@ -284,6 +286,5 @@ def _payload_jwe(recipient: str, body: CorrectionIn, plaintext: bytes | None, ru
         assert body.payload_jwe is not None
         return body.payload_jwe
     partner = runtime.partners.get(recipient)
-    assert partner is not None and partner.encryption_key is not None  # check_recipients made sure
-    kid = str(partner.encryption_jwk.get("kid")) if partner.encryption_jwk else None
-    return encrypt_for_recipient(plaintext, partner.encryption_key, kid=kid)
+    assert partner is not None  # check_recipients made sure, and that it has a key
+    return encrypt_for_partner(plaintext, partner)

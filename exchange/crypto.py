@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import aes_key_unwrap, aes_key_wrap
 from jose import jwe
 
+from gateway.registry import Partner
+
 JWE_ALGORITHM = "RSA-OAEP-256"
 JWE_ENCRYPTION = "A256GCM"
 
@@ -34,6 +36,19 @@ def encrypt_for_recipient(plaintext: bytes, public_key: RSAPublicKey, *, kid: st
         plaintext, key, encryption=JWE_ENCRYPTION, algorithm=JWE_ALGORITHM, kid=kid, cty="application/json"
     )
     return token.decode("ascii")
+
+
+def encrypt_for_partner(plaintext: bytes, partner: Partner) -> str:
+    """Encrypt to a partner's registered key; the JWE header names the key's `kid` if its JWK has one."""
+    if partner.encryption_key is None:
+        raise ValueError(f"partner {partner.oin} has no registered encryption key")
+    kid = partner.encryption_jwk.get("kid") if partner.encryption_jwk else None
+    return encrypt_for_recipient(plaintext, partner.encryption_key, kid=None if kid is None else str(kid))
+
+
+def json_plaintext(payload: object) -> bytes:
+    """What a JSON `payload` is encrypted as: compact UTF-8 JSON, parsed back by the recipient."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def decrypt_as_recipient(token: str, private_key: RSAPrivateKey) -> bytes:

@@ -19,7 +19,8 @@ from gateway.problems import Conflict, NotFound, Problem
 from gateway.runtime import Runtime
 from gateway.sqltypes import UTCDateTime
 
-#: A held override, an expired hold or an erased message was never in the recipient's inbox.
+#: A held override or an expired hold was never in the recipient's inbox; an erased message was
+#: withdrawn from it (art. 12). None of them can be acknowledged.
 _NEVER_HANDED_OUT = (MessageStatus.AWAITING_APPROVAL, MessageStatus.EXPIRED, MessageStatus.ERASED)
 
 

@@ -32,7 +32,8 @@ class MessageStatus:
     EXPIRED = "expired"
     #: Not acknowledged within `inbox_retention_days`: payload deleted, never handed out again.
     PURGED = "purged"
-    #: The subject's data was erased (art. 12) before delivery: never handed out.
+    #: The subject's data was erased (art. 12) before the recipient acknowledged it: withdrawn,
+    #: never handed out again.
     ERASED = "erased"
 
 

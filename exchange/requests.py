@@ -21,7 +21,7 @@ from exchange.models import Message, MessageKind, MessageStatus
 from exchange.schemas import DeclineIn, InformationRequestIn
 from exchange.sending import enqueue
 from gateway.principals import PartnerPrincipal
-from gateway.problems import NotFound, Problem, RuleBroken, RuleViolation
+from gateway.problems import Conflict, NotFound, RuleBroken, RuleViolation
 from gateway.runtime import Runtime
 
 _MESSAGES: sa.Table = Message.__table__  # type: ignore[attr-defined]
@@ -46,11 +46,10 @@ def create_request(
     subject_hash = runtime.bsn_hash(body.subject.bsn) if not rules.check_subject(body.subject.bsn) else ""
     now = runtime.clock()
     if body.consent_id and subject_hash:
+        # What the consent covers is asked only of a consent the requester may attach at all.
         violations += _check_consent_on_behalf(
             session, body.consent_id, caller.oin, body.holder, subject_hash
-        )
-        if not violations:
-            violations += _check_consent_covers(session, runtime, body, caller.oin, subject_hash, now)
+        ) or _check_consent_covers(session, runtime, body, caller.oin, subject_hash, now)
     if violations:
         raise RuleBroken(
             "The information request breaks one or more rules; nothing was sent.", violations=violations
@@ -180,14 +179,9 @@ def decline_request(
     if won is None:
         session.refresh(request)
         if request.status == MessageStatus.DECLINED:
-            raise Problem(
-                "This request was already declined.", status=409, slug="already-declined", title="Conflict"
-            )
-        raise Problem(
-            f"This request can no longer be declined (status {request.status}).",
-            status=409,
-            slug="request-closed",
-            title="Conflict",
+            raise Conflict("This request was already declined.", slug="already-declined")
+        raise Conflict(
+            f"This request can no longer be declined (status {request.status}).", slug="request-closed"
         )
     set_committed_value(request, "status", MessageStatus.DECLINED)
     # The request's sealed BSN is no longer needed once it is answered (SPEC §8).

@@ -10,6 +10,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from consent.bsn import is_valid_bsn
+from exchange.crypto import looks_like_compact_jwe
 from gateway.problems import RuleViolation
 
 
@@ -23,7 +24,6 @@ class SendFacts:
     description: str
     payload: object  # the JSON `payload` as sent; None when absent
     payload_jwe: str | None
-    payload_jwe_well_formed: bool
 
 
 def check_parties(
@@ -79,9 +79,7 @@ def check_send(
         violations.append(
             RuleViolation("description_missing", "8.1", "Describe which personal data are disclosed.")
         )
-    violations += check_payload(
-        facts.payload, facts.payload_jwe, jwe_well_formed=facts.payload_jwe_well_formed
-    )
+    violations += check_payload(facts.payload, facts.payload_jwe)
     return violations
 
 
@@ -92,8 +90,9 @@ def is_empty_payload(payload: object) -> bool:
     return isinstance(payload, str) and not payload.strip()
 
 
-def check_payload(payload: object, payload_jwe: str | None, *, jwe_well_formed: bool) -> list[RuleViolation]:
-    """A disclosure carries the data it names, once (art. 5.2: a payload-less disclosure is refused).
+def check_payload(payload: object, payload_jwe: str | None) -> list[RuleViolation]:
+    """A disclosure or correction carries the data it names, once (art. 5.2: a payload-less
+    disclosure is refused).
 
     Exactly one of `payload` (JSON, encrypted by the gateway) or `payload_jwe` (encrypted end to end
     by the sender, art. 19) and it is not empty; the JWE must at least have the compact shape.
@@ -110,6 +109,6 @@ def check_payload(payload: object, payload_jwe: str | None, *, jwe_well_formed: 
         return [
             RuleViolation("payload_empty", "5.2", "The payload is empty: send the data the disclosure names.")
         ]
-    if payload_jwe is not None and not jwe_well_formed:
+    if payload_jwe is not None and not looks_like_compact_jwe(payload_jwe):
         return [RuleViolation("payload_jwe_malformed", "19", "payload_jwe is not a compact JWE.")]
     return []

@@ -36,7 +36,7 @@ from consent.restrictions import is_restricted
 from consent.rules import Decision
 from consent.service import decide_for_subject
 from exchange import rules
-from exchange.crypto import PayloadVault, encrypt_for_recipient, looks_like_compact_jwe, payload_digest
+from exchange.crypto import PayloadVault, encrypt_for_partner, json_plaintext, payload_digest
 from exchange.envelope import PAYLOAD_COLUMNS, sealed_payload_row
 from exchange.legal_basis import BasisCheck, check_legal_basis
 from exchange.models import (
@@ -283,7 +283,6 @@ def send_disclosure(
             description=body.description,
             payload=body.payload,
             payload_jwe=body.payload_jwe,
-            payload_jwe_well_formed=body.payload_jwe is not None and looks_like_compact_jwe(body.payload_jwe),
         ),
         runtime.partners.partners,
         runtime.categories.categories,
@@ -328,10 +327,7 @@ def send_disclosure(
 
     message_id = str(uuid.uuid4())
     if body.payload is not None:
-        plaintext = json.dumps(body.payload, separators=(",", ":"), ensure_ascii=False).encode()
-        assert recipient.encryption_key is not None
-        kid = str(recipient.encryption_jwk.get("kid")) if recipient.encryption_jwk else None
-        payload_jwe = encrypt_for_recipient(plaintext, recipient.encryption_key, kid=kid)
+        payload_jwe = encrypt_for_partner(json_plaintext(body.payload), recipient)
     else:
         assert body.payload_jwe is not None
         payload_jwe = body.payload_jwe  # end-to-end encrypted by the sender: passed through untouched
@@ -384,17 +380,17 @@ def send_disclosure(
 
     if basis.kind != "consent":
         session.add(_override_row(runtime, message, basis, held=held, at=now))
-    if held:
-        # Registered as held and enqueued only when approved (exchange/override_hold.py).
-        from exchange.override_hold import hold  # override_hold builds on this module
+        if held:
+            # Registered as held and enqueued only when approved (exchange/override_hold.py).
+            from exchange.override_hold import hold  # override_hold builds on this module
 
-        held_entry = hold(session, runtime, message, bsn=body.subject.bsn, at=now)
-        message.register_entry_id = held_entry.id
-        message.receipt = sign_receipt(runtime, message, accepted_at=now, entry=held_entry)
-        session.connection().execute(
-            _SET_RECEIPT, {"message_id": message.id, "entry_id": held_entry.id, "receipt": message.receipt}
-        )
-    if basis.kind != "consent":
+            held_entry = hold(session, runtime, message, bsn=body.subject.bsn, at=now)
+            message.register_entry_id = held_entry.id
+            message.receipt = sign_receipt(runtime, message, accepted_at=now, entry=held_entry)
+            session.connection().execute(
+                _SET_RECEIPT,
+                {"message_id": message.id, "entry_id": held_entry.id, "receipt": message.receipt},
+            )
         session.flush()  # the override row, so that a failure surfaces here, inside the request
     DISCLOSURES.labels("held" if held else "accepted", basis.kind).inc()
     return SendResult(202, accepted_body(message))
@@ -435,15 +431,14 @@ def _accept(
 def register_and_enqueue(
     session: Session, runtime: Runtime, message: Message, *, at: dt.datetime
 ) -> RegisterEntry:
-    """The sender-side entry (art. 8.1: reasons, recipient, which data) and the outbox row."""
-    entry = register(session, message, at=at)
+    """Registratie van verstrekking (art. 8 lid 1): the sender-side entry, and the outbox row.
+
+    For messages written through the ORM (corrections, approved overrides); a send writes both in
+    its one accept statement instead.
+    """
+    entry = record(session, sent_entry_draft(message, at=at))
     enqueue(session, runtime, message, at=at)
     return entry
-
-
-def register(session: Session, message: Message, *, at: dt.datetime) -> RegisterEntry:
-    """Registratie van verstrekking (art. 8 lid 1): the sender-side register entry of a message."""
-    return record(session, sent_entry_draft(message, at=at))
 
 
 def sent_entry_draft(message: Message, *, at: dt.datetime) -> EntryDraft:

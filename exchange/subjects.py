@@ -176,26 +176,7 @@ def erase(
         # Freed cells and overflow pages are overwritten with zeros, not left in the file.
         session.connection().exec_driver_sql("PRAGMA secure_delete = ON")
     withdrawn = _withdraw_messages(session, runtime, officer, subject_hash, now)
-    rows = session.exec(
-        select(StoredPayload.message_id, StoredPayload.wrapped_key)
-        .join(Message, col(Message.id) == col(StoredPayload.message_id))
-        .where(
-            StoredPayload.subject_hash == subject_hash,
-            col(StoredPayload.shredded_at).is_(None),
-            _erasable_by(officer),
-        )
-        .order_by(col(StoredPayload.message_id))
-    ).all()
-    message_ids = [message_id for message_id, _ in rows]
-    # Payloads already deleted after their retention period had nothing left to decrypt.
-    shredded = [message_id for message_id, wrapped_key in rows if wrapped_key is not None]
-    if message_ids:
-        session.execute(
-            update(StoredPayload)
-            .where(col(StoredPayload.message_id).in_(message_ids))
-            .values(wrapped_key=None, ciphertext=b"", shredded_at=now)
-            .execution_options(synchronize_session="fetch")
-        )
+    shredded = _shred_payloads(session, officer, subject_hash, now)
     entry = record(
         session,
         EntryDraft(
@@ -225,6 +206,40 @@ def erase(
         "messages_withdrawn": len(withdrawn),
         "register_entry": entry.id,
     }
+
+
+def _shred_payloads(
+    session: Session, officer: OfficerPrincipal, subject_hash: str, now: dt.datetime
+) -> list[str]:
+    """Destroy the data keys of the subject's payloads the officer may erase; returns the ids of
+    those that still had one, in id order.
+
+    Conditional UPDATEs (`… WHERE shredded_at IS NULL RETURNING`), no read before: of two
+    concurrent erasures each payload is shredded, and registered as shredded, by one. Payloads
+    already deleted after their retention period had nothing left to decrypt; they are marked
+    too, so that a later correction knows the subject was erased (exchange/corrections.py).
+    """
+    erasable = select(Message.id).where(col(Message.subject_hash) == subject_hash, _erasable_by(officer))
+    unshredded = (
+        col(StoredPayload.subject_hash) == subject_hash,
+        col(StoredPayload.shredded_at).is_(None),
+        col(StoredPayload.message_id).in_(erasable),
+    )
+    shredded = session.execute(
+        update(StoredPayload)
+        .where(*unshredded, col(StoredPayload.wrapped_key).is_not(None))
+        .values(wrapped_key=None, ciphertext=b"", shredded_at=now)
+        .returning(col(StoredPayload.message_id))
+        .execution_options(synchronize_session=False)
+    ).scalars()
+    ids = sorted(shredded)
+    session.execute(
+        update(StoredPayload)
+        .where(*unshredded)
+        .values(shredded_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return ids
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from audit.models import RegisterEntry
-from exchange.crypto import decrypt_as_recipient, encrypt_for_recipient
+from exchange.crypto import decrypt_as_recipient, encrypt_for_partner, encrypt_for_recipient
 from exchange.models import Message, StoredPayload
 from gateway.pki import load_private_key
 from gateway.runtime import Runtime
@@ -226,6 +226,25 @@ def test_end_to_end_encrypted_payload_passes_through_untouched(
     assert (
         decrypt_as_recipient(item["payload_jwe"], private_key(dev_env, SCHOOL)) == b'{"verzuim": "12 dagen"}'
     )
+
+
+def test_the_jwe_names_the_recipients_key_id_only_when_its_jwk_has_one(
+    dev_env: DevEnv, runtime: Runtime
+) -> None:
+    import dataclasses
+
+    from jose import jwe
+
+    school = runtime.partners.get(SCHOOL)
+    assert school is not None and school.encryption_jwk is not None
+    with_kid = dataclasses.replace(school, encryption_jwk={**school.encryption_jwk, "kid": "school-2026"})
+    without_kid = dataclasses.replace(
+        school, encryption_jwk={k: v for k, v in school.encryption_jwk.items() if k != "kid"}
+    )
+    assert jwe.get_unverified_header(encrypt_for_partner(b"{}", with_kid))["kid"] == "school-2026"
+    token = encrypt_for_partner(b'{"a":1}', without_kid)
+    assert "kid" not in jwe.get_unverified_header(token)  # not the string "None"
+    assert decrypt_as_recipient(token, private_key(dev_env, SCHOOL)) == b'{"a":1}'
 
 
 def test_idempotent_retry_returns_the_original_and_a_changed_body_conflicts(

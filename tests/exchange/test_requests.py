@@ -17,7 +17,7 @@ from tests.exchange.test_disclosures import (
     register_consent,
     send,
 )
-from tests.support import JGZ, SCHOOL, new_bsn
+from tests.support import JGZ, SCHOOL, DevEnv, new_bsn
 
 Client = Callable[[str], httpx.Client]
 COORDINATOR = {"id": "z-1", "name": "Zorgcoördinator", "role": "zorgcoördinator"}
@@ -81,6 +81,18 @@ def test_a_consent_must_grant_the_requester_every_requested_category(client_for:
     assert ask(school, bsn, ["help_request"], consent_id=consent_id).status_code == 202
 
 
+def test_every_fault_of_a_request_is_named_at_once(client_for: Client) -> None:
+    bsn = new_bsn()
+    school = client_for(SCHOOL)
+    consent_id = consent_on_behalf_of_jgz(school, bsn, ["help_request"])
+    response = ask(school, bsn, ["education"], consent_id=consent_id, purpose=" ")
+    assert response.status_code == 422
+    assert sorted(v["code"] for v in response.json()["violations"]) == [
+        "consent_does_not_cover",
+        "purpose_missing",
+    ]
+
+
 # ---------------------------------------------------------------------- decline and acknowledge
 
 
@@ -125,3 +137,21 @@ def test_a_request_acknowledged_first_can_still_be_declined_once(client_for: Cli
     assert notice["professional"] == NURSE
     assert school.post(f"/v1/inbox/{notice['id']}/ack").status_code == 200
     assert len(entries(engine, disclosure_id=notice["id"], kind="notice_received")) == 1
+
+
+def test_an_erased_request_can_no_longer_be_declined(
+    client_for: Client, dev_env: DevEnv, anonymous: httpx.Client
+) -> None:
+    bsn = new_bsn()
+    request_id = ask(client_for(SCHOOL), bsn, ["health"]).json()["id"]
+    erased = anonymous.post(
+        f"/v1/subjects/{bsn}/erasure",
+        json={"ground": "art12_1_a"},
+        headers=dev_env.officer_headers("meerpunt"),
+    )
+    assert erased.status_code == 200 and erased.json()["messages_withdrawn"] == 1
+    response = decline(client_for(JGZ), request_id)
+    assert response.status_code == 409
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"].endswith("request-closed")
+    assert "erased" in response.json()["detail"]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,13 +15,20 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from adapters.push import purge_expired_payloads
 from audit.models import RegisterEntry
 from audit.verify import verify_register
-from exchange.corrections import EarlierDisclosure, correction_recipients
+from exchange.corrections import EarlierDisclosure, correction_recipients, send_correction
 from exchange.crypto import PayloadVault, decrypt_as_recipient, encrypt_for_recipient
 from exchange.envelope import open_payload
 from exchange.models import Message, OutboxItem, StoredPayload
+from exchange.schemas import CorrectionIn
+from exchange.subjects import ErasureIn, erase
+from gateway.db import unit_of_work
+from gateway.principals import OfficerPrincipal
 from gateway.runtime import Runtime
+from tests.exchange.conftest import Clock
+from tests.exchange.test_delivery import ack, inbox_ids, partner, send_to
 from tests.exchange.test_disclosures import (
     consent_body,
     disclosure_body,
@@ -193,6 +201,10 @@ def test_a_held_override_was_never_disclosed_so_there_is_nobody_to_correct(clien
         ({"description": " "}, "description_missing"),
         ({"payload": None}, "payload_missing"),
         ({"payload_jwe": "not-a-jwe", "payload": None}, "payload_jwe_malformed"),
+        # The same payload rules as a disclosure (art. 5.2): not empty, not both.
+        ({"payload": {}}, "payload_empty"),
+        ({"payload": "  "}, "payload_empty"),
+        ({"payload_jwe": "a.b.c.d.e"}, "payload_ambiguous"),
         ({"categories": []}, "categories_missing"),
     ],
 )
@@ -247,6 +259,22 @@ def test_after_the_retention_purge_the_sender_names_the_subject_and_a_wrong_bsn_
     named = correct(client_for(JGZ), corrected_id, subject={"bsn": bsn})
     assert named.status_code == 202, named.text
     assert inbox_item(client_for(SCHOOL), named.json()["corrections"][0]["id"])["subject"] == {"bsn": bsn}
+
+
+def test_a_correction_reaches_a_recipient_that_fetched_the_data_before_it_was_purged(
+    isolated_runtime: Runtime, clock: Clock
+) -> None:
+    """Art. 11.4: fetched but never acknowledged, then purged after the retention: it was received."""
+    bsn = new_bsn()
+    fetched = send_to(isolated_runtime, SCHOOL, bsn)
+    assert fetched in inbox_ids(isolated_runtime, SCHOOL)
+    send_to(isolated_runtime, YOUTH_CARE, bsn)  # never fetched: it never left the gateway
+    clock.advance(days=isolated_runtime.settings.inbox_retention_days, seconds=1)
+    assert purge_expired_payloads(isolated_runtime) == 2
+    body = CorrectionIn.model_validate(correction_body(subject={"bsn": bsn}))
+    with unit_of_work(isolated_runtime.engine) as session:
+        result = send_correction(session, isolated_runtime, partner(isolated_runtime, JGZ), fetched, body)
+    assert [c["recipient"] for c in result["corrections"]] == [SCHOOL]
 
 
 # --- Restriction (art. 14) -----------------------------------------------------------------------
@@ -473,6 +501,46 @@ def test_erasure_of_an_invalid_bsn_is_refused(dev_env: DevEnv, anonymous: httpx.
     )
     assert response.status_code == 422
     assert [v["code"] for v in response.json()["violations"]] == ["invalid_bsn"]
+
+
+def test_two_simultaneous_erasures_shred_and_register_each_payload_once(
+    isolated_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first erasure is paused just before it shreds; the second runs whole meanwhile."""
+    if isolated_runtime.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite takes the write lock at BEGIN: two erasures cannot overlap")
+    import exchange.subjects
+
+    bsn = new_bsn()
+    message_id = send_to(isolated_runtime, SCHOOL, bsn)
+    ack(isolated_runtime, SCHOOL, message_id)  # nothing to withdraw: only the payload is shared
+    real_update = exchange.subjects.update
+    paused, second_done = threading.Event(), threading.Event()
+
+    def update_after_the_other_erasure(table: Any) -> Any:
+        if table is StoredPayload and threading.current_thread() is first and not paused.is_set():
+            paused.set()
+            assert second_done.wait(30)
+        return real_update(table)
+
+    monkeypatch.setattr(exchange.subjects, "update", update_after_the_other_erasure)
+    results: list[dict[str, Any]] = []
+
+    def run_erasure(officer: str) -> None:
+        with unit_of_work(isolated_runtime.engine) as session:
+            body = ErasureIn(ground="art12_1_a")
+            results.append(erase(session, isolated_runtime, OfficerPrincipal(officer, CENTRAL), bsn, body))
+
+    first = threading.Thread(target=run_erasure, args=("officer-1",))
+    first.start()
+    assert paused.wait(30)
+    run_erasure("officer-2")
+    second_done.set()
+    first.join(30)
+    assert sorted(r["payloads_shredded"] for r in results) == [0, 1]
+    # The register claims the payload shredded once: by whichever erasure did it.
+    claims = [e.content["details"]["message_ids"] for e in register(isolated_runtime.engine, kind="erasure")]
+    assert sorted(claims) == [[], [message_id]]
 
 
 def test_a_held_override_cannot_be_approved_after_an_erasure(
