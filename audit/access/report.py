@@ -29,7 +29,7 @@ from consent.restrictions import is_restricted
 from gateway.principals import Principal
 from gateway.runtime import Runtime
 
-__all__ = ["build_access_report", "open_report", "report_available"]
+__all__ = ["build_access_report", "open_report"]
 
 _REQUESTED_BY = {"self": "self", "parent_with_authority": "parent_with_authority", "guardian": "guardian"}
 
@@ -179,10 +179,6 @@ def build_access_report(session: Session, runtime: Runtime, request: SubjectAcce
     return build_report(data, now)
 
 
-def report_available(request: SubjectAccessRequest) -> bool:
-    return request.status == AccessRequestStatus.RELEASED
-
-
 def _letter(request: SubjectAccessRequest, now: dt.datetime) -> DecisionLetter:
     rejection = request.rejection or {}
     return DecisionLetter(
@@ -232,7 +228,7 @@ def open_report(
     record_read(
         session,
         principal,
-        at=runtime.clock(),
+        at=now,
         action="access_report",
         subject_hash=request.subject_hash,
         returned=returned,

@@ -599,6 +599,24 @@ def test_partner_desk_lodges_a_written_request_and_a_refusal_is_a_motivated_dutc
     assert decision["motivation"] in html and "Autoriteit Persoonsgegevens" in html
 
 
+def test_a_ground_is_one_of_art_10_6_whatever_the_decision(
+    client_for: Client, anonymous: httpx.Client, dev_env: DevEnv
+) -> None:
+    request_id = client_for(JGZ).post(URL, json=desk_body(new_bsn())).json()["id"]
+    jgz_officer = dev_env.officer_headers(JGZ)
+    bad = anonymous.post(
+        f"{URL}/{request_id}/decision",
+        json={"decision": "release", "ground": "art10_6_e because of everything"},
+        headers=jgz_officer,
+    )
+    assert bad.status_code == 422, bad.text
+    assert [(v["code"], v["article"]) for v in bad.json()["violations"]] == [
+        ("refusal_ground_unknown", "10.6")
+    ]
+    assert client_for(JGZ).get(f"{URL}/{request_id}").json()["status"] == "pending_decision"
+    assert release(anonymous, dev_env, request_id, JGZ).status_code == 200
+
+
 # --- Deadlines, worklist, metrics ----------------------------------------------------------------
 
 
