@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from html import escape
 from typing import Any
-from zoneinfo import ZoneInfo
+
+from consent.rules import LOCAL_TZ
 
 __all__ = [
     "CONSENT_FORM_LABELS",
@@ -59,8 +60,6 @@ REPORT_TITLE = "Overzicht van verstrekte gegevens"
 NO_DISCLOSURES_TEXT = "Er zijn via Meerpunt geen gegevens over u verstrekt."
 CORRECTION_LABEL = "Correctie doorgegeven"
 
-# People read Dutch wall-clock time; the register stores UTC.
-_LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
 _MONTHS_NL = (
     "januari",
     "februari",
@@ -704,13 +703,13 @@ def _consent_json(c: ReportConsent) -> dict[str, Any]:
 
 def format_datetime_nl(moment: datetime) -> str:
     """``3 februari 2026, 14:05`` in Europe/Amsterdam time."""
-    local = moment.astimezone(_LOCAL_TZ)
+    local = moment.astimezone(LOCAL_TZ)
     return f"{format_date_nl(moment)}, {local:%H:%M}"
 
 
 def format_date_nl(moment: datetime) -> str:
     """``3 februari 2026`` (the date in Europe/Amsterdam)."""
-    local = moment.astimezone(_LOCAL_TZ)
+    local = moment.astimezone(LOCAL_TZ)
     return f"{local.day} {_MONTHS_NL[local.month - 1]} {local.year}"
 
 
@@ -775,7 +774,7 @@ def _time(moment: datetime, *, date_only: bool = False) -> str:
 
 def format_date_short_nl(moment: datetime) -> str:
     """``3 feb. 2026`` (the date in Europe/Amsterdam), for table columns."""
-    local = moment.astimezone(_LOCAL_TZ)
+    local = moment.astimezone(LOCAL_TZ)
     return f"{local.day} {_MONTHS_SHORT_NL[local.month - 1]} {local.year}"
 
 
@@ -798,7 +797,7 @@ _MONTHS_SHORT_NL = (
 
 def _table_time(moment: datetime) -> str:
     """Date and time on two short lines that never wrap: a table column stays narrow and readable."""
-    local = moment.astimezone(_LOCAL_TZ)
+    local = moment.astimezone(LOCAL_TZ)
     return (
         f'<time datetime="{_e(_rfc3339(moment))}"><span class="day">{_e(format_date_short_nl(moment))}'
         f'</span> <span class="clock">{local:%H:%M}</span></time>'

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 # A partner's clock may run a little ahead of ours; beyond this a "given at"
 # in the future is a data error, not skew.
@@ -22,6 +23,9 @@ CLOCK_SKEW = timedelta(minutes=5)
 #: keeping moments in range means date arithmetic (a year later, local dates) cannot overflow.
 EARLIEST_MOMENT = datetime(1900, 1, 1, tzinfo=UTC)
 PERMIT_REASON = "consent"
+#: Ages and deadlines are counted on the calendar date in the Netherlands: consent signed at 00:30
+#: local time on a twelfth birthday is that day, although it is still the day before in UTC.
+LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
 
 #: Lowercase only: the API schemas lowercase hashes on input, so a stored hash
 #: has one spelling and compares equal to the same document's hash given in capitals.
@@ -183,6 +187,12 @@ def age_on(birth_date: date, on: date) -> int:
         raise ValueError("cannot compute an age before the birth date")
     before_birthday = (on.month, on.day) < (birth_date.month, birth_date.day)
     return on.year - birth_date.year - int(before_birthday)
+
+
+def local_date(moment: datetime) -> date:
+    """The calendar date in the Netherlands, on which ages (art. 6 lid 5-8, 16) and deadlines
+    (art. 10 lid 3) are counted."""
+    return moment.astimezone(LOCAL_TZ).date()
 
 
 def effective_valid_until(given_at: datetime, requested: datetime | None) -> datetime:

@@ -14,7 +14,6 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Collection, Sequence
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -41,9 +40,6 @@ from consent.schemas import (
 from gateway.problems import NotFound, Problem, RuleBroken
 from gateway.runtime import Runtime
 
-#: Ages are counted on the calendar date in the Netherlands: consent signed at 00:30 local time
-#: on a twelfth birthday is that day, although it is still the day before in UTC.
-LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
 PAGE_SIZE = 50
 
 
@@ -239,7 +235,7 @@ def _registration_violations(
         # The subject's age is not knowable for a given_at out of range (reported above).
         violations += rules.validate_signatories(
             birth_date=body.subject.birth_date,
-            given_on=body.given_at.astimezone(LOCAL_TZ).date(),
+            given_on=rules.local_date(body.given_at),
             signatories=[rules.Signatory(s.role, s.name) for s in body.signatories],
             other_parent_statement=body.other_parent_statement,
             subject_incapable=body.subject_incapable,

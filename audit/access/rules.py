@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
+from consent.rules import age_on
 from gateway.problems import RuleViolation
 
 
@@ -110,8 +111,7 @@ def age_at(birth_date: dt.date | None, today: dt.date) -> int | None:
     """Completed years on `today`; None when unknown or in the future (then a professional verifies)."""
     if birth_date is None or birth_date > today:
         return None
-    before_birthday = (today.month, today.day) < (birth_date.month, birth_date.day)
-    return today.year - birth_date.year - int(before_birthday)
+    return age_on(birth_date, today)
 
 
 # --- Evidence of representation --------------------------------------------------------------------

@@ -16,7 +16,7 @@ from audit.access.letters import STATUS_EXPLANATIONS_NL
 from audit.access.models import SubjectAccessRequest
 from audit.access.repository import load
 from audit.service import rfc3339
-from consent.service import LOCAL_TZ
+from consent.rules import local_date
 from gateway.principals import CitizenPrincipal, OfficerPrincipal, PartnerPrincipal, Principal
 from gateway.problems import NotFound, Problem, RuleBroken, RuleViolation
 from gateway.runtime import Runtime
@@ -25,7 +25,6 @@ __all__ = [
     "co_requester_record",
     "is_requester",
     "list_for_officer",
-    "local_date",
     "may_see",
     "read",
     "reader_kind",
@@ -33,11 +32,6 @@ __all__ = [
     "requester_record",
     "status_view",
 ]
-
-
-def local_date(moment: dt.datetime) -> dt.date:
-    """The calendar date in the Netherlands: deadlines and ages are Dutch dates (art. 10.3, 16)."""
-    return moment.astimezone(LOCAL_TZ).date()
 
 
 def requester_record(request: SubjectAccessRequest) -> dict[str, Any]:
