@@ -15,11 +15,11 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from html import escape
 from typing import Any
 
-from consent.rules import LOCAL_TZ
+from consent import rules as consent_rules
+from consent.rules import LOCAL_TZ, ConsentStatus
 
 __all__ = [
     "CONSENT_FORM_LABELS",
@@ -170,16 +170,6 @@ class AccessReportInput:
 # --- Consent status ------------------------------------------------------------------------------
 
 
-class ConsentStatus(StrEnum):
-    """Where a consent stands at a moment (Bijlage VIII: one year, withdrawable at any time)."""
-
-    ACTIVE = "active"
-    EXPIRED = "expired"
-    WITHDRAWN = "withdrawn"
-    PARTIALLY_WITHDRAWN = "partially_withdrawn"
-    NOT_YET_VALID = "not_yet_valid"
-
-
 CONSENT_STATUS_LABELS: Mapping[ConsentStatus, str] = {
     ConsentStatus.ACTIVE: "geldig",
     ConsentStatus.EXPIRED: "verlopen",
@@ -205,30 +195,15 @@ REQUESTED_BY_LABELS: Mapping[str, str] = {
 
 
 def consent_status(consent: ConsentRecord, at: datetime) -> ConsentStatus:
-    """Status of a toestemmingsverklaring at ``at`` (art. 6, Bijlage VIII).
-
-    Same boundaries as the consent decision (``consent.rules.decide``): valid for
-    ``given_at <= at < valid_until``; a withdrawal counts from the moment it was received
-    (``withdrawn_at <= at``) and, as there, outranks expiry: the subject sees that they withdrew.
-    Withdrawing every "yes" line one by one withdraws the statement; withdrawing some of them
-    leaves it ``partially_withdrawn`` while it is otherwise in force.
-    """
-    _require_aware(at=at, given_at=consent.given_at, valid_until=consent.valid_until)
-    if consent.withdrawn_at is not None:
-        _require_aware(withdrawn_at=consent.withdrawn_at)
-        if consent.withdrawn_at <= at:
-            return ConsentStatus.WITHDRAWN
-    granted = [g for g in consent.grants if g.granted]
-    withdrawn = [g for g in granted if _grant_withdrawn(g, at)]
-    if granted and len(withdrawn) == len(granted):
-        return ConsentStatus.WITHDRAWN
-    if at < consent.given_at:
-        return ConsentStatus.NOT_YET_VALID
-    if at >= consent.valid_until:
-        return ConsentStatus.EXPIRED
-    if withdrawn:
-        return ConsentStatus.PARTIALLY_WITHDRAWN
-    return ConsentStatus.ACTIVE
+    """Status of a toestemmingsverklaring at ``at``: the rule partners see too
+    (``consent.rules.consent_status``, Bijlage VIII)."""
+    return consent_rules.consent_status(
+        given_at=consent.given_at,
+        valid_until=consent.valid_until,
+        withdrawn_at=consent.withdrawn_at,
+        lines=[(g.granted, g.withdrawn_at) for g in consent.grants],
+        at=at,
+    )
 
 
 def _grant_withdrawn(grant: ConsentGrantRecord, at: datetime) -> bool:

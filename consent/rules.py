@@ -65,6 +65,16 @@ class DenyReason(StrEnum):
     NOT_YET_VALID = "not_yet_valid"
 
 
+class ConsentStatus(StrEnum):
+    """Where a statement stands at a moment (Bijlage VIII: one year, withdrawable at any time)."""
+
+    ACTIVE = "active"
+    NOT_YET_VALID = "not_yet_valid"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+    PARTIALLY_WITHDRAWN = "partially_withdrawn"
+
+
 @dataclass(frozen=True)
 class Violation:
     """A broken rule: machine code, the article (e.g. "6.7", "Bijlage VIII") and what is missing."""
@@ -831,6 +841,41 @@ def _lapse(statement: _Statement, at: datetime) -> DenyReason:
 
 def _deny(category: str, reason: str, consent_id: str | None) -> CategoryDecision:
     return CategoryDecision(category, "deny", consent_id, str(reason))
+
+
+# ----------------------------------------------------------------------- status
+
+
+def consent_status(
+    *,
+    given_at: datetime,
+    valid_until: datetime,
+    withdrawn_at: datetime | None,
+    lines: Iterable[tuple[bool, datetime | None]],
+    at: datetime,
+) -> ConsentStatus:
+    """Status van een toestemmingsverklaring op `at` (Bijlage VIII), for partners and the citizen.
+
+    `withdrawn_at`: when a withdrawal of the whole statement was received; `lines`: its yes/no
+    lines as (granted, when a withdrawal of that line was received). Same boundaries as `decide`:
+    in force for given_at <= at < valid_until, a withdrawal counts from the moment it was received
+    and outranks expiry (the person sees that they withdrew). Withdrawing every "Ja" line withdraws
+    the statement: a "Nee" line cannot be withdrawn (`validate_withdrawal`) and permits nothing.
+    Withdrawing some leaves it partially withdrawn while it is otherwise in force.
+    """
+    _require_aware(given_at=given_at, valid_until=valid_until, withdrawn_at=withdrawn_at, at=at)
+    if withdrawn_at is not None and withdrawn_at <= at:
+        return ConsentStatus.WITHDRAWN
+    yes = [line_withdrawn_at for granted, line_withdrawn_at in lines if granted]
+    _require_aware(**{f"lines[{i}]": moment for i, moment in enumerate(yes)})
+    withdrawn = [moment is not None and moment <= at for moment in yes]
+    if withdrawn and all(withdrawn):
+        return ConsentStatus.WITHDRAWN
+    if at < given_at:
+        return ConsentStatus.NOT_YET_VALID
+    if at >= valid_until:
+        return ConsentStatus.EXPIRED
+    return ConsentStatus.PARTIALLY_WITHDRAWN if any(withdrawn) else ConsentStatus.ACTIVE
 
 
 # ------------------------------------------------------------------- withdrawal
