@@ -720,7 +720,7 @@ def decide(
     """
     _require_aware(at=at)
     categories = tuple(dict.fromkeys(request.categories))
-    if any(_restriction_active(r, at) for r in restrictions):
+    if any(restriction_active(r.starts_at, r.ends_at, at) for r in restrictions):
         return Decision(tuple(_deny(c, DenyReason.RESTRICTED, None) for c in categories))
     usable = [(c, g) for c in consents for g in c.grants if may_rely_on(request.sender, c, g)]
     statements = _statements_for(usable, withdrawals, request.recipient, at)
@@ -745,9 +745,16 @@ def may_rely_on(sender: str | None, consent: ConsentFacts, grant: GrantFacts) ->
     return sender == consent.obtained_on_behalf_of and grant.recipient == consent.obtained_by
 
 
-def _restriction_active(restriction: RestrictionFacts, at: datetime) -> bool:
+def restriction_active(starts_at: datetime, ends_at: datetime | None, at: datetime) -> bool:
     """Beperking van de verwerking (art. 14) from starts_at until ends_at (exclusive)."""
-    return restriction.starts_at <= at and (restriction.ends_at is None or at < restriction.ends_at)
+    return starts_at <= at and (ends_at is None or at < ends_at)
+
+
+def may_lift_restriction(set_by_org: str | None, actor_org: str | None) -> bool:
+    """Who may lift a beperking (art. 14, 18.3): the central officer (`actor_org` None), or an officer
+    of the organisation that set it. A restriction the central officer set (`set_by_org` None) is
+    lifted only centrally."""
+    return actor_org is None or (set_by_org is not None and set_by_org == actor_org)
 
 
 def _statements_for(
