@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from audit.access import rules
 from audit.access.letters import DecisionLetter, StatusPage
 from audit.access.models import AccessRequestStatus, SubjectAccessRequest
+from audit.access.repository import subject_entries
 from audit.access.views import is_requester, read, reader_kind, reader_org
 from audit.access_report import (
     AccessReport,
@@ -155,11 +156,7 @@ def _consents(session: Session, runtime: Runtime, subject_hash: str) -> tuple[Co
 
 def build_access_report(session: Session, runtime: Runtime, request: SubjectAccessRequest) -> AccessReport:
     now = runtime.clock()
-    entries = session.exec(
-        select(RegisterEntry)
-        .where(RegisterEntry.subject_hash == request.subject_hash)
-        .order_by(col(RegisterEntry.occurred_at), col(RegisterEntry.seq))
-    ).all()
+    entries = subject_entries(session, request.subject_hash)
     withheld = frozenset(request.withheld_entries)
     data = AccessReportInput(
         request_id=request.id,
