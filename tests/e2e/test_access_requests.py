@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -694,3 +695,13 @@ def test_the_worklist_paginates_and_validates_its_filter(
     bad = anonymous.get(URL, params={"status": "everything"}, headers=officer)
     assert bad.status_code == 422 and bad.json()["violations"][0]["code"] == "unknown_status"
     assert anonymous.get(URL, params={"cursor": "nonsense!"}, headers=officer).status_code == 400
+
+
+@pytest.mark.parametrize("moment", ["2026-01-01T00:00:00", "0001-01-01T00:00:00+01:00", "2026-13-01"])
+def test_a_forged_worklist_cursor_is_refused_not_a_server_error(
+    anonymous: httpx.Client, dev_env: DevEnv, moment: str
+) -> None:
+    forged = base64.urlsafe_b64encode(f"{moment}|x".encode()).decode().rstrip("=")
+    response = anonymous.get(URL, params={"cursor": forged}, headers=dev_env.officer_headers(CENTRAL))
+    assert response.status_code == 400, response.text
+    assert response.json()["type"].endswith("invalid-cursor")
