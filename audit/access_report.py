@@ -3,7 +3,8 @@
 The pure core of the subject-access report. The service gathers the register entries (art. 8)
 and consents concerning one subject, the officer's decision on what to withhold (art. 10 lid 6),
 and calls :func:`build_report`; :func:`report_to_json` gives the structured, machine-readable form
-(art. 15) and :func:`render_html` the Dutch page a parent can read and print (art. 10 lid 3-4).
+(art. 15), and `audit.access.html.render_report_html` the Dutch page a parent can read and print
+(art. 10 lid 3-4). The Dutch texts both forms share (labels, grounds, rights) are here.
 
 No I/O, no database, no clock: every moment is a parameter and must be timezone-aware. Times are
 shown to people in Europe/Amsterdam and written to machines as RFC 3339 UTC.
@@ -14,18 +15,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from enum import StrEnum
-from html import escape
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
+
+from audit.canonical import rfc3339
+from consent import rules as consent_rules
+from consent.rules import LOCAL_TZ, ConsentStatus
 
 __all__ = [
     "CONSENT_FORM_LABELS",
     "CONSENT_STATUS_LABELS",
     "GRANT_STATUS_LABELS",
-    "REPORT_TITLE",
     "REQUESTED_BY_LABELS",
+    "RESPONSE_PERIOD_TEXT",
     "RIGHTS",
     "AccessReport",
     "AccessReportInput",
@@ -42,25 +44,15 @@ __all__ = [
     "Right",
     "build_report",
     "consent_status",
-    "escape_html",
     "format_date_nl",
-    "format_date_short_nl",
     "format_datetime_nl",
     "grant_status",
     "legal_basis_label",
-    "render_html",
-    "render_page",
     "report_to_json",
-    "time_html",
     "withheld_ground_label",
 ]
 
-REPORT_TITLE = "Overzicht van verstrekte gegevens"
-NO_DISCLOSURES_TEXT = "Er zijn via Meerpunt geen gegevens over u verstrekt."
-CORRECTION_LABEL = "Correctie doorgegeven"
 
-# People read Dutch wall-clock time; the register stores UTC.
-_LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
 _MONTHS_NL = (
     "januari",
     "februari",
@@ -171,16 +163,6 @@ class AccessReportInput:
 # --- Consent status ------------------------------------------------------------------------------
 
 
-class ConsentStatus(StrEnum):
-    """Where a consent stands at a moment (Bijlage VIII: one year, withdrawable at any time)."""
-
-    ACTIVE = "active"
-    EXPIRED = "expired"
-    WITHDRAWN = "withdrawn"
-    PARTIALLY_WITHDRAWN = "partially_withdrawn"
-    NOT_YET_VALID = "not_yet_valid"
-
-
 CONSENT_STATUS_LABELS: Mapping[ConsentStatus, str] = {
     ConsentStatus.ACTIVE: "geldig",
     ConsentStatus.EXPIRED: "verlopen",
@@ -206,30 +188,15 @@ REQUESTED_BY_LABELS: Mapping[str, str] = {
 
 
 def consent_status(consent: ConsentRecord, at: datetime) -> ConsentStatus:
-    """Status of a toestemmingsverklaring at ``at`` (art. 6, Bijlage VIII).
-
-    Same boundaries as the consent decision (``consent.rules.decide``): valid for
-    ``given_at <= at < valid_until``; a withdrawal counts from the moment it was received
-    (``withdrawn_at <= at``) and, as there, outranks expiry: the subject sees that they withdrew.
-    Withdrawing every "yes" line one by one withdraws the statement; withdrawing some of them
-    leaves it ``partially_withdrawn`` while it is otherwise in force.
-    """
-    _require_aware(at=at, given_at=consent.given_at, valid_until=consent.valid_until)
-    if consent.withdrawn_at is not None:
-        _require_aware(withdrawn_at=consent.withdrawn_at)
-        if consent.withdrawn_at <= at:
-            return ConsentStatus.WITHDRAWN
-    granted = [g for g in consent.grants if g.granted]
-    withdrawn = [g for g in granted if _grant_withdrawn(g, at)]
-    if granted and len(withdrawn) == len(granted):
-        return ConsentStatus.WITHDRAWN
-    if at < consent.given_at:
-        return ConsentStatus.NOT_YET_VALID
-    if at >= consent.valid_until:
-        return ConsentStatus.EXPIRED
-    if withdrawn:
-        return ConsentStatus.PARTIALLY_WITHDRAWN
-    return ConsentStatus.ACTIVE
+    """Status of a toestemmingsverklaring at ``at``: the rule partners see too
+    (``consent.rules.consent_status``, Bijlage VIII)."""
+    return consent_rules.consent_status(
+        given_at=consent.given_at,
+        valid_until=consent.valid_until,
+        withdrawn_at=consent.withdrawn_at,
+        lines=[(g.granted, g.withdrawn_at) for g in consent.grants],
+        at=at,
+    )
 
 
 def _grant_withdrawn(grant: ConsentGrantRecord, at: datetime) -> bool:
@@ -432,6 +399,18 @@ class ReportDisclosure:
             return "delivered_then_erased" if self.delivered_before_erasure else "erased"
         return "pending"
 
+    @property
+    def delivery_label(self) -> str:
+        """Whether the data arrived (art. 8.2), in Dutch; an erased message never claims it did."""
+        if self.acknowledged:
+            return f"Ja, op {format_datetime_nl(self.acknowledged_at)}" if self.acknowledged_at else "Ja"
+        if self.erased_at is not None:
+            when = format_date_nl(self.erased_at)
+            if self.delivered_before_erasure:
+                return f"Opgehaald, niet bevestigd; gewist op {when} (artikel 12)"
+            return f"Niet afgeleverd: gewist op {when} (artikel 12)"
+        return "Nog niet bevestigd"
+
 
 @dataclass(frozen=True)
 class ReportGrant:
@@ -620,11 +599,11 @@ def report_to_json(report: AccessReport) -> dict[str, Any]:
         "request": {
             "id": report.request_id,
             "requested_by": report.requested_by,
-            "received_at": _rfc3339(report.received_at),
-            "decided_at": _rfc3339(report.decided_at),
+            "received_at": rfc3339(report.received_at),
+            "decided_at": rfc3339(report.decided_at),
         },
         "subject": {"label": report.subject_label},
-        "generated_at": _rfc3339(report.generated_at),
+        "generated_at": rfc3339(report.generated_at),
         "restricted": report.restricted,
         "disclosures": [_disclosure_json(d) for d in report.disclosures],
         "withheld": withheld,
@@ -652,14 +631,14 @@ def _categories_json(categories: Iterable[LabelledCategory]) -> list[dict[str, s
 def _disclosure_json(d: ReportDisclosure) -> dict[str, Any]:
     basis: dict[str, Any] = {"type": d.legal_basis.type}
     if d.legal_basis.consent_given_at is not None:
-        basis["consent_given_at"] = _rfc3339(d.legal_basis.consent_given_at)
+        basis["consent_given_at"] = rfc3339(d.legal_basis.consent_given_at)
     if d.legal_basis.ground is not None:
         basis["ground"] = d.legal_basis.ground
     basis["ground_label"] = d.legal_basis.label
     return {
         "id": d.entry_id,
         "kind": d.kind,
-        "occurred_at": _rfc3339(d.occurred_at),
+        "occurred_at": rfc3339(d.occurred_at),
         "sender": _partner_json(d.sender),
         "recipient": _partner_json(d.recipient),
         "categories": _categories_json(d.categories),
@@ -667,10 +646,10 @@ def _disclosure_json(d: ReportDisclosure) -> dict[str, Any]:
         "description": d.description,
         "legal_basis": basis,
         "acknowledged": d.acknowledged,
-        "acknowledged_at": _rfc3339(d.acknowledged_at) if d.acknowledged_at else None,
+        "acknowledged_at": rfc3339(d.acknowledged_at) if d.acknowledged_at else None,
         "delivery": d.delivery,
-        "delivery_label": _delivery_text(d),
-        "erased_at": _rfc3339(d.erased_at) if d.erased_at else None,
+        "delivery_label": d.delivery_label,
+        "erased_at": rfc3339(d.erased_at) if d.erased_at else None,
     }
 
 
@@ -679,9 +658,9 @@ def _consent_json(c: ReportConsent) -> dict[str, Any]:
         "id": c.consent_id,
         "obtained_by": _partner_json(c.obtained_by),
         "form": c.form,
-        "given_at": _rfc3339(c.given_at),
-        "valid_until": _rfc3339(c.valid_until),
-        "withdrawn_at": _rfc3339(c.withdrawn_at) if c.withdrawn_at else None,
+        "given_at": rfc3339(c.given_at),
+        "valid_until": rfc3339(c.valid_until),
+        "withdrawn_at": rfc3339(c.withdrawn_at) if c.withdrawn_at else None,
         "status": str(c.status),
         "status_label": c.status_label,
         "grants": [
@@ -692,407 +671,29 @@ def _consent_json(c: ReportConsent) -> dict[str, Any]:
                 "granted": g.granted,
                 "status": g.status,
                 "status_label": g.status_label,
-                "withdrawn_at": _rfc3339(g.withdrawn_at) if g.withdrawn_at else None,
+                "withdrawn_at": rfc3339(g.withdrawn_at) if g.withdrawn_at else None,
             }
             for g in c.grants
         ],
     }
 
 
-# --- Human-readable form (art. 10 lid 3-4) -------------------------------------------------------
+# --- Dates in Dutch ------------------------------------------------------------------------------
 
 
 def format_datetime_nl(moment: datetime) -> str:
     """``3 februari 2026, 14:05`` in Europe/Amsterdam time."""
-    local = moment.astimezone(_LOCAL_TZ)
+    local = moment.astimezone(LOCAL_TZ)
     return f"{format_date_nl(moment)}, {local:%H:%M}"
 
 
 def format_date_nl(moment: datetime) -> str:
     """``3 februari 2026`` (the date in Europe/Amsterdam)."""
-    local = moment.astimezone(_LOCAL_TZ)
+    local = moment.astimezone(LOCAL_TZ)
     return f"{local.day} {_MONTHS_NL[local.month - 1]} {local.year}"
 
 
-def render_html(report: AccessReport) -> str:
-    """The report as one self-contained, printable Dutch HTML5 page (art. 10 lid 3-4).
-
-    Inline CSS only: no scripts, fonts, images or links to other sites, so the page works offline,
-    prints as it looks and leaks nothing to third parties when opened. Every value that comes from
-    partners (names, reasons, descriptions) is escaped: professionals type them, and the page must
-    not run or show markup a professional put there.
-    """
-    main = "\n".join(
-        (_intro_html(report), _disclosures_html(report), _consents_html(report), _rights_html(report))
-    )
-    return render_page(REPORT_TITLE, _header_html(report), main, _footer_html(report))
-
-
-def render_page(title: str, header: str, main: str, footer: str) -> str:
-    """One self-contained Dutch HTML5 page in the report's style (also used for letters).
-
-    A skip link leads keyboard and screen-reader users past the header to the content (WCAG 2.4.1).
-    """
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="nl">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(title)}</title>",
-        f"<style>{_CSS}</style>",
-        "</head>",
-        "<body>",
-        '<a class="skip-link" href="#inhoud">Direct naar de inhoud</a>',
-        header,
-        '<main id="inhoud" tabindex="-1">',
-        main,
-        "</main>",
-        footer,
-        "</body>",
-        "</html>",
-    ]
-    return "\n".join(p for p in parts if p) + "\n"
-
-
-def escape_html(value: object) -> str:
-    """Escape text for the page (public for the letters, which share the page's helpers)."""
-    return _e(value)
-
-
-def time_html(moment: datetime, *, date_only: bool = False) -> str:
-    return _time(moment, date_only=date_only)
-
-
-def _e(value: object) -> str:
-    return escape(str(value), quote=True)
-
-
-def _time(moment: datetime, *, date_only: bool = False) -> str:
-    text = format_date_nl(moment) if date_only else format_datetime_nl(moment)
-    return f'<time datetime="{_e(_rfc3339(moment))}">{_e(text)}</time>'
-
-
-def format_date_short_nl(moment: datetime) -> str:
-    """``3 feb. 2026`` (the date in Europe/Amsterdam), for table columns."""
-    local = moment.astimezone(_LOCAL_TZ)
-    return f"{local.day} {_MONTHS_SHORT_NL[local.month - 1]} {local.year}"
-
-
-# The usual Dutch abbreviations (Taalunie): "mrt.", not "maa.".
-_MONTHS_SHORT_NL = (
-    "jan.",
-    "feb.",
-    "mrt.",
-    "apr.",
-    "mei",
-    "jun.",
-    "jul.",
-    "aug.",
-    "sep.",
-    "okt.",
-    "nov.",
-    "dec.",
-)
-
-
-def _table_time(moment: datetime) -> str:
-    """Date and time on two short lines that never wrap: a table column stays narrow and readable."""
-    local = moment.astimezone(_LOCAL_TZ)
-    return (
-        f'<time datetime="{_e(_rfc3339(moment))}"><span class="day">{_e(format_date_short_nl(moment))}'
-        f'</span> <span class="clock">{local:%H:%M}</span></time>'
-    )
-
-
-def _delivery_text(d: ReportDisclosure) -> str:
-    """Whether the data arrived (art. 8.2), in Dutch; an erased message never claims it did."""
-    if d.acknowledged:
-        return f"Ja, op {format_datetime_nl(d.acknowledged_at)}" if d.acknowledged_at else "Ja"
-    if d.erased_at is not None:
-        when = format_date_nl(d.erased_at)
-        if d.delivered_before_erasure:
-            return f"Opgehaald, niet bevestigd; gewist op {when} (artikel 12)"
-        return f"Niet afgeleverd: gewist op {when} (artikel 12)"
-    return "Nog niet bevestigd"
-
-
-def _header_html(report: AccessReport) -> str:
-    return f"""<header class="page-header">
-<p class="sender">Meerpunt Zoetermeer</p>
-<h1>{_e(REPORT_TITLE)}</h1>
-<dl class="meta">
-<div><dt>Over</dt><dd>{_e(report.subject_label)}</dd></div>
-<div><dt>Aangevraagd door</dt><dd>{_e(report.requested_by_label)}</dd></div>
-<div><dt>Verzoek ontvangen op</dt><dd>{_time(report.received_at)}</dd></div>
-<div><dt>Besluit genomen op</dt><dd>{_time(report.decided_at)}</dd></div>
-<div><dt>Kenmerk</dt><dd>{_e(report.request_id)}</dd></div>
-</dl>
-</header>"""
-
-
-def _intro_html(report: AccessReport) -> str:
-    restricted = ""
-    if report.restricted:
-        restricted = (
-            '<p class="notice"><strong>Beperking van kracht.</strong> Voor uw gegevens geldt op dit moment '
-            "een beperking van de verwerking (artikel 14). Uw gegevens worden bewaard, maar alleen in "
-            "uitzonderlijke gevallen gedeeld.</p>"
-        )
-    return f"""<section aria-labelledby="over-titel">
-<h2 id="over-titel">Over dit overzicht</h2>
-<p>U vroeg welke gegevens over u via Meerpunt zijn gedeeld. In dit overzicht staat welke organisatie
-welke gegevens aan wie heeft gegeven, wanneer, waarom en op welke grond. Ook staat erin welke
-toestemming u hebt gegeven en welke rechten u heeft (artikel 10 lid 4 van het Privacyreglement
-Meerpunt).</p>
-<p>Hebt u dit overzicht als ouder of voogd aangevraagd? Dan gaat het over uw kind waar hier
-&lsquo;u&rsquo; staat.</p>
-<p>Wilt u weten welke gegevens een organisatie zelf over u bewaart? Vraag dat aan die organisatie
-(artikel 9 lid 2).</p>
-{restricted}
-</section>"""
-
-
-_DISCLOSURE_COLUMNS = ("Datum", "Van", "Aan", "Welke gegevens", "Waarom", "Grondslag", "Ontvangen/bevestigd")
-
-
-def _disclosures_html(report: AccessReport) -> str:
-    lines = [
-        '<section aria-labelledby="verstrekkingen-titel">',
-        '<h2 id="verstrekkingen-titel">Aan wie zijn uw gegevens gegeven?</h2>',
-    ]
-    if report.withheld_count:
-        lines.append(_withheld_html(report))
-    if not report.disclosures:
-        lines.append(f'<p class="empty">{_e(NO_DISCLOSURES_TEXT)}</p>')
-    else:
-        count = len(report.disclosures)
-        header = "".join(f'<th scope="col">{_e(c)}</th>' for c in _DISCLOSURE_COLUMNS)
-        lines += [
-            '<div class="table-wrap" role="region" aria-labelledby="verstrekkingen-caption" tabindex="0">',
-            '<table class="disclosures">',
-            f'<caption id="verstrekkingen-caption">Verstrekkingen, nieuwste eerst ({count})</caption>',
-            f"<thead><tr>{header}</tr></thead>",
-            "<tbody>",
-            *(_disclosure_row(d) for d in report.disclosures),
-            "</tbody>",
-            "</table>",
-            "</div>",
-            '<p class="hint"><strong>Ontvangen/bevestigd</strong> betekent dat de ontvangende organisatie '
-            "heeft laten weten dat zij de gegevens heeft ontvangen (artikel 8 lid 2).</p>",
-        ]
-    lines.append("</section>")
-    return "\n".join(lines)
-
-
-def _withheld_html(report: AccessReport) -> str:
-    n = report.withheld_count
-    what = "1 verstrekking" if n == 1 else f"{n} verstrekkingen"
-    return (
-        '<p class="notice withheld">Een deel van de gegevens is niet opgenomen in dit overzicht '
-        f"({_e(what)}). Dat is gedaan op grond van {_e(withheld_ground_label(report.withheld_ground))}. "
-        "U kunt hierover een klacht indienen bij de Autoriteit Persoonsgegevens.</p>"
-    )
-
-
-def _categories_html(categories: Iterable[LabelledCategory]) -> str:
-    items = "".join(f"<li>{_e(c.label)}</li>" for c in categories)
-    return f'<ul class="categories">{items}</ul>'
-
-
-def _disclosure_row(d: ReportDisclosure) -> str:
-    why = f"<p>{_e(d.reason)}</p>"
-    if d.is_correction:
-        why = f'<p class="kind">{_e(CORRECTION_LABEL)}</p>{why}'
-    if d.description:
-        why += f'<p class="description">{_e(d.description)}</p>'
-    if d.acknowledged and d.acknowledged_at:
-        ack = f"Ja, op {_time(d.acknowledged_at)}"
-    elif d.erased_at is not None:
-        ack = f'<span class="erased">{_e(_delivery_text(d))}</span>'
-    else:
-        ack = _e(_delivery_text(d))
-    cells = (
-        _table_time(d.occurred_at),
-        _e(d.sender.name),
-        _e(d.recipient.name),
-        _categories_html(d.categories),
-        why,
-        _e(d.legal_basis.label),
-        ack,
-    )
-    classes = ("date", "", "", "", "", "", "")
-    return (
-        "<tr>"
-        + "".join(
-            f'<td class="{cls}">{cell}</td>' if cls else f"<td>{cell}</td>"
-            for cls, cell in zip(classes, cells, strict=True)
-        )
-        + "</tr>"
-    )
-
-
-def _consents_html(report: AccessReport) -> str:
-    lines = [
-        '<section aria-labelledby="toestemmingen-titel">',
-        '<h2 id="toestemmingen-titel">Uw toestemmingen</h2>',
-    ]
-    if not report.consents:
-        lines.append('<p class="empty">Er is via Meerpunt geen toestemming van u vastgelegd.</p>')
-    else:
-        lines.append(
-            "<p>Een toestemming geldt per organisatie en per soort gegevens, hooguit één jaar. U kunt haar "
-            "altijd schriftelijk intrekken; wat daarvoor al gedeeld is, blijft rechtmatig.</p>"
-        )
-        lines += [_consent_html(c, i) for i, c in enumerate(report.consents, start=1)]
-    lines.append("</section>")
-    return "\n".join(lines)
-
-
-_GRANT_COLUMNS = ("Aan", "Welke gegevens", "Doel", "Uw keuze")
-
-
-def _consent_html(c: ReportConsent, index: int) -> str:
-    withdrawn = ""
-    if c.withdrawn_at is not None:
-        withdrawn = f"<div><dt>Ingetrokken op</dt><dd>{_time(c.withdrawn_at)}</dd></div>"
-    rows = "\n".join(
-        "<tr>"
-        f"<td>{_e(g.recipient.name)}</td>"
-        f"<td>{_categories_html(g.categories)}</td>"
-        f"<td>{_e(g.purpose)}</td>"
-        f"<td>{_e(g.status_label)}</td>"
-        "</tr>"
-        for g in c.grants
-    )
-    header = "".join(f'<th scope="col">{_e(col)}</th>' for col in _GRANT_COLUMNS)
-    heading_id = f"toestemming-{index}"
-    return f"""<article class="consent" aria-labelledby="{heading_id}">
-<h3 id="{heading_id}">Toestemming vastgelegd door {_e(c.obtained_by.name)}</h3>
-<p class="status status-{_e(c.status)}">Status: <strong>{_e(c.status_label)}</strong></p>
-<dl class="meta">
-<div><dt>Vorm</dt><dd>{_e(c.form_label)}</dd></div>
-<div><dt>Gegeven op</dt><dd>{_time(c.given_at)}</dd></div>
-<div><dt>Geldig tot</dt><dd>{_time(c.valid_until)}</dd></div>
-{withdrawn}
-</dl>
-<div class="table-wrap">
-<table class="grants">
-<caption>Waarvoor deze toestemming geldt</caption>
-<thead><tr>{header}</tr></thead>
-<tbody>
-{rows}
-</tbody>
-</table>
-</div>
-</article>"""
-
-
-def _rights_html(report: AccessReport) -> str:
-    items = "\n".join(
-        f'<li><h3>{_e(r.title)} <span class="article">({_e(r.article)})</span></h3>'
-        f"<p>{_e(r.description)}</p></li>"
-        for r in report.rights
-    )
-    return f"""<section aria-labelledby="rechten-titel">
-<h2 id="rechten-titel">Uw rechten</h2>
-<p>U kunt de volgende rechten gebruiken bij de organisatie die uw gegevens verwerkt. Met vragen kunt u
-ook terecht bij de organisatie die u hulp geeft (artikel 9).</p>
-<ul class="rights">
-{items}
-</ul>
-<p>{_e(RESPONSE_PERIOD_TEXT)}</p>
-<p>Is het kind jonger dan 12 jaar, dan gebruikt de ouder met gezag of de voogd deze rechten. Van 12 tot
-16 jaar doen het kind en de ouder of voogd dat samen; vanaf 16 jaar doet het kind dat zelf
-(artikel 16).</p>
-</section>"""
-
-
-def _footer_html(report: AccessReport) -> str:
-    return f"""<footer class="page-footer">
-<p>Opgesteld op {_time(report.generated_at)} &middot; kenmerk {_e(report.request_id)} &middot;
-Privacyreglement Meerpunt, artikel 10.</p>
-</footer>"""
-
-
-# Contrast: body text #1a1a1a and accent #003a63 on white are both above 10:1 (WCAG AAA).
-_CSS = """
-:root { color-scheme: light; }
-* { box-sizing: border-box; }
-body { margin: 0; font-family: "Segoe UI", Roboto, Arial, sans-serif; font-size: 1.0625rem;
-  line-height: 1.5; color: #1a1a1a; background: #ffffff; }
-.page-header, main, .page-footer { max-width: 72rem; margin: 0 auto; padding: 0 1.25rem; }
-.skip-link { position: absolute; left: 0.5rem; top: -3rem; padding: 0.5rem 0.75rem; background: #003a63;
-  color: #ffffff; font-weight: 600; z-index: 1; }
-.skip-link:focus { top: 0.5rem; outline: 3px solid #8a4b00; }
-main:focus { outline: none; }
-td.date { white-space: nowrap; }
-td.date .day, td.date .clock { display: block; }
-td.date .clock { color: #3d3d3d; }
-.erased { font-weight: 600; color: #8a1c1c; }
-.letter p { max-width: 44rem; }
-.letter .ground { padding: 0.75rem 1rem; border-left: 6px solid #003a63; background: #f4f6f8; }
-.page-header { padding-top: 1.5rem; padding-bottom: 1rem; border-bottom: 4px solid #003a63; }
-.sender { margin: 0; font-weight: 600; color: #003a63; }
-h1 { margin: 0.25rem 0 1rem; font-size: 1.9rem; line-height: 1.2; color: #003a63; }
-h2 { margin: 2rem 0 0.75rem; font-size: 1.4rem; color: #003a63; border-bottom: 1px solid #c8c8c8; }
-h3 { margin: 1rem 0 0.25rem; font-size: 1.1rem; }
-dl.meta { display: grid; grid-template-columns: repeat(auto-fit, minmax(14rem, 1fr)); gap: 0.5rem 1.5rem;
-  margin: 0; }
-dl.meta div { margin: 0; }
-dt { font-size: 0.9rem; color: #4a4a4a; }
-dd { margin: 0; font-weight: 600; }
-.notice { padding: 0.75rem 1rem; border-left: 6px solid #8a4b00; background: #fff4e5; }
-.empty { padding: 0.75rem 1rem; border: 1px solid #c8c8c8; background: #f4f6f8; font-weight: 600; }
-.hint { font-size: 0.95rem; color: #3d3d3d; }
-.table-wrap { overflow-x: auto; }
-.table-wrap:focus { outline: 3px solid #003a63; outline-offset: 2px; }
-table { width: 100%; border-collapse: collapse; font-size: 0.95rem; }
-caption { text-align: left; font-weight: 600; padding: 0.5rem 0; }
-th, td { text-align: left; vertical-align: top; padding: 0.5rem 0.6rem; border: 1px solid #c8c8c8; }
-th { background: #e8eef3; color: #1a1a1a; }
-tbody tr:nth-child(even) { background: #f7f9fa; }
-td p { margin: 0 0 0.35rem; }
-td p:last-child { margin-bottom: 0; }
-.description { color: #3d3d3d; }
-.kind { font-weight: 700; color: #8a4b00; }
-ul.categories { margin: 0; padding-left: 1.1rem; }
-.consent { margin: 1rem 0 1.5rem; padding: 0.75rem 1rem 1rem; border: 1px solid #c8c8c8; }
-.consent h3 { margin-top: 0; }
-.status { margin: 0 0 0.5rem; }
-.status strong { padding: 0.1rem 0.5rem; border: 1px solid currentColor; }
-.status-active strong { color: #0b5d1e; }
-.status-expired strong, .status-not_yet_valid strong { color: #4a4a4a; }
-.status-withdrawn strong, .status-partially_withdrawn strong { color: #8a1c1c; }
-ul.rights { padding-left: 0; list-style: none; }
-ul.rights li { margin-bottom: 0.75rem; }
-ul.rights h3 { margin-bottom: 0.1rem; }
-ul.rights p { margin: 0; }
-.article { font-weight: 400; color: #4a4a4a; }
-.page-footer { margin-top: 2rem; padding-top: 0.75rem; padding-bottom: 2rem; border-top: 1px solid #c8c8c8;
-  font-size: 0.9rem; color: #3d3d3d; }
-@media print {
-  @page { size: A4; margin: 15mm 12mm; }
-  body { font-size: 10pt; }
-  .skip-link { display: none; }
-  table { font-size: 9pt; }
-  th, td { padding: 0.25rem 0.35rem; }
-  .page-header, main, .page-footer { max-width: none; padding: 0; }
-  h1, h2, .sender { color: #000000; }
-  .table-wrap { overflow: visible; }
-  thead { display: table-header-group; }
-  tr, .consent, ul.rights li { break-inside: avoid; }
-  h2, h3 { break-after: avoid; }
-  tbody tr:nth-child(even), th, .notice, .empty { background: none; }
-}
-"""
-
-
 # --- Helpers -------------------------------------------------------------------------------------
-
-
-def _rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _require_aware(**moments: datetime) -> None:

@@ -12,6 +12,7 @@ from sqlmodel import Session, SQLModel, col, or_, select
 
 from consent.models import Consent, ConsentGrant, ConsentWithdrawal, SubjectRestriction
 from consent.rules import ConsentFacts, ConsentForm, GrantFacts, RestrictionFacts, WithdrawalFacts
+from gateway.db import is_sqlite
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,24 @@ def add_withdrawal(session: Session, withdrawal: ConsentWithdrawal) -> None:
 
 
 # ---------------------------------------------------------------- restrictions
+
+
+#: First key of the PostgreSQL advisory locks on a subject's restrictions; the second is the subject.
+#: Two-key advisory locks live apart from the one-key locks of the register's sequencer.
+_RESTRICTION_LOCK = 14
+
+
+def lock_restrictions(session: Session, subject_hash: str) -> None:
+    """Hold the subject's restrictions for this transaction, so that two officers setting (or
+    lifting) a restriction at once cannot both pass the "is it restricted?" check: the second
+    waits and then sees the first's outcome. There may be no row to lock yet, hence an advisory
+    lock on PostgreSQL; SQLite serialises writers at BEGIN IMMEDIATE."""
+    if is_sqlite(session.get_bind().engine):
+        return
+    session.execute(
+        sa.text("SELECT pg_advisory_xact_lock(:kind, hashtext(:subject))"),
+        {"kind": _RESTRICTION_LOCK, "subject": subject_hash},
+    )
 
 
 def restrictions_of(session: Session, subject_hash: str) -> list[SubjectRestriction]:

@@ -16,6 +16,7 @@ from sqlmodel import Session
 from audit.service import EntryDraft, EntryKind, record
 from consent import repository
 from consent.models import SubjectRestriction
+from consent.rules import may_lift_restriction, restriction_active
 from gateway.problems import Conflict, Forbidden, NotFound, RuleViolation
 from gateway.runtime import Runtime
 
@@ -42,6 +43,7 @@ def set_restriction(
     While it lasts every consent-based decision about the subject is a deny (`restricted`).
     Raises Conflict when the subject is already restricted at `at`.
     """
+    repository.lock_restrictions(session, subject_hash)
     if is_restricted(session, subject_hash, at):
         raise Conflict("Processing of this subject is already restricted.", slug="already-restricted")
     restriction = SubjectRestriction(
@@ -74,10 +76,11 @@ def lift_restriction(
 
     Raises NotFound when the subject is not restricted at `at`.
     """
+    repository.lock_restrictions(session, subject_hash)
     active = [r for r in repository.restrictions_of(session, subject_hash) if _active(r, at)]
     if not active:
         raise NotFound("Processing of this subject is not restricted.", slug="not-restricted")
-    if not all(may_lift(r.set_by_org, actor_org) for r in active):
+    if not all(may_lift_restriction(r.set_by_org, actor_org) for r in active):
         raise Forbidden(
             "Only an officer of the organisation that set the restriction, or the central privacy "
             "officer, may lift it (art. 14).",
@@ -95,15 +98,8 @@ def lift_restriction(
     return active[0]
 
 
-def may_lift(set_by_org: str | None, actor_org: str | None) -> bool:
-    """Who may lift a beperking (art. 14, 18.3): the central officer (`actor_org` None), or an officer
-    of the organisation that set it. A restriction the central officer set (`set_by_org` None) is
-    lifted only centrally."""
-    return actor_org is None or (set_by_org is not None and set_by_org == actor_org)
-
-
 def _active(restriction: SubjectRestriction, at: dt.datetime) -> bool:
-    return restriction.starts_at <= at and (restriction.ends_at is None or at < restriction.ends_at)
+    return restriction_active(restriction.starts_at, restriction.ends_at, at)
 
 
 def _record_restriction(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 # A partner's clock may run a little ahead of ours; beyond this a "given at"
 # in the future is a data error, not skew.
@@ -22,6 +23,9 @@ CLOCK_SKEW = timedelta(minutes=5)
 #: keeping moments in range means date arithmetic (a year later, local dates) cannot overflow.
 EARLIEST_MOMENT = datetime(1900, 1, 1, tzinfo=UTC)
 PERMIT_REASON = "consent"
+#: Ages and deadlines are counted on the calendar date in the Netherlands: consent signed at 00:30
+#: local time on a twelfth birthday is that day, although it is still the day before in UTC.
+LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
 
 #: Lowercase only: the API schemas lowercase hashes on input, so a stored hash
 #: has one spelling and compares equal to the same document's hash given in capitals.
@@ -59,6 +63,16 @@ class DenyReason(StrEnum):
     NOT_EXPLICIT = "not_explicit"
     RESTRICTED = "restricted"
     NOT_YET_VALID = "not_yet_valid"
+
+
+class ConsentStatus(StrEnum):
+    """Where a statement stands at a moment (Bijlage VIII: one year, withdrawable at any time)."""
+
+    ACTIVE = "active"
+    NOT_YET_VALID = "not_yet_valid"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+    PARTIALLY_WITHDRAWN = "partially_withdrawn"
 
 
 @dataclass(frozen=True)
@@ -183,6 +197,12 @@ def age_on(birth_date: date, on: date) -> int:
         raise ValueError("cannot compute an age before the birth date")
     before_birthday = (on.month, on.day) < (birth_date.month, birth_date.day)
     return on.year - birth_date.year - int(before_birthday)
+
+
+def local_date(moment: datetime) -> date:
+    """The calendar date in the Netherlands, on which ages (art. 6 lid 5-8, 16) and deadlines
+    (art. 10 lid 3) are counted."""
+    return moment.astimezone(LOCAL_TZ).date()
 
 
 def effective_valid_until(given_at: datetime, requested: datetime | None) -> datetime:
@@ -700,7 +720,7 @@ def decide(
     """
     _require_aware(at=at)
     categories = tuple(dict.fromkeys(request.categories))
-    if any(_restriction_active(r, at) for r in restrictions):
+    if any(restriction_active(r.starts_at, r.ends_at, at) for r in restrictions):
         return Decision(tuple(_deny(c, DenyReason.RESTRICTED, None) for c in categories))
     usable = [(c, g) for c in consents for g in c.grants if may_rely_on(request.sender, c, g)]
     statements = _statements_for(usable, withdrawals, request.recipient, at)
@@ -725,9 +745,16 @@ def may_rely_on(sender: str | None, consent: ConsentFacts, grant: GrantFacts) ->
     return sender == consent.obtained_on_behalf_of and grant.recipient == consent.obtained_by
 
 
-def _restriction_active(restriction: RestrictionFacts, at: datetime) -> bool:
+def restriction_active(starts_at: datetime, ends_at: datetime | None, at: datetime) -> bool:
     """Beperking van de verwerking (art. 14) from starts_at until ends_at (exclusive)."""
-    return restriction.starts_at <= at and (restriction.ends_at is None or at < restriction.ends_at)
+    return starts_at <= at and (ends_at is None or at < ends_at)
+
+
+def may_lift_restriction(set_by_org: str | None, actor_org: str | None) -> bool:
+    """Who may lift a beperking (art. 14, 18.3): the central officer (`actor_org` None), or an officer
+    of the organisation that set it. A restriction the central officer set (`set_by_org` None) is
+    lifted only centrally."""
+    return actor_org is None or (set_by_org is not None and set_by_org == actor_org)
 
 
 def _statements_for(
@@ -821,6 +848,41 @@ def _lapse(statement: _Statement, at: datetime) -> DenyReason:
 
 def _deny(category: str, reason: str, consent_id: str | None) -> CategoryDecision:
     return CategoryDecision(category, "deny", consent_id, str(reason))
+
+
+# ----------------------------------------------------------------------- status
+
+
+def consent_status(
+    *,
+    given_at: datetime,
+    valid_until: datetime,
+    withdrawn_at: datetime | None,
+    lines: Iterable[tuple[bool, datetime | None]],
+    at: datetime,
+) -> ConsentStatus:
+    """Status van een toestemmingsverklaring op `at` (Bijlage VIII), for partners and the citizen.
+
+    `withdrawn_at`: when a withdrawal of the whole statement was received; `lines`: its yes/no
+    lines as (granted, when a withdrawal of that line was received). Same boundaries as `decide`:
+    in force for given_at <= at < valid_until, a withdrawal counts from the moment it was received
+    and outranks expiry (the person sees that they withdrew). Withdrawing every "Ja" line withdraws
+    the statement: a "Nee" line cannot be withdrawn (`validate_withdrawal`) and permits nothing.
+    Withdrawing some leaves it partially withdrawn while it is otherwise in force.
+    """
+    _require_aware(given_at=given_at, valid_until=valid_until, withdrawn_at=withdrawn_at, at=at)
+    if withdrawn_at is not None and withdrawn_at <= at:
+        return ConsentStatus.WITHDRAWN
+    yes = [line_withdrawn_at for granted, line_withdrawn_at in lines if granted]
+    _require_aware(**{f"lines[{i}]": moment for i, moment in enumerate(yes)})
+    withdrawn = [moment is not None and moment <= at for moment in yes]
+    if withdrawn and all(withdrawn):
+        return ConsentStatus.WITHDRAWN
+    if at < given_at:
+        return ConsentStatus.NOT_YET_VALID
+    if at >= valid_until:
+        return ConsentStatus.EXPIRED
+    return ConsentStatus.PARTIALLY_WITHDRAWN if any(withdrawn) else ConsentStatus.ACTIVE
 
 
 # ------------------------------------------------------------------- withdrawal

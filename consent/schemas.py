@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
-from consent.rules import ConsentForm, SignatoryRole
+from consent.rules import ConsentForm, ConsentStatus, SignatoryRole
 
 _SHORT = 200
 _TEXT = 10_000
@@ -144,9 +144,6 @@ class WithdrawalOut(BaseModel):
     evidence_sha256: str
     registered_by: str
     created_at: dt.datetime
-
-
-ConsentStatus = Literal["active", "not_yet_valid", "expired", "withdrawn", "partially_withdrawn"]
 
 
 class ConsentOut(BaseModel):

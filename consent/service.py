@@ -8,13 +8,9 @@ logged or written to the register.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import json
 import uuid
 from collections.abc import Collection, Sequence
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -38,12 +34,10 @@ from consent.schemas import (
     WithdrawalIn,
     WithdrawalOut,
 )
-from gateway.problems import NotFound, Problem, RuleBroken
+from gateway.cursors import decode_keyset, encode_keyset
+from gateway.problems import NotFound, RuleBroken
 from gateway.runtime import Runtime
 
-#: Ages are counted on the calendar date in the Netherlands: consent signed at 00:30 local time
-#: on a twelfth birthday is that day, although it is still the day before in UTC.
-LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
 PAGE_SIZE = 50
 
 
@@ -239,7 +233,7 @@ def _registration_violations(
         # The subject's age is not knowable for a given_at out of range (reported above).
         violations += rules.validate_signatories(
             birth_date=body.subject.birth_date,
-            given_on=body.given_at.astimezone(LOCAL_TZ).date(),
+            given_on=rules.local_date(body.given_at),
             signatories=[rules.Signatory(s.role, s.name) for s in body.signatories],
             other_parent_statement=body.other_parent_statement,
             subject_incapable=body.subject_incapable,
@@ -370,7 +364,7 @@ def list_for_subject(
         subject_hash=runtime.bsn_hash(subject_bsn),
         partner=caller,
         limit=limit + 1,
-        before=_decode_cursor(cursor) if cursor else None,
+        before=decode_keyset(cursor) if cursor else None,
     )
     page, more = consents[:limit], len(consents) > limit
     ids = [c.id for c in page]
@@ -387,26 +381,8 @@ def list_for_subject(
         )
         for consent in page
     ]
-    next_cursor = _encode_cursor(page[-1]) if more else None
+    next_cursor = encode_keyset(page[-1].created_at, page[-1].id) if more else None
     return ConsentPage(items=items, next_cursor=next_cursor)
-
-
-def _encode_cursor(consent: Consent) -> str:
-    raw = json.dumps([consent.created_at.isoformat(), consent.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at, consent_id = json.loads(raw)
-        moment = dt.datetime.fromisoformat(created_at)
-        if moment.utcoffset() is None or not isinstance(consent_id, str):
-            raise ValueError("bad cursor")
-        moment = moment.astimezone(dt.UTC)  # a forged year-1 cursor fails here, not in the query
-    except (ValueError, TypeError, OverflowError, binascii.Error) as exc:
-        raise Problem("The cursor is not one this API gave out.", slug="invalid-cursor") from exc
-    return moment, consent_id
 
 
 # -------------------------------------------------------------------- helpers

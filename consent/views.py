@@ -10,10 +10,9 @@ import datetime as dt
 from collections.abc import Collection, Sequence
 
 from consent.models import Consent, ConsentGrant, ConsentWithdrawal
-from consent.rules import ConsentForm
+from consent.rules import ConsentForm, consent_status
 from consent.schemas import (
     ConsentOut,
-    ConsentStatus,
     GrantOut,
     Professional,
     SignatoryOut,
@@ -59,7 +58,13 @@ def consent_view(
     return ConsentOut(
         id=consent.id,
         subject=SubjectOut(bsn=bsn, birth_date=consent.subject_birth_date),
-        status=_status(consent, withdrawn_at, now),
+        status=consent_status(
+            given_at=consent.given_at,
+            valid_until=consent.valid_until,
+            withdrawn_at=min((w.received_at for w in shown if w.grant_ids is None), default=None),
+            lines=[(g.granted, withdrawn_at[g.id]) for g in visible],
+            at=now,
+        ),
         obtained_by=consent.obtained_by,
         obtained_on_behalf_of=consent.obtained_on_behalf_of,
         form=ConsentForm(consent.form),
@@ -94,17 +99,6 @@ def consent_view(
 def _withdrawn_at(grant: ConsentGrant, withdrawals: Sequence[ConsentWithdrawal]) -> dt.datetime | None:
     moments = [w.received_at for w in withdrawals if w.grant_ids is None or grant.id in w.grant_ids]
     return min(moments, default=None)
-
-
-def _status(consent: Consent, withdrawn_at: dict[str, dt.datetime | None], now: dt.datetime) -> ConsentStatus:
-    withdrawn = [moment is not None and moment <= now for moment in withdrawn_at.values()]
-    if withdrawn and all(withdrawn):
-        return "withdrawn"
-    if now >= consent.valid_until:
-        return "expired"
-    if now < consent.given_at:
-        return "not_yet_valid"
-    return "partially_withdrawn" if any(withdrawn) else "active"
 
 
 def withdrawal_view(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI, Query
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from audit.access import decision, metrics, service, verification, views
+from audit.access.html import render_report_html
 from audit.access.letters import (
     DecisionLetter,
     StatusPage,
@@ -19,7 +20,7 @@ from audit.access.letters import (
 )
 from audit.access.report import open_report
 from audit.access.schemas import AccessRequestIn, DecisionIn, VerificationIn
-from audit.access_report import render_html, report_to_json
+from audit.access_report import report_to_json
 from gateway.deps import CitizenDep, OfficerDep, PartnerDep, PrincipalDep, RuntimeDep, SessionDep
 from gateway.principals import OfficerPrincipal
 from gateway.problems import Conflict
@@ -116,5 +117,5 @@ def report_html(
     found = open_report(session, runtime, principal, request_id, form="html")
     if isinstance(found, StatusPage):
         return HTMLResponse(render_status_html(found), status_code=409, headers=_HTML_HEADERS)
-    html = render_letter_html(found) if isinstance(found, DecisionLetter) else render_html(found)
+    html = render_letter_html(found) if isinstance(found, DecisionLetter) else render_report_html(found)
     return HTMLResponse(html, headers=_HTML_HEADERS)

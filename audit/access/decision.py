@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from audit.access import rules
 from audit.access.models import AccessRequestStatus, SubjectAccessRequest
-from audit.access.repository import load
+from audit.access.repository import load, subject_entries
 from audit.access.schemas import DecisionIn
 from audit.access.views import reader_kind, status_view
 from audit.models import RegisterEntry
@@ -18,15 +17,7 @@ from gateway.principals import OfficerPrincipal
 from gateway.problems import Conflict, NotFound, RuleBroken
 from gateway.runtime import Runtime
 
-__all__ = ["decide", "officer_view", "subject_entries"]
-
-
-def subject_entries(session: Session, subject_hash: str) -> Sequence[RegisterEntry]:
-    return session.exec(
-        select(RegisterEntry)
-        .where(RegisterEntry.subject_hash == subject_hash)
-        .order_by(col(RegisterEntry.seq))
-    ).all()
+__all__ = ["decide", "officer_view"]
 
 
 def _link(entry: RegisterEntry) -> rules.EntryLink:

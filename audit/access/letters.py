@@ -11,14 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from audit.access_report import (
-    RIGHTS,
-    escape_html,
-    format_date_nl,
-    render_page,
-    time_html,
-    withheld_ground_label,
-)
+from audit.access.html import escape_html, render_page, time_html
+from audit.access_report import RIGHTS, format_date_nl, withheld_ground_label
+from audit.canonical import rfc3339
 
 __all__ = [
     "STATUS_EXPLANATIONS_NL",
@@ -103,11 +98,11 @@ def letter_to_json(letter: DecisionLetter) -> dict[str, Any]:
         "outcome": letter.outcome,
         "request": {
             "id": letter.request_id,
-            "received_at": _rfc3339(letter.received_at),
-            "decided_at": _rfc3339(letter.decided_at),
+            "received_at": rfc3339(letter.received_at),
+            "decided_at": rfc3339(letter.decided_at),
         },
         "subject": {"label": letter.subject_label},
-        "generated_at": _rfc3339(letter.generated_at),
+        "generated_at": rfc3339(letter.generated_at),
         "refusal": {
             "ground": letter.ground,
             "article": letter.article or ("10.6" if letter.outcome == "refused" else None),
@@ -189,7 +184,3 @@ Privacyreglement Meerpunt, artikel 10.</p>
 
 def _noon(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, 12, tzinfo=dt.UTC)
-
-
-def _rfc3339(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")

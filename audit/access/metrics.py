@@ -19,6 +19,7 @@ from sqlmodel import col
 
 from audit.access import rules
 from audit.access.models import SubjectAccessRequest
+from consent.rules import local_date
 from gateway.runtime import Runtime
 
 log = logging.getLogger("meerpunt.access.metrics")
@@ -43,8 +44,6 @@ def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily
 
 def count_requests(runtime: Runtime) -> tuple[dict[str, int], int]:
     """Requests per status, and open requests whose due date (a Dutch date) has passed."""
-    from audit.access.views import local_date  # imported late: views imports this package
-
     today = local_date(runtime.clock())
     status = col(SubjectAccessRequest.status)
     with runtime.engine.connect() as connection:

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from audit.access import rules
 from audit.access.letters import DecisionLetter, StatusPage
 from audit.access.models import AccessRequestStatus, SubjectAccessRequest
+from audit.access.repository import subject_entries
 from audit.access.views import is_requester, read, reader_kind, reader_org
 from audit.access_report import (
     AccessReport,
@@ -29,7 +30,7 @@ from consent.restrictions import is_restricted
 from gateway.principals import Principal
 from gateway.runtime import Runtime
 
-__all__ = ["build_access_report", "open_report", "report_available"]
+__all__ = ["build_access_report", "open_report"]
 
 _REQUESTED_BY = {"self": "self", "parent_with_authority": "parent_with_authority", "guardian": "guardian"}
 
@@ -155,11 +156,7 @@ def _consents(session: Session, runtime: Runtime, subject_hash: str) -> tuple[Co
 
 def build_access_report(session: Session, runtime: Runtime, request: SubjectAccessRequest) -> AccessReport:
     now = runtime.clock()
-    entries = session.exec(
-        select(RegisterEntry)
-        .where(RegisterEntry.subject_hash == request.subject_hash)
-        .order_by(col(RegisterEntry.occurred_at), col(RegisterEntry.seq))
-    ).all()
+    entries = subject_entries(session, request.subject_hash)
     withheld = frozenset(request.withheld_entries)
     data = AccessReportInput(
         request_id=request.id,
@@ -177,10 +174,6 @@ def build_access_report(session: Session, runtime: Runtime, request: SubjectAcce
         restricted=is_restricted(session, request.subject_hash, now),
     )
     return build_report(data, now)
-
-
-def report_available(request: SubjectAccessRequest) -> bool:
-    return request.status == AccessRequestStatus.RELEASED
 
 
 def _letter(request: SubjectAccessRequest, now: dt.datetime) -> DecisionLetter:
@@ -232,7 +225,7 @@ def open_report(
     record_read(
         session,
         principal,
-        at=runtime.clock(),
+        at=now,
         action="access_report",
         subject_hash=request.subject_hash,
         returned=returned,

@@ -4,16 +4,18 @@ the subject (the birth date on record and who signed which consent, art. 16)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from audit.access import rules
 from audit.access.models import SubjectAccessRequest
+from audit.models import RegisterEntry
 from consent.models import Consent, ConsentWithdrawal
 from gateway.db import is_sqlite
 from gateway.problems import NotFound
 
-__all__ = ["consent_facts", "load"]
+__all__ = ["consent_facts", "load", "subject_entries"]
 
 
 def load(session: Session, request_id: str, *, for_update: bool = False) -> SubjectAccessRequest:
@@ -26,6 +28,17 @@ def load(session: Session, request_id: str, *, for_update: bool = False) -> Subj
     if request is None:
         raise NotFound("No such access request.")
     return request
+
+
+def subject_entries(session: Session, subject_hash: str) -> Sequence[RegisterEntry]:
+    """Every register entry about the subject, in register order: the report spans all partners
+    (art. 10.4), so this read is not scoped to a viewer: only the requester(s) and the deciding
+    officers get what comes of it, and that is registered (`record_read`, the decision's entry)."""
+    return session.exec(
+        select(RegisterEntry)
+        .where(RegisterEntry.subject_hash == subject_hash)
+        .order_by(col(RegisterEntry.seq))
+    ).all()
 
 
 def consent_facts(session: Session, subject_hash: str) -> tuple[set[dt.date], list[rules.SignedConsent]]:

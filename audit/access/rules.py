@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
+from consent.rules import age_on
 from gateway.problems import RuleViolation
 
 
@@ -110,8 +111,7 @@ def age_at(birth_date: dt.date | None, today: dt.date) -> int | None:
     """Completed years on `today`; None when unknown or in the future (then a professional verifies)."""
     if birth_date is None or birth_date > today:
         return None
-    before_birthday = (today.month, today.day) < (birth_date.month, birth_date.day)
-    return today.year - birth_date.year - int(before_birthday)
+    return age_on(birth_date, today)
 
 
 # --- Evidence of representation --------------------------------------------------------------------
@@ -284,13 +284,19 @@ def decision_violations(
 ) -> list[RuleViolation]:
     """A refusal needs an art. 10.6 ground and a motivation (art. 10 lid 6-7); so does withholding.
 
-    Only rows of the report (disclosures and corrections, art. 10.4) can be withheld: withholding
-    anything else would be counted as withheld while nothing was left out.
+    A ground, when given, is one of art. 10.6 a-e whatever the decision: it is stored and shown as
+    the ground of the decision. Only rows of the report (disclosures and corrections, art. 10.4)
+    can be withheld: withholding anything else would be counted as withheld while nothing was left
+    out.
     """
     violations: list[RuleViolation] = []
     motivated = bool(motivation and motivation.strip())
+    if ground is not None and ground not in REFUSAL_GROUNDS:
+        violations.append(
+            RuleViolation("refusal_ground_unknown", "10.6", "The ground is one of art10_6_a … art10_6_e.")
+        )
     if decision == "refuse" or withheld_entries:
-        if ground not in REFUSAL_GROUNDS:
+        if ground is None:
             violations.append(
                 RuleViolation("refusal_ground_missing", "10.6", "Name the ground: art10_6_a … art10_6_e.")
             )

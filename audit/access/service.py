@@ -24,9 +24,10 @@ from audit.access.models import SubjectAccessRequest
 from audit.access.repository import consent_facts
 from audit.access.rules import Relationship
 from audit.access.schemas import AccessRequestIn
-from audit.access.views import co_requester_record, local_date, requester_record, status_view
+from audit.access.views import co_requester_record, requester_record, status_view
 from audit.service import EntryDraft, EntryKind, record, rfc3339
 from consent.bsn import is_valid_bsn
+from consent.rules import local_date
 from gateway.principals import CitizenPrincipal, PartnerPrincipal, Principal
 from gateway.problems import Forbidden, RuleBroken, RuleViolation
 from gateway.runtime import Runtime

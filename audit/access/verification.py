@@ -13,8 +13,9 @@ from audit.access.repository import consent_facts, load
 from audit.access.rules import Relationship
 from audit.access.schemas import VerificationIn
 from audit.access.service import apply_transition, request_facts, require_valid_bsns
-from audit.access.views import local_date, status_view
+from audit.access.views import status_view
 from audit.service import EntryDraft, EntryKind, record, rfc3339
+from consent.rules import local_date
 from gateway.principals import CitizenPrincipal, PartnerPrincipal
 from gateway.problems import Conflict, NotFound, RuleBroken, RuleViolation
 from gateway.runtime import Runtime

@@ -3,9 +3,6 @@ worklist (art. 10.3), paginated with an opaque cursor."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,16 +13,16 @@ from audit.access.letters import STATUS_EXPLANATIONS_NL
 from audit.access.models import SubjectAccessRequest
 from audit.access.repository import load
 from audit.service import rfc3339
-from consent.service import LOCAL_TZ
+from consent.rules import local_date
+from gateway.cursors import decode_keyset, encode_keyset
 from gateway.principals import CitizenPrincipal, OfficerPrincipal, PartnerPrincipal, Principal
-from gateway.problems import NotFound, Problem, RuleBroken, RuleViolation
+from gateway.problems import NotFound, RuleBroken, RuleViolation
 from gateway.runtime import Runtime
 
 __all__ = [
     "co_requester_record",
     "is_requester",
     "list_for_officer",
-    "local_date",
     "may_see",
     "read",
     "reader_kind",
@@ -33,11 +30,6 @@ __all__ = [
     "requester_record",
     "status_view",
 ]
-
-
-def local_date(moment: dt.datetime) -> dt.date:
-    """The calendar date in the Netherlands: deadlines and ages are Dutch dates (art. 10.3, 16)."""
-    return moment.astimezone(LOCAL_TZ).date()
 
 
 def requester_record(request: SubjectAccessRequest) -> dict[str, Any]:
@@ -150,20 +142,6 @@ def status_view(
 # --- The officers' worklist (art. 10.3) -----------------------------------------------------------
 
 
-def _encode_cursor(request: SubjectAccessRequest) -> str:
-    text = f"{rfc3339(request.received_at)}|{request.id}"
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        moment, request_id = text.split("|", 1)
-        return dt.datetime.fromisoformat(moment.replace("Z", "+00:00")), request_id
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise Problem("The cursor is not one this API returned.", slug="invalid-cursor") from None
-
-
 def list_for_officer(
     session: Session,
     runtime: Runtime,
@@ -196,7 +174,7 @@ def list_for_officer(
     elif status:
         query = query.where(SubjectAccessRequest.status == status)
     if cursor:
-        moment, after_id = _decode_cursor(cursor)
+        moment, after_id = decode_keyset(cursor)
         query = query.where(
             sa.or_(
                 col(SubjectAccessRequest.received_at) > moment,
@@ -209,5 +187,5 @@ def list_for_officer(
     page = rows[:limit]
     return {
         "items": [status_view(r, runtime, officer) for r in page],
-        "next_cursor": _encode_cursor(page[-1]) if len(rows) > limit and page else None,
+        "next_cursor": encode_keyset(page[-1].received_at, page[-1].id) if len(rows) > limit else None,
     }

@@ -12,6 +12,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from audit.access.html import render_report_html
 from audit.access_report import (
     AccessReport,
     AccessReportInput,
@@ -20,7 +21,6 @@ from audit.access_report import (
     DisclosureRecord,
     PartnerName,
     build_report,
-    render_html,
 )
 
 JGZ = PartnerName("99990000000000000004", "Stichting Jeugdgezondheidszorg Zuid-Holland West")
@@ -154,5 +154,5 @@ def sample_report() -> AccessReport:
 
 if __name__ == "__main__":
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "access-report.html")
-    target.write_text(render_html(sample_report()), encoding="utf-8")
+    target.write_text(render_report_html(sample_report()), encoding="utf-8")
     print(target)

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from audit.access.html import format_date_short_nl, render_report_html
 from audit.access_report import (
     CONSENT_STATUS_LABELS,
     AccessReport,
@@ -24,10 +25,8 @@ from audit.access_report import (
     PartnerName,
     build_report,
     consent_status,
-    format_date_short_nl,
     format_datetime_nl,
     legal_basis_label,
-    render_html,
     report_to_json,
 )
 
@@ -218,7 +217,7 @@ def test_nothing_withheld_means_no_ground() -> None:
     assert result.withheld_count == 0
     assert result.withheld_ground is None
     assert report_to_json(result)["withheld"] == {"count": 0, "ground": None}
-    assert "niet opgenomen" not in render_html(result)
+    assert "niet opgenomen" not in render_report_html(result)
 
 
 def test_consents_newest_first_with_status_at_report_time() -> None:
@@ -239,7 +238,7 @@ def test_unknown_category_is_shown_by_its_code() -> None:
 def test_full_bsn_never_reaches_the_report() -> None:
     result = report(subject_label=FULL_BSN)
     assert result.subject_label == "*****2333"
-    assert FULL_BSN not in render_html(result)
+    assert FULL_BSN not in render_report_html(result)
     assert FULL_BSN not in json.dumps(report_to_json(result))
 
 
@@ -396,7 +395,9 @@ def test_json_marks_corrections() -> None:
 )
 def test_legal_basis_labels(basis_type: str, ground: str, expected: str) -> None:
     assert legal_basis_label(basis_type, ground, None) == expected
-    page = render_html(report(disclosures=(make_disclosure(legal_basis_type=basis_type, ground=ground),)))
+    page = render_report_html(
+        report(disclosures=(make_disclosure(legal_basis_type=basis_type, ground=ground),))
+    )
     assert expected in page
 
 
@@ -410,16 +411,18 @@ def test_consent_basis_names_the_date_in_dutch() -> None:
 
 
 def test_statutory_ground_from_a_professional_is_escaped() -> None:
-    page = render_html(report(disclosures=(make_disclosure(legal_basis_type="statutory", ground=XSS),)))
+    page = render_report_html(
+        report(disclosures=(make_disclosure(legal_basis_type="statutory", ground=XSS),))
+    )
     assert "<script" not in page
     assert "Wettelijke grondslag: &lt;script&gt;" in page
 
 
-# --- render_html (art. 10 lid 3-4) ---------------------------------------------------------------
+# --- render_report_html (art. 10 lid 3-4) --------------------------------------------------------
 
 
 def test_page_is_a_complete_dutch_html5_document() -> None:
-    page = render_html(report())
+    page = render_report_html(report())
     assert page.startswith("<!DOCTYPE html>\n")
     assert '<html lang="nl">' in page
     assert '<meta charset="utf-8">' in page
@@ -435,7 +438,7 @@ def test_page_is_a_complete_dutch_html5_document() -> None:
 
 
 def test_page_loads_nothing_from_elsewhere() -> None:
-    page = render_html(report())
+    page = render_report_html(report())
     lowered = page.lower()
     for forbidden in (
         "http://",
@@ -452,7 +455,7 @@ def test_page_loads_nothing_from_elsewhere() -> None:
 
 
 def test_disclosure_table_has_caption_and_column_headers() -> None:
-    page = render_html(report())
+    page = render_report_html(report())
     assert "<caption" in page
     for column in ("Datum", "Van", "Aan", "Welke gegevens", "Waarom", "Grondslag", "Ontvangen/bevestigd"):
         assert f'<th scope="col">{column}</th>' in page
@@ -475,7 +478,7 @@ def test_dates_in_dutch_amsterdam_time(moment: datetime, expected: str) -> None:
 
 
 def test_dates_on_the_page_are_dutch_and_machine_readable() -> None:
-    page = render_html(report())
+    page = render_report_html(report())
     # In the table: a compact date over the time, in a column that never wraps.
     assert (
         '<td class="date"><time datetime="2026-02-03T13:05:00Z"><span class="day">3 feb. 2026</span> '
@@ -486,7 +489,9 @@ def test_dates_on_the_page_are_dutch_and_machine_readable() -> None:
 
 
 def test_unacknowledged_disclosure_says_so() -> None:
-    page = render_html(report(disclosures=(make_disclosure(acknowledged=False, acknowledged_at=None),)))
+    page = render_report_html(
+        report(disclosures=(make_disclosure(acknowledged=False, acknowledged_at=None),))
+    )
     assert "Nog niet bevestigd" in page
 
 
@@ -502,7 +507,7 @@ def test_everything_a_professional_typed_is_escaped() -> None:
         sender=evil,
         categories=("<img src=x onerror=alert(1)>",),
     )
-    page = render_html(
+    page = render_report_html(
         report(
             disclosures=(disclosure,),
             consents=(consent,),
@@ -522,19 +527,19 @@ def test_everything_a_professional_typed_is_escaped() -> None:
 @settings(max_examples=200, deadline=None)
 @given(text=st.text())
 def test_no_text_can_change_the_page_structure(text: str) -> None:
-    baseline = parse(render_html(report())).tags
+    baseline = parse(render_report_html(report())).tags
     disclosure = make_disclosure(reason=text, description=f"x{text}", sender=PartnerName("1", text))
-    assert parse(render_html(report(disclosures=(disclosure,), request_id=text))).tags == baseline
+    assert parse(render_report_html(report(disclosures=(disclosure,), request_id=text))).tags == baseline
 
 
 def test_correction_is_shown_as_such() -> None:
-    page = render_html(report(disclosures=(make_disclosure(kind="correction"),)))
+    page = render_report_html(report(disclosures=(make_disclosure(kind="correction"),)))
     assert "Correctie doorgegeven" in page
-    assert "Correctie doorgegeven" not in render_html(report())
+    assert "Correctie doorgegeven" not in render_report_html(report())
 
 
 def test_empty_report_says_so_and_still_lists_consents_and_rights() -> None:
-    page = render_html(report(disclosures=()))
+    page = render_report_html(report(disclosures=()))
     assert "Er zijn via Meerpunt geen gegevens over u verstrekt." in page
     assert '<table class="disclosures"' not in page
     assert "Uw toestemmingen" in page and "Toestemming vastgelegd door Het Baken College" in page
@@ -542,13 +547,13 @@ def test_empty_report_says_so_and_still_lists_consents_and_rights() -> None:
 
 
 def test_no_consents_says_so() -> None:
-    page = render_html(report(consents=()))
+    page = render_report_html(report(consents=()))
     assert "geen toestemming van u vastgelegd" in page
 
 
 def test_consent_section_in_dutch() -> None:
     withdrawn = make_consent("w", withdrawn_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC), form="oral")
-    page = render_html(report(consents=(make_consent(), withdrawn)))
+    page = render_report_html(report(consents=(make_consent(), withdrawn)))
     assert "Status: <strong>geldig</strong>" in page
     assert "Status: <strong>ingetrokken</strong>" in page
     assert "schriftelijk" in page and "mondeling" in page
@@ -559,7 +564,7 @@ def test_consent_section_in_dutch() -> None:
 
 
 def test_withheld_sentence_names_the_ground_in_plain_dutch() -> None:
-    page = render_html(
+    page = render_report_html(
         report(
             disclosures=(make_disclosure("a"), make_disclosure("b", reason="Geheim")),
             withheld_entry_ids=frozenset({"b"}),
@@ -573,7 +578,7 @@ def test_withheld_sentence_names_the_ground_in_plain_dutch() -> None:
 
 
 def test_withheld_everything_still_says_both_facts() -> None:
-    page = render_html(
+    page = render_report_html(
         report(withheld_entry_ids=frozenset({"e1"}), withheld_ground=None),
     )
     assert "Een deel van de gegevens is niet opgenomen" in page
@@ -582,7 +587,7 @@ def test_withheld_everything_still_says_both_facts() -> None:
 
 
 def test_rights_section_lists_every_right_with_its_article() -> None:
-    page = render_html(report())
+    page = render_report_html(report())
     for title, article in [
         ("Correctie", "artikel 11"),
         ("Verwijdering", "artikel 12"),
@@ -597,15 +602,15 @@ def test_rights_section_lists_every_right_with_its_article() -> None:
 
 
 def test_header_shows_masked_subject_requester_and_reference() -> None:
-    page = render_html(report())
+    page = render_report_html(report())
     assert "*****2333" in page
     assert "een ouder met gezag" in page
     assert "sar-42" in page
 
 
 def test_restriction_is_mentioned() -> None:
-    assert "beperking van de verwerking (artikel 14)" in render_html(report(restricted=True))
-    assert "Beperking van kracht" not in render_html(report())
+    assert "beperking van de verwerking (artikel 14)" in render_report_html(report(restricted=True))
+    assert "Beperking van kracht" not in render_report_html(report())
 
 
 # --- Partial withdrawal (Bijlage VIII) -------------------------------------------------------------
@@ -627,7 +632,7 @@ def test_a_withdrawn_line_shows_as_withdrawn_and_the_consent_as_partially_withdr
     assert (first["status"], first["withdrawn_at"]) == ("withdrawn", "2026-02-20T10:00:00Z")
     assert first["status_label"] == "Toestemming ingetrokken op 20 februari 2026"
     assert (second["status"], second["withdrawn_at"]) == ("granted", None)
-    page = render_html(report(consents=(consent,)))
+    page = render_report_html(report(consents=(consent,)))
     assert "gedeeltelijk ingetrokken" in page and "Toestemming ingetrokken op 20 februari 2026" in page
 
 
@@ -668,7 +673,7 @@ def test_a_message_erased_before_acknowledgement_says_so_and_never_claims_receip
             "Opgehaald, niet bevestigd; gewist op 2 maart 2026 (artikel 12)",
         ),
     }
-    page = render_html(report(disclosures=(never,)))
+    page = render_report_html(report(disclosures=(never,)))
     assert "Niet afgeleverd: gewist op 2 maart 2026" in page and "Ja, op" not in page
 
 
@@ -676,7 +681,7 @@ def test_a_message_erased_before_acknowledgement_says_so_and_never_claims_receip
 
 
 def test_the_skip_link_leads_to_the_content() -> None:
-    page = render_html(report())
+    page = render_report_html(report())
     assert '<a class="skip-link" href="#inhoud">Direct naar de inhoud</a>' in page
     assert page.index("skip-link") < page.index("<header")
     assert '<main id="inhoud" tabindex="-1">' in page
@@ -694,7 +699,7 @@ def test_table_dates_use_the_dutch_month_abbreviations(month: int, short: str) -
 def test_the_documentation_sample_renders_every_part_of_the_page() -> None:
     from tests.audit.sample_report import sample_report
 
-    page = render_html(sample_report())
+    page = render_report_html(sample_report())
     assert parse(page).errors == []
     for text in (
         "Niet afgeleverd: gewist",

@@ -22,7 +22,7 @@ from audit.access.rules import (
     withheld_closure,
     withholding_candidates,
 )
-from consent.restrictions import may_lift
+from consent.rules import may_lift_restriction
 
 BORN = dt.date(2012, 5, 1)
 NOW = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
@@ -207,4 +207,11 @@ def test_overrides_with_a_waived_notice_are_candidates_for_withholding() -> None
 def test_a_restriction_is_lifted_by_its_organisation_or_centrally(
     set_by: str | None, lifter: str | None, allowed: bool
 ) -> None:
-    assert may_lift(set_by, lifter) is allowed
+    assert may_lift_restriction(set_by, lifter) is allowed
+
+
+@pytest.mark.parametrize("decision", ["release", "refuse"])
+def test_a_ground_given_is_one_of_art_10_6(decision: str) -> None:
+    violations = decision_violations(decision, "art10_6_z", "Veiligheid", [], known_entries=set())
+    assert [(v.code, v.article) for v in violations] == [("refusal_ground_unknown", "10.6")]
+    assert decision_violations("release", None, None, [], known_entries=set()) == []

@@ -819,6 +819,25 @@ def test_listing_shows_withdrawal_status(client_for: Client) -> None:
     assert item["withdrawals"][0]["grants"] == [first_grant]
 
 
+def test_withdrawing_every_yes_line_withdraws_the_consent_as_the_report_says(client_for: Client) -> None:
+    """A "Nee" line cannot be withdrawn and permits nothing: with every "Ja" line withdrawn the
+    statement is withdrawn, in the partner's listing as in the citizen's report."""
+    client = client_for(MUNICIPALITY)
+    bsn = new_bsn()
+    created = register(client, consent_body(bsn=bsn, grants=[grant(JGZ), grant(SCHOOL, granted=False)]))
+    withdrawn = client.post(
+        f"/v1/consents/{created['id']}/withdrawal",
+        json={
+            "received_at": now().isoformat(),
+            "grants": [created["grants"][0]["id"]],
+            "evidence_sha256": SHA_2,
+        },
+    )
+    assert withdrawn.status_code == 201, withdrawn.text
+    [item] = list_consents(client, bsn)["items"]
+    assert item["status"] == "withdrawn"
+
+
 def test_listing_refuses_an_invalid_bsn(client_for: Client) -> None:
     response = client_for(MUNICIPALITY).get("/v1/consents", params={"subject_bsn": "12345"})
     assert response.status_code == 422

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -15,6 +17,7 @@ from audit.models import RegisterEntry
 from audit.service import EntryKind
 from consent import service
 from consent.schemas import ConsentIn, WithdrawalIn
+from gateway.db import is_sqlite, unit_of_work
 from gateway.problems import Conflict, NotFound
 from gateway.runtime import Runtime
 from tests.support import JGZ, MUNICIPALITY, SCHOOL, new_bsn
@@ -203,3 +206,43 @@ def test_recipient_only_partner_cannot_withdraw_grants_it_cannot_see(
             WithdrawalIn(received_at=now(), grants=[school_grant], evidence_sha256="cd" * 32),
         )
     assert [v.code for v in refused.value.violations] == ["unknown_grant"]
+
+
+def test_two_officers_restricting_at_once_restrict_once(runtime: Runtime, engine: Engine) -> None:
+    """Art. 14 on PostgreSQL: the second waits for the first and then finds the subject restricted
+    (one restriction, one register entry). SQLite serialises writers at BEGIN IMMEDIATE."""
+    if is_sqlite(engine):
+        pytest.skip("SQLite has a single writer by design")
+    subject = runtime.bsn_hash(new_bsn())
+    outcome: list[BaseException | None] = []
+
+    def second_officer() -> None:
+        try:
+            with unit_of_work(engine) as other:
+                service.set_restriction(other, runtime, subject, "bezwaar", "officer-2", now())
+            outcome.append(None)
+        except Conflict as conflict:
+            outcome.append(conflict)
+
+    with unit_of_work(engine) as first:
+        service.set_restriction(first, runtime, subject, "bezwaar", "officer-1", now())
+        thread = threading.Thread(target=second_officer)
+        thread.start()
+        # Commit only once the second officer's transaction waits for this one, or has finished
+        # without waiting (the race this test is about).
+        while thread.is_alive() and not _waits_for_a_lock(engine):
+            thread.join(0.01)
+    thread.join()
+    assert len(outcome) == 1 and isinstance(outcome[0], Conflict)
+    with Session(engine) as session:
+        kinds = session.exec(select(RegisterEntry.kind).where(RegisterEntry.subject_hash == subject)).all()
+    assert kinds == [EntryKind.RESTRICTION_SET]
+
+
+def _waits_for_a_lock(engine: Engine) -> bool:
+    with engine.connect() as connection:
+        waiting = sa.text(
+            "SELECT count(*) FROM pg_locks WHERE NOT granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        return bool(connection.execute(waiting).scalar_one())

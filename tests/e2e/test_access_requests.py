@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -599,6 +600,24 @@ def test_partner_desk_lodges_a_written_request_and_a_refusal_is_a_motivated_dutc
     assert decision["motivation"] in html and "Autoriteit Persoonsgegevens" in html
 
 
+def test_a_ground_is_one_of_art_10_6_whatever_the_decision(
+    client_for: Client, anonymous: httpx.Client, dev_env: DevEnv
+) -> None:
+    request_id = client_for(JGZ).post(URL, json=desk_body(new_bsn())).json()["id"]
+    jgz_officer = dev_env.officer_headers(JGZ)
+    bad = anonymous.post(
+        f"{URL}/{request_id}/decision",
+        json={"decision": "release", "ground": "art10_6_e because of everything"},
+        headers=jgz_officer,
+    )
+    assert bad.status_code == 422, bad.text
+    assert [(v["code"], v["article"]) for v in bad.json()["violations"]] == [
+        ("refusal_ground_unknown", "10.6")
+    ]
+    assert client_for(JGZ).get(f"{URL}/{request_id}").json()["status"] == "pending_decision"
+    assert release(anonymous, dev_env, request_id, JGZ).status_code == 200
+
+
 # --- Deadlines, worklist, metrics ----------------------------------------------------------------
 
 
@@ -676,3 +695,13 @@ def test_the_worklist_paginates_and_validates_its_filter(
     bad = anonymous.get(URL, params={"status": "everything"}, headers=officer)
     assert bad.status_code == 422 and bad.json()["violations"][0]["code"] == "unknown_status"
     assert anonymous.get(URL, params={"cursor": "nonsense!"}, headers=officer).status_code == 400
+
+
+@pytest.mark.parametrize("moment", ["2026-01-01T00:00:00", "0001-01-01T00:00:00+01:00", "2026-13-01"])
+def test_a_forged_worklist_cursor_is_refused_not_a_server_error(
+    anonymous: httpx.Client, dev_env: DevEnv, moment: str
+) -> None:
+    forged = base64.urlsafe_b64encode(f"{moment}|x".encode()).decode().rstrip("=")
+    response = anonymous.get(URL, params={"cursor": forged}, headers=dev_env.officer_headers(CENTRAL))
+    assert response.status_code == 400, response.text
+    assert response.json()["type"].endswith("invalid-cursor")
