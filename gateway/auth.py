@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
@@ -26,10 +27,12 @@ from jose import jwt
 from jose.backends.cryptography_backend import CryptographyECKey
 from jose.exceptions import JOSEError
 
+from consent.bsn import is_valid_bsn
+from gateway.oidc import OidcIssuer, ProviderUnavailable, TokenInvalid
 from gateway.principals import CitizenPrincipal, OfficerPrincipal, PartnerPrincipal
-from gateway.problems import BearerTokenRefused, Forbidden, NotAuthenticated
+from gateway.problems import BearerTokenRefused, Forbidden, NotAuthenticated, Problem
 from gateway.registry import PartnerRegistry
-from gateway.settings import TokenIssuer
+from gateway.settings import EIDAS_SUBSTANTIAL, TokenIssuer
 
 log = logging.getLogger("meerpunt.gateway")
 
@@ -171,68 +174,124 @@ class PartnerAuthenticator:
 
 
 class TokenVerifier:
-    """Verifies OIDC bearer tokens against configured issuers, with pinned algorithms and audience."""
+    """Verifies OIDC bearer tokens against the configured issuers (gateway.oidc), and maps their
+    claims to officers and citizens with each issuer's claim names (SPEC §5, §9)."""
 
-    def __init__(self, issuers: list[TokenIssuer]) -> None:
-        self._issuers: dict[str, tuple[TokenIssuer, Any]] = {}
-        for issuer in issuers:
-            from cryptography.hazmat.primitives.serialization import load_pem_public_key
+    def __init__(self, issuers: Sequence[TokenIssuer], *, http_client: httpx.Client | None = None) -> None:
+        self.issuers: dict[str, OidcIssuer] = {
+            config.issuer: OidcIssuer(config, http_client=http_client) for config in issuers
+        }
 
-            key = load_pem_public_key(issuer.public_key_file.read_bytes())
-            self._issuers[issuer.issuer] = (issuer, key)
-
-    def claims(self, token: str) -> dict[str, Any]:
+    def issuer_of(self, token: str) -> OidcIssuer:
         try:
             unverified = jwt.get_unverified_claims(token)
         except JOSEError as exc:
             raise BearerTokenRefused(
                 "The bearer token is malformed.", slug="invalid-token", invalid=True
             ) from exc
-        found = self._issuers.get(str(unverified.get("iss", "")))
+        found = self.issuers.get(str(unverified.get("iss", "")))
         if found is None:
             raise BearerTokenRefused(
                 "The bearer token comes from an unknown issuer.", slug="invalid-token", invalid=True
             )
-        issuer, key = found
+        return found
+
+    def claims(self, token: str) -> dict[str, Any]:
+        return self._verified(token)[1]
+
+    def _verified(self, token: str) -> tuple[OidcIssuer, dict[str, Any]]:
+        issuer = self.issuer_of(token)
         try:
-            # algorithms=[...] is explicit: python-jose only enforces the algorithm when given the list,
-            # which is what stops "alg: none" and key-confusion attacks.
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                key,
-                algorithms=issuer.algorithms,
-                audience=issuer.audience,
-                issuer=issuer.issuer,
-                options={"require_exp": True, "require_iat": True, "require_sub": True},
-            )
-        except JOSEError as exc:
+            return issuer, issuer.verify(token, audience=issuer.config.audience)
+        except TokenInvalid as exc:
             raise BearerTokenRefused(
                 f"The bearer token was refused: {exc}", slug="invalid-token", invalid=True
             ) from exc
-        return claims
+        except ProviderUnavailable as exc:
+            log.warning("issuer %s unavailable: %s", issuer.config.issuer, exc)
+            raise Problem(
+                "The sign-in provider cannot be reached to check the token; try again shortly.",
+                status=503,
+                slug="identity-provider-unavailable",
+                title="Identity provider unavailable",
+                headers={"Retry-After": "5"},
+            ) from exc
 
     def officer(self, token: str) -> OfficerPrincipal:
-        return _officer(self.claims(token))
+        issuer, claims = self._verified(token)
+        return officer_from_claims(issuer.config, claims)
 
     def citizen(self, token: str) -> CitizenPrincipal:
-        return _citizen(self.claims(token))
+        issuer, claims = self._verified(token)
+        return citizen_from_claims(issuer.config, claims)
 
     def person(self, token: str) -> OfficerPrincipal | CitizenPrincipal:
         """A citizen's or an officer's token, whichever it is (verified once)."""
-        claims = self.claims(token)
-        return _citizen(claims) if claims.get("role") == "citizen" else _officer(claims)
+        issuer, claims = self._verified(token)
+        return person_from_claims(issuer.config, claims)
 
 
-def _officer(claims: dict[str, Any]) -> OfficerPrincipal:
-    if claims.get("role") != "privacy_officer" or not claims.get("org"):
+def _claim_values(claims: dict[str, Any], name: str) -> list[str]:
+    """A claim as a list of strings: providers send roles as one string or as an array."""
+    value = claims.get(name)
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [str(v) for v in value if isinstance(v, str | int)]
+    return []
+
+
+def is_citizen_claims(config: TokenIssuer, claims: dict[str, Any]) -> bool:
+    if config.users == "citizens":
+        return True
+    if config.users == "officers":
+        return False
+    return "citizen" in _claim_values(claims, config.role_claim)
+
+
+def person_from_claims(config: TokenIssuer, claims: dict[str, Any]) -> OfficerPrincipal | CitizenPrincipal:
+    if is_citizen_claims(config, claims):
+        return citizen_from_claims(config, claims)
+    return officer_from_claims(config, claims)
+
+
+def officer_from_claims(config: TokenIssuer, claims: dict[str, Any]) -> OfficerPrincipal:
+    """A privacy officer needs the officer role and an organisation (art. 18.3: an officer sees
+    what their own organisation sent or received; `meerpunt` is the central officer)."""
+    orgs = _claim_values(claims, config.org_claim)
+    if (
+        not config.serves("officers")
+        or "privacy_officer" not in _claim_values(claims, config.role_claim)
+        or len(orgs) != 1
+    ):
         raise Forbidden("This action is reserved for privacy officers.", slug="officer-required")
-    return OfficerPrincipal(subject=str(claims["sub"]), org=str(claims["org"]), name=claims.get("name"))
+    name = claims.get(config.name_claim)
+    return OfficerPrincipal(
+        subject=str(claims["sub"]), org=orgs[0], name=str(name) if isinstance(name, str) else None
+    )
 
 
-def _citizen(claims: dict[str, Any]) -> CitizenPrincipal:
-    if claims.get("role") != "citizen" or not claims.get("bsn"):
+def citizen_from_claims(config: TokenIssuer, claims: dict[str, Any]) -> CitizenPrincipal:
+    """A citizen needs a valid BSN and a sign-in of at least the configured assurance level."""
+    bsns = _claim_values(claims, config.bsn_claim)
+    if not config.serves("citizens") or len(bsns) != 1 or not is_valid_bsn(bsns[0]):
         raise Forbidden("This action is reserved for citizens logged in with DigiD.", slug="citizen-required")
-    return CitizenPrincipal(subject=str(claims["sub"]), bsn=str(claims["bsn"]))
+    if not acr_satisfies(claims.get("acr"), config.min_acr, config.acr_levels):
+        raise Forbidden(
+            "The sign-in's assurance level (acr) is below what this issuer requires for citizens.",
+            slug="insufficient-assurance",
+        )
+    return CitizenPrincipal(subject=str(claims["sub"]), bsn=bsns[0])
+
+
+def acr_satisfies(acr: object, minimum: str | None, levels: Sequence[str]) -> bool:
+    """Is the sign-in's assurance level at least `minimum` in the ordered `levels`? An unknown or
+    missing `acr` satisfies only "no minimum" (fail closed)."""
+    if minimum is None:
+        return True
+    if not isinstance(acr, str) or acr not in levels:
+        return False
+    return levels.index(acr) >= levels.index(minimum)
 
 
 def mint_dev_token(
@@ -263,6 +322,7 @@ def mint_dev_token(
         # The subject id must not reveal the BSN: tokens end up in logs and access records.
         claims["sub"] = "citizen:" + hashlib.sha256(f"dev:{bsn}".encode()).hexdigest()[:16]
         claims["bsn"] = bsn
+        claims["acr"] = EIDAS_SUBSTANTIAL
     if name:
         claims["name"] = name
     return str(jwt.encode(claims, CryptographyECKey(key, "ES256"), algorithm="ES256"))

@@ -193,7 +193,9 @@ def dev_token(
         raise typer.BadParameter("--bsn must be 9 digits that pass the 11-check")
     if role == "privacy_officer" and org != "meerpunt" and org not in load_partners(settings.partners_file):
         raise typer.BadParameter("--org must be 'meerpunt' or the OIN of a partner in the registry")
-    issuer = settings.token_issuers[0]
+    issuer = next((i for i in settings.token_issuers if i.public_key_file is not None), None)
+    if issuer is None or issuer.public_key_file is None:
+        raise typer.BadParameter("no token issuer with a local public_key_file is configured")
     key_file = issuer.public_key_file.with_name(issuer.public_key_file.name.replace(".pub.pem", ".key"))
     key = load_private_key(key_file)
     assert isinstance(key, ec.EllipticCurvePrivateKey)

@@ -42,15 +42,88 @@ _PATH_FIELDS = (
 )
 
 
+#: Signature algorithms an issuer may be configured with: asymmetric only. "none" and the HMAC
+#: family are never accepted, whatever the configuration says (an HS256 token "signed" with the
+#: issuer's public key is the classic key-confusion attack).
+ASYMMETRIC_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
+)
+
+#: Assurance levels, weakest first: eIDAS and the DigiD levels as OIDC brokers send them in `acr`.
+EIDAS_SUBSTANTIAL = "http://eidas.europa.eu/LoA/substantial"
+DEFAULT_ACR_LEVELS = (
+    "http://eidas.europa.eu/LoA/low",
+    "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
+    "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract",
+    EIDAS_SUBSTANTIAL,
+    "urn:oasis:names:tc:SAML:2.0:ac:classes:Smartcard",
+    "http://eidas.europa.eu/LoA/high",
+    "urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI",
+)
+
+
 class TokenIssuer(BaseModel):
-    """A trusted OpenID Connect issuer for officer and citizen bearer tokens (SPEC §5)."""
+    """A trusted OpenID Connect issuer for officers and citizens (SPEC §5, §9).
+
+    Keys come from the issuer's discovery document and JWKS (`jwks_uri`), fetched when first
+    needed, cached by `kid` and re-fetched when a token names an unknown `kid`, so the provider
+    can rotate its keys without a gateway restart. `public_key_file` is the development path: one
+    static PEM key (what `meerpunt-gateway init` writes), no network. With `client_id` set the
+    issuer also signs people in through the browser (authorization code flow with PKCE).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     issuer: str
+    #: Expected `aud` of bearer tokens for the API (ID tokens carry `client_id` instead).
     audience: str = "meerpunt-gateway"
-    public_key_file: Path
+    public_key_file: Path | None = None
     algorithms: list[str] = Field(default_factory=lambda: ["ES256"])
+    #: Who signs in here: officers (role claim), citizens (BSN claim, e.g. a DigiD broker) or both.
+    users: Literal["officers", "citizens", "both"] = "both"
+    #: Browser sign-in: the client registered at the provider; without it, bearer tokens only.
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "profile"])
+    role_claim: str = "role"
+    org_claim: str = "org"
+    bsn_claim: str = "bsn"
+    name_claim: str = "name"
+    #: Citizens: the lowest accepted `acr` (art. 10: an inzage shows a child's case to whoever signs
+    #: in, so the sign-in must be at least eIDAS "substantial"); `acr_levels` orders them.
+    min_acr: str | None = EIDAS_SUBSTANTIAL
+    acr_levels: list[str] = Field(default_factory=lambda: list(DEFAULT_ACR_LEVELS))
+    #: CA bundle for the provider's HTTPS endpoints (default: the system's trust store).
+    tls_ca_file: Path | None = None
+    #: Clock skew allowed on `exp`, `nbf` and `iat`.
+    leeway_seconds: int = Field(default=30, ge=0, le=300)
+    #: An unknown `kid` re-fetches the JWKS at most this often: a stream of forged kids cannot
+    #: turn the gateway into a load generator against the provider.
+    jwks_refresh_min_seconds: float = Field(default=30.0, ge=0)
+
+    @field_validator("algorithms")
+    @classmethod
+    def _asymmetric_only(cls, value: list[str]) -> list[str]:
+        refused = [alg for alg in value if alg not in ASYMMETRIC_ALGORITHMS]
+        if refused or not value:
+            raise ValueError(
+                f"algorithms must be a non-empty subset of {sorted(ASYMMETRIC_ALGORITHMS)}; "
+                f"refused: {refused}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _acr_known(self) -> TokenIssuer:
+        if self.min_acr is not None and self.min_acr not in self.acr_levels:
+            raise ValueError(f"min_acr {self.min_acr!r} is not one of acr_levels")
+        return self
+
+    @property
+    def browser_sign_in(self) -> bool:
+        return self.client_id is not None
+
+    def serves(self, group: Literal["officers", "citizens"]) -> bool:
+        return self.users in (group, "both")
 
 
 class Settings(BaseSettings):
@@ -91,6 +164,15 @@ class Settings(BaseSettings):
     bsn_hash_key: SecretStr = SecretStr("")
 
     token_issuers: list[TokenIssuer] = Field(default_factory=list)
+
+    # People's pages (/console, /mijn): server-side sessions (web/sessions.py).
+    #: A session unused for this long ends (the officer walked away from the screen).
+    session_idle_minutes: int = Field(default=15, ge=1)
+    #: A session ends this long after sign-in, however active.
+    session_absolute_hours: int = Field(default=8, ge=1)
+    #: The address people reach the gateway at; the redirect URI registered at the provider is
+    #: `<public_url>/auth/callback`. Empty: taken from the request (development).
+    public_url: str = ""
 
     max_body_bytes: int = 10 * 1024 * 1024
     consent_max_validity_days: int = 366
@@ -153,8 +235,10 @@ class Settings(BaseSettings):
             for path in self.gateway_previous_signing_public_key_files
         ]
         for issuer in self.token_issuers:
-            if not issuer.public_key_file.is_absolute():
+            if issuer.public_key_file is not None and not issuer.public_key_file.is_absolute():
                 issuer.public_key_file = base / issuer.public_key_file
+            if issuer.tls_ca_file is not None and not issuer.tls_ca_file.is_absolute():
+                issuer.tls_ca_file = base / issuer.tls_ca_file
         if self.database_url.startswith("sqlite:///") and not self.database_url.startswith("sqlite:////"):
             relative = self.database_url.removeprefix("sqlite:///")
             if relative and relative != ":memory:":
