@@ -15,6 +15,7 @@ from gateway.middleware import AnsweredErrorMiddleware, BodyLimitMiddleware, Met
 from gateway.runtime import Runtime, build_runtime
 from gateway.settings import Settings
 from gateway.workers import background_workers
+from web.security import SecurityHeadersMiddleware
 
 log = logging.getLogger("meerpunt.gateway")
 
@@ -50,4 +51,5 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Any:
         app.state.runtime = runtime
     errors.install(app)
     routes.include_all(app, settings)
-    return MetricsMiddleware(AnsweredErrorMiddleware(BodyLimitMiddleware(app, settings.max_body_bytes)))
+    inner = AnsweredErrorMiddleware(BodyLimitMiddleware(app, settings.max_body_bytes))
+    return MetricsMiddleware(SecurityHeadersMiddleware(inner, settings))

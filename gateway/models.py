@@ -9,5 +9,6 @@ import audit.access.models
 import audit.models  # noqa: F401
 import consent.models  # noqa: F401
 import exchange.models  # noqa: F401
+import web.models  # noqa: F401
 
 metadata = SQLModel.metadata

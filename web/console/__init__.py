@@ -1,0 +1,1 @@
+"""The privacy officers' console: register search, override review, access requests, overview."""
