@@ -192,8 +192,13 @@ class OidcIssuer:
 
     # -- tokens --------------------------------------------------------------------------------
 
-    def verify(self, token: str, *, audience: str, nonce: str | None = None) -> dict[str, Any]:
-        """The claims of a token this issuer signed for `audience`; `TokenInvalid` otherwise."""
+    def verify(
+        self, token: str, *, audience: str, nonce: str | None = None, access_token: str | None = None
+    ) -> dict[str, Any]:
+        """The claims of a token this issuer signed for `audience`; `TokenInvalid` otherwise.
+
+        For an ID token pass the `nonce` of the sign-in and the access token issued with it (its
+        `at_hash` must match: the access token was not swapped in transit)."""
         try:
             header = jwt.get_unverified_header(token)
         except JOSEError as exc:
@@ -210,6 +215,7 @@ class OidcIssuer:
                 algorithms=[alg],
                 audience=audience,
                 issuer=self.config.issuer,
+                access_token=access_token,
                 options={
                     "require_exp": True,
                     "require_iat": True,

@@ -132,8 +132,10 @@ class DevEnv:
 class ServerThread:
     """A real uvicorn HTTPS server with client-certificate verification, in a background thread."""
 
-    def __init__(self, app: Any, settings: Settings, protocol: type[Any] = PeerCertProtocol) -> None:
-        self.port = free_port()
+    def __init__(
+        self, app: Any, settings: Settings, protocol: type[Any] = PeerCertProtocol, port: int | None = None
+    ) -> None:
+        self.port = port or free_port()
         context = build_server_ssl_context(settings)
         config = uvicorn.Config(
             app,

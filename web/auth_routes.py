@@ -7,6 +7,7 @@ answers at `/auth/callback`; sign-out ends the session here and at the provider.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Annotated
 
@@ -21,6 +22,8 @@ from gateway.runtime import Runtime
 from web import signin
 from web.pages import PageRefused, check_form, current_session, page, redirect
 from web.sessions import SESSION_COOKIE, end_session, start_session, token_hash
+
+log = logging.getLogger("meerpunt.web")
 
 router = APIRouter(prefix="/auth", include_in_schema=False)
 
@@ -128,6 +131,8 @@ def callback(
             redirect_uri=_base_url(request, runtime) + "/auth/callback",
         )
     except signin.SignInFailed as failed:
+        cause = failed.__cause__
+        log.warning("sign-in failed: %s (%s)", failed.reason, f"{type(cause).__name__}: {cause}" if cause else "-")
         status = {"no_access": 403, "assurance": 403, "provider": 503}.get(failed.reason, 400)
         return page(
             request, "auth/failed.html", status=status, title="Inloggen is niet gelukt", reason=failed.reason

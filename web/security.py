@@ -2,8 +2,9 @@
 
 Pages get a Content-Security-Policy without inline script (`script-src 'self'`), styles only from
 the gateway itself, `frame-ancestors 'none'` (no clickjacking), `form-action` limited to the
-gateway and the configured sign-in providers (sign-out ends with a redirect there), no referrer,
-no caching. Everything else (JSON, CSV, CSS) gets `nosniff` and a policy that allows nothing.
+gateway and the configured sign-in providers (sign-out ends with a redirect there), a referrer
+only within the gateway, no caching. Everything else (JSON, CSV, CSS) gets `nosniff` and a policy
+that allows nothing.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ class SecurityHeadersMiddleware:
         headers.setdefault("X-Content-Type-Options", "nosniff")
         if is_page:
             headers.setdefault("X-Frame-Options", "DENY")
-            headers.setdefault("Referrer-Policy", "no-referrer")
+            headers.setdefault("Referrer-Policy", "same-origin")  # "no-referrer" makes forms send Origin: null
             headers.setdefault("Cache-Control", "no-store")
 
 

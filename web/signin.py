@@ -149,7 +149,10 @@ def complete(
     tokens = _exchange_code(issuer, code, pending.code_verifier, redirect_uri)
     try:
         claims = issuer.verify(
-            str(tokens.get("id_token", "")), audience=issuer.config.client_id, nonce=pending.nonce
+            str(tokens.get("id_token", "")),
+            audience=issuer.config.client_id,
+            nonce=pending.nonce,
+            access_token=tokens.get("access_token") if isinstance(tokens.get("access_token"), str) else None,
         )
     except TokenInvalid as exc:
         raise SignInFailed("refused") from exc
