@@ -22,8 +22,13 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@ $(VENV)/.installed
 
+# The browser tests' tools from the npm registry: a real OpenID provider and axe-core.
+tests/node/node_modules/.installed: tests/node/package.json tests/node/package-lock.json
+	npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
+	touch $@
+
 install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+install-dev: $(VENV)/.installed-dev tests/node/node_modules/.installed
 
 ## make run: set up, create the development environment in ./.dev if needed, serve on https://127.0.0.1:8443
 run: $(VENV)/.installed
@@ -40,10 +45,10 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-test-sqlite: $(VENV)/.installed-dev
+test-sqlite: $(VENV)/.installed-dev tests/node/node_modules/.installed
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-postgres: $(VENV)/.installed-dev
+test-postgres: $(VENV)/.installed-dev tests/node/node_modules/.installed
 	MEERPUNT_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
 ## make bench: the benchmarks (PostgreSQL), printing tables and writing bench/results/*.json

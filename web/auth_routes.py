@@ -132,7 +132,9 @@ def callback(
         )
     except signin.SignInFailed as failed:
         cause = failed.__cause__
-        log.warning("sign-in failed: %s (%s)", failed.reason, f"{type(cause).__name__}: {cause}" if cause else "-")
+        log.warning(
+            "sign-in failed: %s (%s)", failed.reason, f"{type(cause).__name__}: {cause}" if cause else "-"
+        )
         status = {"no_access": 403, "assurance": 403, "provider": 503}.get(failed.reason, 400)
         return page(
             request, "auth/failed.html", status=status, title="Inloggen is niet gelukt", reason=failed.reason

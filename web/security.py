@@ -67,7 +67,9 @@ class SecurityHeadersMiddleware:
         headers.setdefault("X-Content-Type-Options", "nosniff")
         if is_page:
             headers.setdefault("X-Frame-Options", "DENY")
-            headers.setdefault("Referrer-Policy", "same-origin")  # "no-referrer" makes forms send Origin: null
+            headers.setdefault(
+                "Referrer-Policy", "same-origin"
+            )  # "no-referrer" makes forms send Origin: null
             headers.setdefault("Cache-Control", "no-store")
 
 

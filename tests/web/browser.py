@@ -97,7 +97,9 @@ class Browser:
             "url_path": page.url.split("//", 1)[-1].split("/", 1)[-1].split("?")[0],
             "passes": result["passes"],
             "incomplete": result["incomplete"],
-            "violations": [{"id": v["id"], "impact": v["impact"], "nodes": v["nodes"]} for v in result["violations"]],
+            "violations": [
+                {"id": v["id"], "impact": v["impact"], "nodes": v["nodes"]} for v in result["violations"]
+            ],
         }
         serious = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
         assert not serious, f"axe: serious or critical violations on {name}: {json.dumps(serious, indent=1)}"

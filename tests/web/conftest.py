@@ -29,7 +29,11 @@ SHORT_LIVED = "short-lived-tool"
 
 #: The provider's accounts, by login name.
 OFFICER_USERS: dict[str, dict[str, Any]] = {
-    "officer-central": {"name": "Pieter Privacy", "meerpunt_role": "privacy_officer", "meerpunt_org": "meerpunt"},
+    "officer-central": {
+        "name": "Pieter Privacy",
+        "meerpunt_role": "privacy_officer",
+        "meerpunt_org": "meerpunt",
+    },
     "officer-school": {"name": "Sanne School", "meerpunt_role": "privacy_officer", "meerpunt_org": SCHOOL},
     "employee-without-role": {"name": "Mila Medewerker", "meerpunt_org": SCHOOL},
 }
@@ -60,7 +64,10 @@ def _client(client_id: str, secret: str, **extra: Any) -> dict[str, Any]:
 def web_gateway(dev_env: DevEnv, runtime: Runtime) -> Iterator[WebGateway]:
     port = free_port()
     base_url = f"https://127.0.0.1:{port}"
-    client_secrets = {name: secrets.token_urlsafe(24) for name in (CONSOLE_CLIENT, API_TEST_CLIENT, OFFICER_TOOL, SHORT_LIVED)}
+    client_secrets = {
+        name: secrets.token_urlsafe(24)
+        for name in (CONSOLE_CLIENT, API_TEST_CLIENT, OFFICER_TOOL, SHORT_LIVED)
+    }
     clients = [
         _client(
             CONSOLE_CLIENT,
@@ -77,8 +84,12 @@ def web_gateway(dev_env: DevEnv, runtime: Runtime) -> Iterator[WebGateway]:
             grant_types=["authorization_code"],
             response_types=["code"],
         ),
-        _client(OFFICER_TOOL, client_secrets[OFFICER_TOOL], grant_types=["client_credentials"], response_types=[]),
-        _client(SHORT_LIVED, client_secrets[SHORT_LIVED], grant_types=["client_credentials"], response_types=[]),
+        _client(
+            OFFICER_TOOL, client_secrets[OFFICER_TOOL], grant_types=["client_credentials"], response_types=[]
+        ),
+        _client(
+            SHORT_LIVED, client_secrets[SHORT_LIVED], grant_types=["client_credentials"], response_types=[]
+        ),
     ]
     tool_claims = {"meerpunt_role": "privacy_officer", "meerpunt_org": "meerpunt"}
     with OpenIdProvider(

@@ -108,7 +108,9 @@ class OpenIdProvider:
 
     def http(self) -> httpx.Client:
         return httpx.Client(
-            verify=ssl.create_default_context(cafile=str(self.env.ca_file)), timeout=15, follow_redirects=False
+            verify=ssl.create_default_context(cafile=str(self.env.ca_file)),
+            timeout=15,
+            follow_redirects=False,
         )
 
     def metadata(self) -> dict[str, Any]:

@@ -38,7 +38,9 @@ from tests.web.oidc import OpenIdProvider
 
 
 def _client(gateway: WebGateway, dev_env: DevEnv) -> httpx.Client:
-    return httpx.Client(base_url=gateway.base_url, verify=ssl.create_default_context(cafile=str(dev_env.ca_file)), timeout=30)
+    return httpx.Client(
+        base_url=gateway.base_url, verify=ssl.create_default_context(cafile=str(dev_env.ca_file)), timeout=30
+    )
 
 
 def _register(gateway: WebGateway, dev_env: DevEnv, token: str) -> httpx.Response:
@@ -53,7 +55,9 @@ def _b64(data: bytes) -> str:
 def _segments(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     header, payload, _sig = token.split(".")
     pad = lambda s: s + "=" * (-len(s) % 4)  # noqa: E731
-    return json.loads(base64.urlsafe_b64decode(pad(header))), json.loads(base64.urlsafe_b64decode(pad(payload)))
+    return json.loads(base64.urlsafe_b64decode(pad(header))), json.loads(
+        base64.urlsafe_b64decode(pad(payload))
+    )
 
 
 # -- the browser ---------------------------------------------------------------------------------
@@ -142,7 +146,9 @@ def test_user_access_token_from_the_code_flow_opens_the_api(web_gateway: WebGate
     assert refused.headers["content-type"].startswith("application/problem+json")
 
 
-def test_key_rotation_at_the_provider_needs_no_gateway_restart(web_gateway: WebGateway, dev_env: DevEnv) -> None:
+def test_key_rotation_at_the_provider_needs_no_gateway_restart(
+    web_gateway: WebGateway, dev_env: DevEnv
+) -> None:
     idp, secret = web_gateway.idp, web_gateway.secrets[OFFICER_TOOL]
     before = idp.client_credentials(OFFICER_TOOL, secret)
     assert _register(web_gateway, dev_env, before).status_code == 200
@@ -194,8 +200,12 @@ def test_alg_none_and_hs256_keyed_with_the_public_key_are_refused(
     with httpx.Client(verify=ssl.create_default_context(cafile=str(dev_env.ca_file))) as http:
         jwks = http.get(web_gateway.idp.metadata()["jwks_uri"]).json()["keys"]
     public = next(k for k in jwks if k["kid"] == header["kid"])
-    pem = jwk.construct(public, "ES256").public_key().prepared_key.public_bytes(  # type: ignore[attr-defined]
-        Encoding.PEM, PublicFormat.SubjectPublicKeyInfo
+    pem = (
+        jwk.construct(public, "ES256")
+        .public_key()
+        .prepared_key.public_bytes(  # type: ignore[attr-defined]
+            Encoding.PEM, PublicFormat.SubjectPublicKeyInfo
+        )
     )
     for key_material in (pem, json.dumps(public).encode()):
         signing_input = f"{_b64(json.dumps({'alg': 'HS256', 'kid': header['kid']}).encode())}.{body}"
@@ -215,7 +225,12 @@ def test_development_sign_in_page_does_not_exist_in_production(dev_env: DevEnv, 
     prod_runtime = Runtime(**{**runtime.__dict__, "settings": production})
     with TestClient(create_app(production, prod_runtime), base_url="https://testserver") as client:
         assert client.get("/auth/dev").status_code == 404
-        assert client.post("/auth/dev", data={"role": "citizen", "form_token": "x", "bsn": "111222333"}).status_code == 404
+        assert (
+            client.post(
+                "/auth/dev", data={"role": "citizen", "form_token": "x", "bsn": "111222333"}
+            ).status_code
+            == 404
+        )
         login = client.get("/auth/login?as=officers")
         assert login.status_code == 200 and "/auth/dev" not in login.text
     with TestClient(create_app(runtime.settings, runtime), base_url="https://testserver") as client:
@@ -250,7 +265,9 @@ def test_sign_out_without_csrf_token_is_refused(web_gateway: WebGateway, browser
     forged = page.request.post(web_gateway.base_url + "/auth/logout", form={"csrf_token": "guess"})
     assert forged.status == 403
     foreign = page.request.post(
-        web_gateway.base_url + "/auth/logout", form={"csrf_token": "guess"}, headers={"Origin": "https://evil.example"}
+        web_gateway.base_url + "/auth/logout",
+        form={"csrf_token": "guess"},
+        headers={"Origin": "https://evil.example"},
     )
     assert foreign.status == 403
     # Still signed in: the forged forms changed nothing.
