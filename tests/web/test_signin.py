@@ -16,7 +16,6 @@ import time
 from typing import Any
 
 import httpx
-import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi.testclient import TestClient
 from jose import jwk
