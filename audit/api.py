@@ -37,8 +37,12 @@ def register_query(
     kind: str | None = None,
     occurred_from: Annotated[dt.datetime | None, Query(alias="from")] = None,
     occurred_to: Annotated[dt.datetime | None, Query(alias="to")] = None,
+    sender: str | None = None,
+    recipient: str | None = None,
 ) -> RegisterQuery:
-    return RegisterQuery(subject_bsn, partner, category, legal_basis, kind, occurred_from, occurred_to)
+    return RegisterQuery(
+        subject_bsn, partner, category, legal_basis, kind, occurred_from, occurred_to, sender, recipient
+    )
 
 
 RegisterQueryDep = Annotated[RegisterQuery, Depends(register_query)]

@@ -57,6 +57,11 @@ class RegisterQuery:
     kind: str | None = None
     occurred_from: dt.datetime | None = None
     occurred_to: dt.datetime | None = None
+    sender: str | None = None
+    recipient: str | None = None
+    #: Set by the console instead of `subject_bsn`: the search form posts the BSN, the gateway
+    #: keeps only its keyed hash, so the BSN never appears in a URL.
+    subject_hash: str | None = None
 
 
 def require_reader(viewer: Principal) -> None:
@@ -78,8 +83,10 @@ def _resolve(runtime: Runtime, query: RegisterQuery) -> RegisterFilter:
     violations: list[RuleViolation] = []
     if query.subject_bsn is not None and not is_valid_bsn(query.subject_bsn):
         violations.append(RuleViolation("invalid_bsn", "SPEC §8", "subject_bsn is not a valid BSN"))
-    if query.partner is not None and not (len(query.partner) == 20 and query.partner.isdigit()):
-        violations.append(RuleViolation("invalid_oin", "SPEC §5", "partner must be a 20-digit OIN"))
+    for name in ("partner", "sender", "recipient"):
+        value = getattr(query, name)
+        if value is not None and not (len(value) == 20 and value.isdigit()):
+            violations.append(RuleViolation("invalid_oin", "SPEC §5", f"{name} must be a 20-digit OIN"))
     if query.category is not None and query.category not in runtime.categories:
         violations.append(
             RuleViolation("unknown_category", "SPEC §4", f"unknown category {query.category!r}")
@@ -102,8 +109,12 @@ def _resolve(runtime: Runtime, query: RegisterQuery) -> RegisterFilter:
     if violations:
         raise RuleBroken("The register filter is not valid.", violations=violations)
     return RegisterFilter(
-        subject_hash=runtime.bsn_hash(query.subject_bsn) if query.subject_bsn is not None else None,
+        subject_hash=runtime.bsn_hash(query.subject_bsn)
+        if query.subject_bsn is not None
+        else query.subject_hash,
         partner=query.partner,
+        sender=query.sender,
+        recipient=query.recipient,
         category=query.category,
         legal_basis=query.legal_basis,
         kind=query.kind,
@@ -116,6 +127,8 @@ def _filter_view(register_filter: RegisterFilter) -> dict[str, Any]:
     return {
         "subject_hash": register_filter.subject_hash,
         "partner": register_filter.partner,
+        "sender": register_filter.sender,
+        "recipient": register_filter.recipient,
         "category": register_filter.category,
         "legal_basis": register_filter.legal_basis,
         "kind": register_filter.kind,

@@ -54,6 +54,8 @@ class RegisterFilter:
 
     subject_hash: str | None = None
     partner: str | None = None
+    sender: str | None = None
+    recipient: str | None = None
     category: str | None = None
     legal_basis: str | None = None
     kind: str | None = None
@@ -70,6 +72,10 @@ class RegisterFilter:
                     col(RegisterEntry.sender) == self.partner, col(RegisterEntry.recipient) == self.partner
                 )
             )
+        if self.sender is not None:
+            clauses.append(col(RegisterEntry.sender) == self.sender)
+        if self.recipient is not None:
+            clauses.append(col(RegisterEntry.recipient) == self.recipient)
         if self.category is not None:
             # Categories are stored as ",a,b,"; "_" and "%" would be LIKE wildcards.
             code = self.category.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
