@@ -86,7 +86,7 @@ def integrity(session: Session, runtime: Runtime, viewer: Principal) -> dict[str
     ).first()
     verification = None
     if last is not None:
-        details = last.content
+        details = last.content.get("details") or {}
         verification = {
             "at": rfc3339(last.occurred_at),
             "ok": bool(details.get("ok")),

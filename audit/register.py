@@ -39,6 +39,7 @@ __all__ = [
     "export_register",
     "list_register",
     "require_reader",
+    "validate_query",
 ]
 
 EXPORT_PAGE = 1000
@@ -121,6 +122,11 @@ def _resolve(runtime: Runtime, query: RegisterQuery) -> RegisterFilter:
         occurred_from=occurred_from,
         occurred_to=occurred_to,
     )
+
+
+def validate_query(runtime: Runtime, query: RegisterQuery) -> None:
+    """Raise the same `RuleBroken` a list or export of `query` would (for a search form)."""
+    _resolve(runtime, query)
 
 
 def _filter_view(register_filter: RegisterFilter) -> dict[str, Any]:

@@ -191,6 +191,26 @@ def list_overrides(
     }
 
 
+def override_detail(
+    session: Session, runtime: Runtime, officer: OfficerPrincipal, override_id: str
+) -> dict[str, Any]:
+    """One override in the officer's queue (their organisation sent it; central: any), with the
+    justification, the conditions and who was consulted: a registered read (art. 8, 18.3)."""
+    override = session.get(Override, override_id)
+    if override is None or not _may_review(officer, override):
+        raise NotFound("No such override in your organisation.")
+    override, message = load(session, override_id)
+    record_read(
+        session,
+        officer,
+        at=runtime.clock(),
+        action="override",
+        subject_hash=message.subject_hash,
+        entry_ids=[message.register_entry_id] if message.register_entry_id else (),
+    )
+    return override_view(override, message, runtime, runtime.clock(), officer)
+
+
 def disclosure_status(
     session: Session, runtime: Runtime, caller: PartnerPrincipal, disclosure_id: str
 ) -> dict[str, Any]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from gateway.sqltypes import UTCDateTime
+from gateway.sqltypes import JSONColumn, UTCDateTime
 
 
 class WebSignIn(SQLModel, table=True):
@@ -27,6 +28,21 @@ class WebSignIn(SQLModel, table=True):
     nonce: str = Field(max_length=64)
     return_to: str = Field(max_length=500)
     created_at: dt.datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False, index=True))
+
+
+class WebSearch(SQLModel, table=True):
+    """A register search an officer submitted: the filter lives here, the URL carries only the id.
+
+    The subject is kept as its keyed hash (SPEC §8): a BSN never reaches a URL, a browser history
+    or an access log. A search belongs to the session that made it.
+    """
+
+    __tablename__ = "web_search"
+
+    id: str = Field(primary_key=True, max_length=43)
+    session_hash: str = Field(max_length=64, index=True)
+    filters: dict[str, Any] = Field(sa_column=sa.Column(JSONColumn, nullable=False))
+    created_at: dt.datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
 
 
 class WebSession(SQLModel, table=True):

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "web_0001"
 down_revision: str | Sequence[str] | None = None
@@ -18,6 +19,7 @@ branch_labels: str | Sequence[str] | None = ("web",)
 depends_on: str | Sequence[str] | None = None
 
 MOMENT = sa.DateTime(timezone=True)
+JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 def upgrade() -> None:
@@ -33,6 +35,14 @@ def upgrade() -> None:
         sa.Column("created_at", MOMENT, nullable=False),
     )
     op.create_index("ix_web_sign_in_created_at", "web_sign_in", ["created_at"])
+    op.create_table(
+        "web_search",
+        sa.Column("id", sa.String(43), primary_key=True),
+        sa.Column("session_hash", sa.String(64), nullable=False),
+        sa.Column("filters", JSON, nullable=False),
+        sa.Column("created_at", MOMENT, nullable=False),
+    )
+    op.create_index("ix_web_search_session_hash", "web_search", ["session_hash"])
     op.create_table(
         "web_session",
         sa.Column("id_hash", sa.String(64), primary_key=True),
@@ -56,4 +66,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("web_session")
+    op.drop_table("web_search")
     op.drop_table("web_sign_in")

@@ -1,0 +1,53 @@
+"""What every console page shares: the navigation, the Dutch labels, the officer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from gateway.runtime import Runtime
+from web.console import labels
+from web.pages import page
+from web.sessions import PageSession
+
+NAVIGATION = (
+    ("/console", "Overzicht"),
+    ("/console/register", "Register"),
+    ("/console/overrides", "Zonder toestemming"),
+    ("/console/access-requests", "Inzageverzoeken"),
+)
+
+
+def console_page(
+    request: Request,
+    runtime: Runtime,
+    session: PageSession,
+    template: str,
+    *,
+    title: str,
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    active = max(
+        (
+            href
+            for href, _ in NAVIGATION
+            if request.url.path == href or request.url.path.startswith(href + "/")
+        ),
+        key=len,
+        default="/console",
+    )
+    return page(
+        request,
+        template,
+        status=status,
+        session=session,
+        title=title,
+        navigation=NAVIGATION,
+        active=active,
+        labels=labels,
+        org_label=lambda oin: labels.org_name(runtime, oin),
+        **context,
+    )
