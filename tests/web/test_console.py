@@ -11,6 +11,7 @@ import csv
 import io
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -91,7 +92,7 @@ def test_an_officer_works_through_the_console(
     # Export of the current filter.
     with page.expect_download() as download:
         page.get_by_role("link", name="Download als CSV").click()
-    exported = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
+    exported = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
     assert {row["id"] for row in exported} >= {case["disclosure"]["register_entry"]}
     assert all(row["kind"] == "disclosure_sent" for row in exported)
 
@@ -170,7 +171,7 @@ def test_an_officer_of_another_partner_sees_none_of_it(
     search_url = page.url
     with page.expect_download() as download:
         page.get_by_role("link", name="Download als CSV").click()
-    exported = open(download.value.path(), encoding="utf-8").read()
+    exported = Path(download.value.path()).read_text(encoding="utf-8")
     assert case["disclosure"]["register_entry"] not in exported and case["disclosure"]["id"] not in exported
     for path in (
         f"/console/register/{case['disclosure']['register_entry']}",
