@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-WIDTH, HEIGHT = 640, 260
-MARGIN_LEFT, MARGIN_BOTTOM, MARGIN_TOP = 44, 48, 12
+WIDTH, HEIGHT = 480, 240
+MARGIN_LEFT, MARGIN_BOTTOM, MARGIN_TOP = 40, 28, 12
 #: Distinguishable colours with 3:1 contrast against white (WCAG 1.4.11), plus a pattern id
 #: each so the series do not rely on colour alone.
 SERIES_COLOURS = ("#0b4f6c", "#b3400f", "#5b3d8a", "#1d6b2f")
@@ -46,9 +46,8 @@ class Chart:
 
 
 def _nice_max(value: int) -> int:
-    if value <= 5:
-        return 5
-    for step in (10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000):
+    """The axis top: a multiple of 4, so the five gridlines (0, ¼, ½, ¾, 1) are whole numbers."""
+    for step in (4, 8, 12, 20, 40, 60, 80, 100, 200, 400, 800, 1000, 2000, 4000, 8000, 10000):
         if value <= step:
             return step
     return ((value // 10000) + 1) * 10000
