@@ -282,3 +282,12 @@ def test_pages_carry_a_strict_content_security_policy(web_gateway: WebGateway, d
     assert "frame-ancestors 'none'" in policy
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["cache-control"] == "no-store"
+
+
+def test_the_front_page_leads_citizens_and_officers_on(web_gateway: WebGateway, browser: Browser) -> None:
+    page = browser.page()
+    page.goto(web_gateway.base_url + "/")
+    expect(page.get_by_role("link", name="Naar Mijn Meerpunt")).to_have_attribute("href", "/mijn")
+    expect(page.get_by_role("link", name="Naar de console")).to_have_attribute("href", "/console")
+    browser.audit(page, "home")
+    page.context.close()
