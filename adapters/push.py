@@ -31,7 +31,7 @@ from prometheus_client import Counter
 from sqlmodel import Session, col, select
 
 from audit.service import EntryDraft, EntryKind, record, traceparent
-from exchange.crypto import PayloadVault
+from exchange.crypto import PayloadUnavailable, PayloadVault
 from exchange.envelope import (
     OPEN_STATUSES,
     acknowledge,
@@ -142,12 +142,22 @@ def deliver_one(runtime: Runtime, client: httpx.Client, item: Claimed) -> bool:
             return False  # re-claimed by another worker, cancelled, or held back by a restriction
         message = session.exec(select(Message).where(Message.id == item.message_id)).first()
         envelope: dict[str, object] | None = None
+        unavailable: PayloadUnavailable | None = None
         if message is not None and message.status not in OPEN_STATUSES:
             # Acknowledged, erased or given up since it was queued: never hand it out (nor open it).
             _close(session, item, message)
             return False
         if message is not None:
-            envelope = inbox_item(message, open_payload(session, PayloadVault(runtime.kek), message.id))
+            try:
+                envelope = inbox_item(message, open_payload(session, PayloadVault(runtime.kek), message.id))
+            except PayloadUnavailable as exc:
+                unavailable = exc
+    if unavailable is not None:
+        # Only this message waits (with backoff, as for a partner that is down): the operator may
+        # put the missing KEK back; after `push_max_attempts` it is marked failed. Nothing is sent.
+        log.error("push to %s: %s", item.recipient, unavailable)
+        _record_outcome(runtime, item, ok=False, error=f"payload unavailable: {unavailable.reason}")
+        return False
     if message is None or envelope is None or partner is None or not partner.webhook_url:
         _record_outcome(runtime, item, ok=False, error="recipient has no webhook")
         return False

@@ -62,6 +62,7 @@ from audit.sequencer import SignPolicy, run_sequencer, sequence_batch, sequence_
 from audit.service import ENTRY_COLUMNS, EntryDraft, EntryKind, entry_columns, record
 from audit.verify import BLOCK, verify_register
 from audit.verify_reader import PostgresReader, read_blocks
+from exchange.crypto import KekRing
 from gateway.auth import PartnerAuthenticator, RevocationList, TokenVerifier
 from gateway.db import create_db_engine, unit_of_work
 from gateway.migrate import upgrade
@@ -123,7 +124,7 @@ def make_runtime(engine: Engine, url: str) -> Runtime:
         tokens=TokenVerifier([]),
         bsn_hash=BsnHasher(key),
         signer=GatewaySigner(ec.generate_private_key(ec.SECP256R1())),
-        kek=key,
+        kek=KekRing.single(key),
     )
 
 

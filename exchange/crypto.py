@@ -4,6 +4,10 @@ In transit and in the recipient's inbox a payload is a JWE (RSA-OAEP-256 + A256G
 recipient's private key opens. At rest the gateway seals that JWE, together with the subject's BSN,
 under a per-message data key; the data key is wrapped by the key-encryption key from configuration
 (AES key wrap, RFC 3394). Destroying the wrapped data key crypto-shreds the message (art. 12).
+
+The KEKs form a keyring with ids (`KekRing`): new payloads are wrapped under the current key and
+the row keeps that key's id, so a rotation can re-wrap data keys in place (`exchange/kek_rotation.py`)
+and an old key can leave the configuration once nothing depends on it.
 """
 
 from __future__ import annotations
@@ -11,12 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.keywrap import aes_key_unwrap, aes_key_wrap
+from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 from jose import jwe
 
 from gateway.registry import Partner
@@ -69,20 +75,80 @@ def looks_like_compact_jwe(token: str) -> bool:
     return all(set(part) <= alphabet for part in parts)
 
 
+#: The id of the single `kek` setting, and of every payload sealed before KEKs had ids.
+LEGACY_KEK_ID = "legacy"
+
+
+@dataclass(frozen=True)
+class KekRing:
+    """Key-encryption keys by id; `current` wraps every new data key, the others only unwrap.
+
+    An old key stays here until `keys status` shows no payload depending on it any more.
+    """
+
+    keys: Mapping[str, bytes] = field(repr=False)
+    current: str
+
+    def __post_init__(self) -> None:
+        if self.current not in self.keys:
+            raise ValueError(f"the current key-encryption key {self.current!r} is not in the keyring")
+        for kek_id, key in self.keys.items():
+            if len(key) != 32:
+                raise ValueError(f"key-encryption key {kek_id!r} must be 32 bytes")
+
+    @classmethod
+    def single(cls, kek: bytes) -> KekRing:
+        return cls({LEGACY_KEK_ID: kek}, LEGACY_KEK_ID)
+
+    def __repr__(self) -> str:
+        return f"KekRing(ids={sorted(self.keys)}, current={self.current!r})"
+
+
+class PayloadUnavailable(Exception):
+    """A stored payload cannot be opened: its KEK id is not configured, or unwrapping/decryption
+    fails (a wrong key under a known id, a damaged row). Reported per message, never for a whole
+    inbox or delivery batch."""
+
+    def __init__(self, message_id: str, kek_id: str, reason: str) -> None:
+        super().__init__(f"payload of message {message_id} cannot be opened ({reason}, kek_id {kek_id})")
+        self.message_id = message_id
+        self.kek_id = kek_id
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class SealedPayload:
     wrapped_key: bytes
     nonce: bytes
     ciphertext: bytes
+    kek_id: str = LEGACY_KEK_ID
+
+
+def unwrap_data_key(ring: KekRing, message_id: str, kek_id: str, wrapped_key: bytes) -> bytes:
+    key = ring.keys.get(kek_id)
+    if key is None:
+        raise PayloadUnavailable(message_id, kek_id, "key-encryption key not configured")
+    try:
+        return aes_key_unwrap(key, wrapped_key)
+    except InvalidUnwrap:
+        raise PayloadUnavailable(message_id, kek_id, "data key does not unwrap") from None
+
+
+def rewrap_data_key(ring: KekRing, message_id: str, kek_id: str, wrapped_key: bytes) -> bytes:
+    """The same data key wrapped under the current KEK: ciphertext and nonce stay as they are."""
+    data_key = unwrap_data_key(ring, message_id, kek_id, wrapped_key)
+    return aes_key_wrap(ring.keys[ring.current], data_key)
 
 
 class PayloadVault:
-    """Envelope encryption at rest with a per-message data key under the configured KEK."""
+    """Envelope encryption at rest with a per-message data key under the keyring's current KEK."""
 
-    def __init__(self, kek: bytes) -> None:
-        if len(kek) != 32:
-            raise ValueError("the key-encryption key must be 32 bytes")
-        self._kek = kek
+    def __init__(self, kek: KekRing | bytes) -> None:
+        if isinstance(kek, bytes):
+            if len(kek) != 32:
+                raise ValueError("the key-encryption key must be 32 bytes")
+            kek = KekRing.single(kek)
+        self._ring = kek
 
     def seal(self, message_id: str, content: dict[str, Any]) -> SealedPayload:
         data_key = AESGCM.generate_key(bit_length=256)
@@ -90,11 +156,16 @@ class PayloadVault:
         plaintext = json.dumps(content, separators=(",", ":")).encode()
         # The message id is authenticated data: a sealed blob cannot be moved to another message.
         ciphertext = AESGCM(data_key).encrypt(nonce, plaintext, message_id.encode())
-        return SealedPayload(aes_key_wrap(self._kek, data_key), nonce, ciphertext)
+        current = self._ring.current
+        return SealedPayload(aes_key_wrap(self._ring.keys[current], data_key), nonce, ciphertext, current)
 
     def open(self, message_id: str, sealed: SealedPayload) -> dict[str, Any]:
-        data_key = aes_key_unwrap(self._kek, sealed.wrapped_key)
-        plaintext = AESGCM(data_key).decrypt(sealed.nonce, sealed.ciphertext, message_id.encode())
+        """The content, or `PayloadUnavailable` (never another exception) when it cannot be opened."""
+        data_key = unwrap_data_key(self._ring, message_id, sealed.kek_id, sealed.wrapped_key)
+        try:
+            plaintext = AESGCM(data_key).decrypt(sealed.nonce, sealed.ciphertext, message_id.encode())
+        except InvalidTag:
+            raise PayloadUnavailable(message_id, sealed.kek_id, "ciphertext does not authenticate") from None
         content: dict[str, Any] = json.loads(plaintext)
         return content
 

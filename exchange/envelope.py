@@ -7,6 +7,7 @@ the same recipient-side register entry (art. 8.2).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from audit.service import EntryDraft, EntryKind, record, rfc3339
 from consent.models import SubjectRestriction
-from exchange.crypto import PayloadVault, SealedPayload
+from exchange.crypto import PayloadUnavailable, PayloadVault, SealedPayload
 from exchange.models import (
     Message,
     MessageKind,
@@ -28,7 +29,7 @@ from exchange.models import (
 from gateway.sqltypes import UTCDateTime
 
 _PAYLOADS: sa.Table = StoredPayload.__table__  # type: ignore[attr-defined]
-PAYLOAD_COLUMNS = ("message_id", "subject_hash", "wrapped_key", "nonce", "ciphertext")
+PAYLOAD_COLUMNS = ("message_id", "subject_hash", "wrapped_key", "kek_id", "nonce", "ciphertext")
 
 
 def sealed_payload_row(
@@ -40,6 +41,7 @@ def sealed_payload_row(
         "message_id": message.id,
         "subject_hash": message.subject_hash,
         "wrapped_key": sealed.wrapped_key,
+        "kek_id": sealed.kek_id,
         "nonce": sealed.nonce,
         "ciphertext": sealed.ciphertext,
     }
@@ -57,24 +59,60 @@ def store_payload(
     session.connection().execute(_PAYLOADS.insert(), row)
 
 
+def _sealed(row: StoredPayload) -> SealedPayload:
+    assert row.wrapped_key is not None
+    return SealedPayload(row.wrapped_key, row.nonce, row.ciphertext, row.kek_id)
+
+
 def open_payload(session: Session, vault: PayloadVault, message_id: str) -> dict[str, Any] | None:
-    """The sealed content, or None when it was deleted after delivery or crypto-shredded."""
+    """The sealed content, or None when it was deleted after delivery or crypto-shredded.
+
+    Raises `PayloadUnavailable` when the payload is there but cannot be opened.
+    """
     stored = session.get(StoredPayload, message_id)
     if stored is None or stored.wrapped_key is None:
         return None
-    return vault.open(message_id, SealedPayload(stored.wrapped_key, stored.nonce, stored.ciphertext))
+    return vault.open(message_id, _sealed(stored))
 
 
-def open_payloads(session: Session, vault: PayloadVault, message_ids: list[str]) -> dict[str, dict[str, Any]]:
+@dataclass(frozen=True)
+class OpenedPayloads:
+    """The contents of several messages; those that could not be opened are in `failed`, so one
+    bad payload (a KEK missing from the configuration, a damaged row) costs only its own message."""
+
+    contents: dict[str, dict[str, Any]]
+    failed: dict[str, PayloadUnavailable]
+
+
+def open_payloads(session: Session, vault: PayloadVault, message_ids: list[str]) -> OpenedPayloads:
     """The sealed contents of several messages, read in one query (ids without content are left out)."""
+    contents: dict[str, dict[str, Any]] = {}
+    failed: dict[str, PayloadUnavailable] = {}
     if not message_ids:
-        return {}
+        return OpenedPayloads(contents, failed)
     rows = session.exec(select(StoredPayload).where(col(StoredPayload.message_id).in_(message_ids))).all()
-    return {
-        row.message_id: vault.open(row.message_id, SealedPayload(row.wrapped_key, row.nonce, row.ciphertext))
-        for row in rows
-        if row.wrapped_key is not None
+    for row in rows:
+        if row.wrapped_key is None:
+            continue
+        try:
+            contents[row.message_id] = vault.open(row.message_id, _sealed(row))
+        except PayloadUnavailable as exc:
+            failed[row.message_id] = exc
+    return OpenedPayloads(contents, failed)
+
+
+def unavailable_item(message: Message, error: PayloadUnavailable) -> dict[str, Any]:
+    """An inbox item whose payload cannot be opened: the message is listed (it exists, the sender
+    sent it) with `payload_error` instead of its subject and payload, so the recipient can tell
+    the sender or the Meerpunt office; never a plain BSN or key material, only the key id."""
+    item = inbox_item(message, None)
+    item["payload_error"] = {
+        "type": "payload-unavailable",
+        "detail": "The gateway cannot open this message's stored payload "
+        f"({error.reason}); the operator has been alerted. Other messages are not affected.",
+        "kek_id": error.kek_id,
     }
+    return item
 
 
 def inbox_item(message: Message, content: dict[str, Any] | None) -> dict[str, Any]:

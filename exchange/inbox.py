@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import logging
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,7 +13,14 @@ from sqlmodel import Session, col, select
 
 from audit.service import rfc3339
 from exchange.crypto import PayloadVault
-from exchange.envelope import OPEN_STATUSES, acknowledge, inbox_item, open_payloads, withheld
+from exchange.envelope import (
+    OPEN_STATUSES,
+    acknowledge,
+    inbox_item,
+    open_payloads,
+    unavailable_item,
+    withheld,
+)
 from exchange.models import Message, MessageStatus, OutboxItem, OutboxState
 from gateway.principals import PartnerPrincipal
 from gateway.problems import Conflict, NotFound, Problem
@@ -21,6 +29,8 @@ from gateway.sqltypes import UTCDateTime
 
 #: A held override or an expired hold was never in the recipient's inbox; an erased message was
 #: withdrawn from it (art. 12). None of them can be acknowledged.
+log = logging.getLogger("meerpunt.exchange")
+
 _NEVER_HANDED_OUT = (MessageStatus.AWAITING_APPROVAL, MessageStatus.EXPIRED, MessageStatus.ERASED)
 
 
@@ -81,15 +91,25 @@ def list_inbox(
         .limit(limit + 1)
     ).all()
     page, more = messages[:limit], len(messages) > limit
-    fresh = [m.id for m in page if m.status == MessageStatus.ACCEPTED]
+    opened = open_payloads(session, PayloadVault(runtime.kek), [m.id for m in page])
+    for error in opened.failed.values():
+        # An operator's problem (a KEK left out of the configuration, a damaged row), not the
+        # caller's: logged with ids only, and only this item says so; the rest of the page works.
+        log.error("inbox of %s: %s", caller.oin, error)
+    # A message whose payload cannot be opened was not handed out: it stays `accepted`.
+    fresh = [m.id for m in page if m.status == MessageStatus.ACCEPTED and m.id not in opened.failed]
     if fresh:
         marked = set(session.connection().execute(_MARK_DELIVERED, {"ids": fresh, "at": now}).scalars())
         for message in page:
             if message.id in marked:
                 set_committed_value(message, "status", MessageStatus.DELIVERED)
                 set_committed_value(message, "delivered_at", now)
-    contents = open_payloads(session, PayloadVault(runtime.kek), [m.id for m in page])
-    items = [inbox_item(message, contents.get(message.id)) for message in page]
+    items = [
+        unavailable_item(message, opened.failed[message.id])
+        if message.id in opened.failed
+        else inbox_item(message, opened.contents.get(message.id))
+        for message in page
+    ]
     next_cursor = encode_cursor(page[-1].seq or 0) if more and page else None
     return {"items": items, "next_cursor": next_cursor}
 

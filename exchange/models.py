@@ -83,6 +83,11 @@ class StoredPayload(SQLModel, table=True):
     message_id: str = Field(primary_key=True, max_length=36)
     subject_hash: str = Field(max_length=64, index=True)
     wrapped_key: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary, nullable=True))
+    #: Id of the KEK that wrapped `wrapped_key` (exchange/crypto.py `KekRing`); rotation changes both.
+    kek_id: str = Field(
+        default="legacy",
+        sa_column=sa.Column(sa.String(64), nullable=False, server_default="legacy", index=True),
+    )
     nonce: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
     ciphertext: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
     delete_after: dt.datetime | None = Field(default=None, sa_column=_tz(nullable=True, index=True))

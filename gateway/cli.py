@@ -16,8 +16,10 @@ app = typer.Typer(
 )
 audit_app = typer.Typer(help="The art. 8 register.", no_args_is_help=True)
 pki_app = typer.Typer(help="Development PKI.", no_args_is_help=True)
+keys_app = typer.Typer(help="Key-encryption keys of payloads at rest (rotation).", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(pki_app, name="pki")
+app.add_typer(keys_app, name="keys")
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="Path to gateway.toml", exists=True, dir_okay=False)
@@ -298,6 +300,70 @@ def audit_checkpoint(config: ConfigOption) -> None:
         typer.echo(json.dumps(checkpoint_view(head, runtime.signer.public_jwk), indent=2))
     finally:
         runtime.dispose()
+
+
+@keys_app.command("rotate-kek")
+def keys_rotate_kek(
+    config: ConfigOption,
+    batch_size: Annotated[int, typer.Option(help="Payloads re-wrapped per transaction", min=1)] = 500,
+) -> None:
+    """Re-wrap every stored data key under the current KEK (`kek_current`), while the gateway runs.
+
+    Resumable: run it again after an interruption. Exits 1 when payloads remain that no configured
+    key opens (they are listed by message id in the log).
+    """
+    from exchange.kek_rotation import rotate_kek
+    from gateway.db import create_db_engine
+    from gateway.errors import configure_logging
+    from gateway.settings import load_settings
+
+    configure_logging("INFO")
+    settings = load_settings(config)
+    ring = settings.kek_ring()
+    engine = create_db_engine(settings.database_url)
+    try:
+        result = rotate_kek(engine, ring, batch_size=batch_size)
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"re-wrapped {result.rewrapped} data keys under {ring.current!r}; "
+        f"{result.skipped} changed meanwhile (shredded or deleted) and were left; "
+        f"{len(result.failed)} cannot be unwrapped"
+    )
+    if result.failed:
+        raise typer.Exit(code=1)
+
+
+@keys_app.command("status")
+def keys_status(config: ConfigOption) -> None:
+    """Per KEK id: how many stored payloads still depend on it. An old id at 0 can be removed from
+    the configuration; exits 1 when payloads depend on an id that is not configured."""
+    from exchange.kek_rotation import kek_status
+    from gateway.db import create_db_engine
+    from gateway.settings import load_settings
+
+    settings = load_settings(config)
+    ring = settings.kek_ring()
+    engine = create_db_engine(settings.database_url)
+    try:
+        usage = kek_status(engine, ring)
+    finally:
+        engine.dispose()
+    typer.echo(f"{'kek_id':<24} {'payloads':>9}  state")
+    missing = 0
+    for row in usage:
+        if row.current:
+            state = "current"
+        elif not row.configured:
+            state = "NOT CONFIGURED: these payloads cannot be opened"
+            missing += row.payloads
+        elif row.payloads:
+            state = "old: run `keys rotate-kek`"
+        else:
+            state = "old: nothing depends on it, may be removed"
+        typer.echo(f"{row.kek_id:<24} {row.payloads:>9}  {state}")
+    if missing:
+        raise typer.Exit(code=1)
 
 
 @pki_app.command("revoke")

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from exchange.crypto import PayloadUnavailable
 from gateway.problems import PROBLEM_BASE, PROBLEM_JSON, PayloadTooLarge, Problem
 
 log = logging.getLogger("meerpunt.gateway")
@@ -149,7 +150,24 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=500, media_type=PROBLEM_JSON)
 
 
+async def _on_payload_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """A stored payload this request needs cannot be opened (a KEK missing from the configuration,
+    a damaged row): the operator's problem, named as such, and limited to this one message."""
+    assert isinstance(exc, PayloadUnavailable)
+    log.error("%s %s: %s", request.method, getattr(request.scope.get("route"), "path", "unmatched"), exc)
+    body = {
+        "type": PROBLEM_BASE + "payload-unavailable",
+        "title": "Stored payload unavailable",
+        "status": 503,
+        "detail": "The gateway cannot open the stored payload of this message (key-encryption key "
+        f"{exc.kek_id!r}); the operator has been alerted. Nothing was changed.",
+        "instance": request.url.path,
+    }
+    return JSONResponse(body, status_code=503, media_type=PROBLEM_JSON)
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(PayloadUnavailable, _on_payload_unavailable)
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)

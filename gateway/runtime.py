@@ -13,6 +13,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.engine import Engine
 
+from exchange.crypto import KekRing
 from gateway.auth import PartnerAuthenticator, RevocationList, TokenVerifier, load_trust_anchors
 from gateway.db import create_db_engine
 from gateway.pki import load_private_key
@@ -36,7 +37,7 @@ class Runtime:
     tokens: TokenVerifier
     bsn_hash: BsnHasher
     signer: GatewaySigner
-    kek: bytes
+    kek: KekRing
     clock: Callable[[], dt.datetime] = utc_now
     #: Per-context extension objects (e.g. the audit sequencer), keyed by name.
     extensions: dict[str, Any] = field(default_factory=dict)
@@ -61,5 +62,5 @@ def build_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
         tokens=TokenVerifier(settings.token_issuers),
         bsn_hash=BsnHasher(settings.bsn_hash_key_bytes()),
         signer=GatewaySigner(signing_key),
-        kek=settings.kek_bytes(),
+        kek=settings.kek_ring(),
     )

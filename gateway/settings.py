@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 from sqlalchemy.engine import make_url
 
+from exchange.crypto import LEGACY_KEK_ID, KekRing
 from exchange.override_rules import DEFAULT_STATUTORY_GROUNDS
 
 DEFAULT_DATA_DIR = Path(__file__).parent / "data"
@@ -158,8 +159,14 @@ class Settings(BaseSettings):
     gateway_client_cert_file: Path = Path("pki/gateway-client.pem")
     gateway_client_key_file: Path = Path("pki/gateway-client.key")
 
-    #: Key-encryption key for payloads at rest (base64 of 32 bytes, AES-256-GCM).
+    #: Key-encryption key for payloads at rest (base64 of 32 bytes, AES-256-GCM). Its id in the
+    #: keyring is `legacy` (exchange/crypto.py), the id every payload sealed before keyrings has.
     kek: SecretStr = SecretStr("")
+    #: More key-encryption keys by id (`keks = {"2026-12" = "<base64>"}`), for rotation without
+    #: downtime (docs/operations.md, "Key rotation"); `kek_current` names the one new payloads use.
+    keks: dict[str, SecretStr] = Field(default_factory=dict)
+    #: Id of the KEK that wraps new data keys; empty: `legacy` when `kek` is set, else the only key.
+    kek_current: str = ""
     #: HMAC key for the keyed BSN hash used in indexes (SPEC §8).
     bsn_hash_key: SecretStr = SecretStr("")
 
@@ -249,10 +256,15 @@ class Settings(BaseSettings):
 
     def _refuse_placeholders(self) -> None:
         """Outside development a placeholder or empty secret would silently weaken encryption."""
-        for name in ("kek", "bsn_hash_key"):
-            secret: str = getattr(self, name).get_secret_value()
+        secrets: list[tuple[str, SecretStr]] = [("bsn_hash_key", self.bsn_hash_key)]
+        if self.kek.get_secret_value() or not self.keks:
+            secrets.append(("kek", self.kek))
+        secrets += [(f"keks.{kek_id}", key) for kek_id, key in self.keks.items()]
+        for name, value in secrets:
+            secret = value.get_secret_value()
             if not secret or any(marker in secret for marker in PLACEHOLDER_MARKERS):
-                raise ValueError(f"{name} is empty or a development placeholder; set MEERPUNT_{name.upper()}")
+                env = name.upper() if "." not in name else "KEKS"
+                raise ValueError(f"{name} is empty or a development placeholder; set MEERPUNT_{env}")
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         # The database URL may carry a password; SecretStr fields mask themselves.
@@ -261,6 +273,23 @@ class Settings(BaseSettings):
 
     def kek_bytes(self) -> bytes:
         return _decode_key(self.kek, "kek")
+
+    def kek_ring(self) -> KekRing:
+        """The keyring: `kek` (as id `legacy`) plus `keks`; refuses an unknown or ambiguous current id."""
+        keys = {kek_id: _decode_key(value, f"keks.{kek_id}") for kek_id, value in self.keks.items()}
+        if self.kek.get_secret_value():
+            legacy = self.kek_bytes()
+            if keys.get(LEGACY_KEK_ID, legacy) != legacy:
+                raise ValueError(f"keks.{LEGACY_KEK_ID} differs from kek: {LEGACY_KEK_ID} is kek's id")
+            keys[LEGACY_KEK_ID] = legacy
+        current = self.kek_current
+        if not current:
+            current = LEGACY_KEK_ID if LEGACY_KEK_ID in keys or len(keys) != 1 else next(iter(keys))
+        if not keys:
+            raise ValueError("no key-encryption key: set kek (or keks and kek_current)")
+        if current not in keys:
+            raise ValueError(f"kek_current {current!r} is not among the configured keys {sorted(keys)}")
+        return KekRing(keys, current)
 
     def bsn_hash_key_bytes(self) -> bytes:
         return _decode_key(self.bsn_hash_key, "bsn_hash_key")
