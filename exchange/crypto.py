@@ -66,6 +66,23 @@ def decrypt_as_recipient(token: str, private_key: RSAPrivateKey) -> bytes:
     return plaintext
 
 
+def jwe_kid(token: str) -> str | None:
+    """The `kid` in a compact JWE's protected header: which of its keys the recipient decrypts with."""
+    header: dict[str, Any] = jwe.get_unverified_header(token)
+    kid = header.get("kid")
+    return kid if isinstance(kid, str) else None
+
+
+def decrypt_with_keyring(token: str, private_keys: Mapping[str, RSAPrivateKey]) -> bytes:
+    """What a recipient does while it rotates its key: pick the private key by the JWE's `kid`
+    (messages queued before the rotation name the old one). No `kid`, or an unknown one: refused
+    rather than every key tried, so a mix-up shows instead of passing unnoticed."""
+    kid = jwe_kid(token)
+    if kid is None or kid not in private_keys:
+        raise ValueError(f"no private key for kid {kid!r}")
+    return decrypt_as_recipient(token, private_keys[kid])
+
+
 def looks_like_compact_jwe(token: str) -> bool:
     """Five base64url parts: the shape of a compact JWE (RFC 7516 §7.1); contents are not ours to read."""
     parts = token.split(".")

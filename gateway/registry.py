@@ -51,15 +51,23 @@ class Partner:
     encryption_jwk: Mapping[str, Any] | None = None
     encryption_key: RSAPublicKey | None = field(default=None, compare=False, repr=False)
     four_eyes: bool = False
+    #: Every registered encryption key (the current one included), for a rotation: payloads
+    #: already encrypted to an older key stay readable by the partner, which picks its private key
+    #: by the JWE header's `kid`; new payloads use `encryption_jwk` only.
+    encryption_jwks: tuple[Mapping[str, Any], ...] = ()
 
     def public_view(self) -> dict[str, Any]:
-        return {
+        view: dict[str, Any] = {
             "oin": self.oin,
             "name": self.name,
             "sector": self.sector,
             "delivery": self.delivery,
             "encryption_key": dict(self.encryption_jwk) if self.encryption_jwk else None,
         }
+        if len(self.encryption_jwks) > 1:
+            # Additive to SPEC §6: `encryption_key` stays the one to encrypt to.
+            view["encryption_keys"] = [dict(jwk) for jwk in self.encryption_jwks]
+        return view
 
 
 @dataclass(frozen=True)
@@ -139,7 +147,8 @@ def load_partners(path: Path) -> PartnerRegistry:
         sector = str(raw.get("sector", ""))
         if sector not in SECTORS:
             raise RegistryError(f"{where}: sector must be one of {', '.join(SECTORS)}, got {sector!r}")
-        jwk = _encryption_jwk(raw, path.parent, where)
+        jwks = _encryption_jwks(raw, path.parent, where)
+        jwk = _current_jwk(raw, jwks, where)
         try:
             key = rsa_public_key_from_jwk(jwk) if jwk else None
         except ValueError as exc:
@@ -155,6 +164,7 @@ def load_partners(path: Path) -> PartnerRegistry:
             encryption_jwk=jwk,
             encryption_key=key,
             four_eyes=bool(raw.get("four_eyes", False)),
+            encryption_jwks=tuple(jwks),
         )
     if not partners:
         raise RegistryError(f"{path}: no partners configured")
@@ -180,13 +190,51 @@ def _encryption_jwk(raw: Mapping[str, Any], base: Path, where: str) -> Mapping[s
         raise RegistryError(f"{where}: give encryption_key or encryption_key_file, not both")
     if not file_name:
         return inline if inline else None
-    file = Path(str(file_name))
+    return _jwk_file(base, str(file_name), where)
+
+
+def _jwk_file(base: Path, name: str, where: str) -> Mapping[str, Any]:
+    file = Path(name)
     file = file if file.is_absolute() else base / file
     try:
         loaded: Mapping[str, Any] = json.loads(file.read_text())
     except (OSError, ValueError) as exc:
-        raise RegistryError(f"{where}: encryption_key_file {file}: {exc}") from exc
+        raise RegistryError(f"{where}: encryption key file {file}: {exc}") from exc
     return loaded
+
+
+def _encryption_jwks(raw: Mapping[str, Any], base: Path, where: str) -> list[Mapping[str, Any]]:
+    """All of a partner's encryption keys: the single-key form (`encryption_key` or
+    `encryption_key_file`) and/or the lists `encryption_keys` (JWK tables) and
+    `encryption_key_files`. With more than one, each needs its own `kid`."""
+    single = _encryption_jwk(raw, base, where)
+    jwks: list[Mapping[str, Any]] = [single] if single else []
+    inline = raw.get("encryption_keys", [])
+    files = raw.get("encryption_key_files", [])
+    if not isinstance(inline, list) or not isinstance(files, list):
+        raise RegistryError(f"{where}: encryption_keys and encryption_key_files must be lists")
+    jwks += [dict(jwk) for jwk in inline]
+    jwks += [_jwk_file(base, str(name), where) for name in files]
+    if len(jwks) > 1:
+        kids = [jwk.get("kid") for jwk in jwks]
+        if any(not isinstance(kid, str) or not kid for kid in kids) or len(set(kids)) != len(kids):
+            raise RegistryError(f"{where}: with several encryption keys, each needs its own 'kid'")
+    return jwks
+
+
+def _current_jwk(
+    raw: Mapping[str, Any], jwks: list[Mapping[str, Any]], where: str
+) -> Mapping[str, Any] | None:
+    """The key new payloads are encrypted to: the one `encryption_kid` names, or the only one."""
+    kid = raw.get("encryption_kid")
+    if kid is None:
+        if len(jwks) > 1:
+            raise RegistryError(f"{where}: several encryption keys: name the current one in encryption_kid")
+        return jwks[0] if jwks else None
+    for jwk in jwks:
+        if jwk.get("kid") == kid:
+            return jwk
+    raise RegistryError(f"{where}: encryption_kid {kid!r} is none of the partner's encryption keys")
 
 
 def load_categories(path: Path) -> CategoryTaxonomy:
