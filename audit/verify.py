@@ -219,8 +219,12 @@ class _Verifier:
         border, verified_size = self._check_tree(by_size)
         for head in by_size:
             if head.size > self.sequenced:
+                # A checkpoint kept outside the database that is ahead of it: the register was
+                # rolled back (an older backup restored) or cut short; nothing inside can tell which.
+                rolled_back = "the register was rolled back (an older backup restored?) or truncated: "
                 raise _Break(
                     self._finding(head, Finding.ENTRIES_DELETED),
+                    f"{rolled_back if head.trusted else ''}"
                     f"{head.name} signs {head.size} entries but only {self.sequenced} are stored: "
                     f"entries from leaf index {self.sequenced} on were deleted or unsequenced",
                     leaf_index=self.sequenced,
