@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,69 @@ def test_a_misspelt_token_issuer_setting_is_refused(dev_env: DevEnv, tmp_path: P
     config.write_text(text.replace('"pki/', f'"{dev_env.directory}/pki/'))
     with pytest.raises(ValueError, match="algorithm"):
         load_settings(config)
+
+
+# --- the KEK keyring (issue 13: rotation without downtime) ----------------------------------------
+
+
+def _key() -> str:
+    import base64
+    import os
+
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+def test_the_single_kek_is_the_legacy_key_of_the_ring(dev_env: DevEnv) -> None:
+    settings = load_settings(dev_env.directory / "gateway.toml")
+    ring = settings.kek_ring()
+    assert ring.current == "legacy" and ring.keys == {"legacy": settings.kek_bytes()}
+
+
+def test_keks_and_kek_current_form_the_ring_and_the_kek_stays_in_it(dev_env: DevEnv) -> None:
+    new = _key()
+    settings = load_settings(dev_env.directory / "gateway.toml", keks={"2026-12": new}, kek_current="2026-12")
+    ring = settings.kek_ring()
+    assert sorted(ring.keys) == ["2026-12", "legacy"] and ring.current == "2026-12"
+    assert new not in repr(settings) and new not in repr(ring)
+    # Added but not yet current (step 1 of the procedure): the legacy key still wraps.
+    assert (
+        load_settings(dev_env.directory / "gateway.toml", keks={"2026-12": new}).kek_ring().current
+        == "legacy"
+    )
+    # The legacy key removed: the only remaining key is current.
+    only = load_settings(dev_env.directory / "gateway.toml", kek="", keks={"2026-12": new}).kek_ring()
+    assert only.current == "2026-12" and list(only.keys) == ["2026-12"]
+
+
+def test_the_environment_gives_the_ring_too(dev_env: DevEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEERPUNT_KEKS", json.dumps({"a": _key(), "b": _key()}))
+    monkeypatch.setenv("MEERPUNT_KEK_CURRENT", "b")
+    monkeypatch.setenv("MEERPUNT_KEK", "")
+    ring = load_settings(dev_env.directory / "gateway.toml").kek_ring()
+    assert sorted(ring.keys) == ["a", "b"] and ring.current == "b"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"kek_current": "nope"}, "kek_current 'nope' is not among"),
+        ({"kek": "", "keks": {"a": "x" * 44, "b": "y" * 44}}, "must be base64|must be 32 bytes"),
+        ({"kek": "", "keks": {}}, "no key-encryption key"),
+        ({"keks": {"legacy": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}}, "differs from kek"),
+    ],
+)
+def test_an_unusable_ring_is_refused(dev_env: DevEnv, change: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        load_settings(dev_env.directory / "gateway.toml", **change).kek_ring()
+
+
+def test_production_refuses_a_placeholder_in_keks(dev_env: DevEnv) -> None:
+    secrets = {"kek": _key(), "bsn_hash_key": _key()}
+    assert load_settings(dev_env.directory / "gateway.toml", environment="production", **secrets)
+    with pytest.raises(ValidationError, match=r"keks\.old is empty or a development placeholder"):
+        load_settings(
+            dev_env.directory / "gateway.toml",
+            environment="production",
+            keks={"old": "dev-only:" + _key()},
+            **secrets,
+        )
