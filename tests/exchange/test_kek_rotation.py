@@ -21,12 +21,14 @@ from exchange.crypto import LEGACY_KEK_ID, KekRing, decrypt_as_recipient, rewrap
 from exchange.inbox import list_inbox
 from exchange.kek_rotation import kek_status, rotate_kek
 from exchange.models import OutboxItem, StoredPayload
+from gateway.app import create_app
 from gateway.db import unit_of_work
 from gateway.runtime import Runtime
 from tests.exchange.conftest import Clock
 from tests.exchange.test_delivery import Webhook, inbox_ids, partner, payload_of, send_to, status_of
 from tests.exchange.test_disclosures import private_key
-from tests.support import PUSH_PARTNER, SCHOOL, DevEnv
+from tests.exchange.test_rights import correction_body
+from tests.support import JGZ, PUSH_PARTNER, SCHOOL, DevEnv, ServerThread, partner_client
 
 NEW_ID = "2026-12"
 
@@ -218,3 +220,28 @@ def test_a_push_whose_payload_cannot_be_opened_waits_alone_and_goes_once_the_key
         assert drain_once(isolated_runtime, client) == 1
     assert webhook.delivered == [good, bad]
     assert status_of(isolated_runtime, bad)["status"] == "acknowledged"
+
+
+def test_over_https_the_inbox_answers_200_and_a_call_needing_the_payload_503(
+    dev_env: DevEnv, isolated_runtime: Runtime
+) -> None:
+    """What the partner sees: before, one unopenable payload made `GET /v1/inbox` a 500."""
+    legacy = isolated_runtime.kek
+    good = send_to(isolated_runtime, SCHOOL)
+    isolated_runtime.kek = rotated(isolated_runtime, new_key())
+    bad = send_to(isolated_runtime, SCHOOL)
+    isolated_runtime.kek = legacy
+    settings = isolated_runtime.settings.model_copy(update={"background_workers": False})
+    with (
+        ServerThread(create_app(settings, isolated_runtime), settings) as server,
+        partner_client(dev_env, server.base_url, SCHOOL) as school,
+        partner_client(dev_env, server.base_url, JGZ) as sender,
+    ):
+        listed = school.get("/v1/inbox")
+        assert listed.status_code == 200, listed.text
+        items = {item["id"]: item for item in listed.json()["items"]}
+        assert items[good]["payload_jwe"] and items[bad]["payload_error"]["kek_id"] == NEW_ID
+        corrected = sender.post(f"/v1/disclosures/{bad}/corrections", json=correction_body())
+        assert corrected.status_code == 503, corrected.text
+        assert corrected.headers["content-type"] == "application/problem+json"
+        assert corrected.json()["type"].endswith("/payload-unavailable")
