@@ -2,7 +2,7 @@
 
     python -m bench.run [NAME ...]
 
-Runs, in this order, each module that exists: consent_decision, register, exchange (or only the
+Runs, in this order, each module that exists: consent_decision, register, exchange, kek_rotation (or only the
 ones named). Modules are imported lazily, so a benchmark that is missing, or whose context is
 not built yet, is skipped rather than breaking the others. Each writes bench/results/NAME.json.
 Exits non-zero if a benchmark failed.
@@ -17,7 +17,7 @@ import time
 import traceback
 from types import ModuleType
 
-BENCHMARKS = ("consent_decision", "register", "exchange")
+BENCHMARKS = ("consent_decision", "register", "exchange", "kek_rotation")
 
 
 def _load(name: str) -> ModuleType | None:
