@@ -149,6 +149,9 @@ class Settings(BaseSettings):
 
     partners_file: Path = DEFAULT_DATA_DIR / "partners.toml"
     categories_file: Path = DEFAULT_DATA_DIR / "categories.toml"
+    #: Register of processing activities (AVG art. 30) per register entry kind, for the Logboek
+    #: Dataverwerkingen export (docs/register.md).
+    processing_activities_file: Path = DEFAULT_DATA_DIR / "processing_activities.toml"
 
     # Keys of the gateway itself: receipts and tree heads are signed with this key (ES256).
     gateway_signing_key_file: Path = Path("pki/gateway-signing.key")
