@@ -56,6 +56,9 @@ class EntryKind:
     DISCLOSURE_EXPIRED = "disclosure_expired"
     OVERRIDE_HELD = "override_held"
     DELIVERY_FAILED = "delivery_failed"
+    #: An e-mail partner in `notify` mode was sent the notification with the pickup link (no
+    #: personal data in it); reading the message is the acknowledgement (`disclosure_received`).
+    DELIVERY_NOTIFIED = "delivery_notified"
     INFORMATION_REQUEST_SENT = "information_request_sent"
     INFORMATION_REQUEST_DECLINED = "information_request_declined"
     #: The holder acknowledged an information request (art. 8.2 applies to disclosures only;

@@ -191,6 +191,21 @@ class Settings(BaseSettings):
     #: (and sealed BSN) is deleted and the sender sees status `purged` (SPEC §8).
     inbox_retention_days: int = Field(default=30, ge=1)
 
+    # E-mail delivery (partners with `delivery = "email"`, art. 19.2): the outgoing SMTP relay.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    #: `starttls`: upgrade with STARTTLS (refused if the server does not offer it); `tls`: implicit
+    #: TLS (port 465); `none`: plain, for a relay on the same host only.
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    #: CA bundle to verify the relay's certificate (empty: the system's trust store).
+    smtp_ca_file: Path | None = None
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "Meerpunt Gateway <gateway@meerpunt.zoetermeer.nl>"
+    smtp_timeout_seconds: float = 30.0
+    #: Where a professional of a `notify` partner picks up a message: `<pickup_url>/<message id>`.
+    pickup_url: str = "https://meerpunt.zoetermeer.nl/ophalen"
+
     # Register sequencer (Tessera-like batching).
     sequencer_batch_size: int = 256
     sequencer_interval_seconds: float = 0.25
