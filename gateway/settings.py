@@ -261,8 +261,14 @@ class Settings(BaseSettings):
             relative = self.database_url.removeprefix("sqlite:///")
             if relative and relative != ":memory:":
                 self.database_url = f"sqlite:///{(base / relative).resolve()}"
+        if self.smtp_ca_file is not None and not self.smtp_ca_file.is_absolute():
+            self.smtp_ca_file = base / self.smtp_ca_file
         if self.environment != "development":
             self._refuse_placeholders()
+            if self.smtp_security == "none" and self.smtp_host not in ("127.0.0.1", "::1", "localhost"):
+                # Plain SMTP to another host would carry S/MIME mails and notifications unprotected
+                # in transit (art. 19): only a relay on this very host may be spoken to in clear.
+                raise ValueError("smtp_security = 'none' is allowed only for a relay on localhost")
         return self
 
     def _refuse_placeholders(self) -> None:
