@@ -19,7 +19,7 @@ from consent.schemas import (
 )
 from gateway.deps import PartnerDep, RuntimeDep, SessionDep
 
-router = APIRouter(tags=["consent"], route_class=FhirBodyRoute)
+router = APIRouter(tags=["consent"])
 
 _ERRORS: dict[int | str, dict[str, str]] = {
     401: {"description": "No valid partner client certificate"},
@@ -27,17 +27,6 @@ _ERRORS: dict[int | str, dict[str, str]] = {
 }
 
 
-@router.post(
-    "/v1/consents",
-    status_code=201,
-    response_model=ConsentOut,
-    openapi_extra=FHIR_REQUEST,
-    responses={
-        201: FHIR_RESPONSE,
-        422: {"description": "The consent breaks a rule of art. 6 or Bijlage VIII (violations name it)"},
-        **_ERRORS,
-    },
-)
 def register_consent(
     request: Request, body: ConsentIn, partner: PartnerDep, session: SessionDep, runtime: RuntimeDep
 ) -> ConsentOut | Response:
@@ -47,6 +36,23 @@ def register_consent(
     is JSON, or FHIR with `Accept: application/fhir+json`.
     """
     return consent_response(request, service.register_consent(session, runtime, partner.oin, body), 201)
+
+
+# Only this route reads a FHIR body (FhirBodyRoute); the others keep plain JSON.
+router.add_api_route(
+    "/v1/consents",
+    register_consent,
+    methods=["POST"],
+    status_code=201,
+    response_model=ConsentOut,
+    openapi_extra=FHIR_REQUEST,
+    responses={
+        201: FHIR_RESPONSE,
+        422: {"description": "The consent breaks a rule of art. 6 or Bijlage VIII (violations name it)"},
+        **_ERRORS,
+    },
+    route_class_override=FhirBodyRoute,
+)
 
 
 @router.get(

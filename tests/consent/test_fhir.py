@@ -258,3 +258,13 @@ def test_withdrawal_shows_as_inactive_with_the_withdrawn_provisions(client_for: 
     resource = client.get(f"/v1/consents/{created['id']}", headers={"Accept": FHIR_JSON}).json()
     assert resource["status"] == "inactive"
     FhirConsent.model_validate(resource)
+
+
+def test_only_registration_reads_a_fhir_body(client_for: Client) -> None:
+    created = register(client_for(MUNICIPALITY), consent_body())
+    response = client_for(MUNICIPALITY).post(
+        f"/v1/consents/{created['id']}/withdrawal",
+        content=json.dumps({"received_at": now().isoformat(), "evidence_sha256": SHA}),
+        headers={"Content-Type": FHIR_JSON},
+    )
+    assert response.status_code == 201, response.text  # read as the JSON it is, not as a FHIR Consent
