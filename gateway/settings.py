@@ -122,8 +122,10 @@ class TokenIssuer(BaseModel):
     def browser_sign_in(self) -> bool:
         return self.client_id is not None
 
-    def serves(self, group: Literal["officers", "citizens"]) -> bool:
-        return self.users in (group, "both")
+    def serves(self, group: Literal["officers", "citizens", "professionals"]) -> bool:
+        # Professionals sign in at their organisation's provider, the officers' one.
+        wanted = "officers" if group == "professionals" else group
+        return self.users in (wanted, "both")
 
 
 class Settings(BaseSettings):
