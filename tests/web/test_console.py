@@ -103,6 +103,7 @@ def test_an_officer_works_through_the_console(
     page.locator("tbody tr").first.get_by_role("link").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Gegevens verstrekt")
     expect(page.get_by_text("Gecontroleerd", exact=True)).to_be_visible()
+    expect(page.get_by_text("geldig", exact=True)).to_be_visible()  # the sender's signed receipt
     browser.audit(page, "console-entry")
 
     # Override review.
