@@ -204,3 +204,23 @@ def test_a_console_form_without_csrf_token_is_refused(
     assert refused.status == 403
     assert "Dit formulier is niet aangenomen" in refused.text()
     page.context.close()
+
+
+def test_the_register_search_works_with_the_keyboard_alone(web_gateway: WebGateway, browser: Browser) -> None:
+    page = browser.page()
+    dev_sign_in(page, web_gateway.base_url, org="meerpunt")
+    page.goto(web_gateway.base_url + "/console/register")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Direct naar de inhoud")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_visible()  # visible when focused (WCAG 2.4.1, 2.4.7)
+    page.keyboard.press("Enter")
+    for _ in range(10):  # from the content: the first form field is a few tabs away
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "f-bsn":
+            break
+    expect(page.get_by_label("Burgerservicenummer")).to_be_focused()
+    page.keyboard.type("111222333")
+    page.keyboard.press("Enter")  # submits the search
+    expect(page).to_have_url(re.compile(r".*/console/register\?search=[\w-]+$"))
+    page.context.close()
