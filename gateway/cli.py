@@ -222,9 +222,10 @@ def deliver(
         bool, typer.Option(help="Stop when nothing is due instead of polling forever")
     ] = False,
 ) -> None:
-    """Run a push-delivery worker without the API (several may run side by side on PostgreSQL)."""
+    """Run a delivery worker (push and e-mail) without the API (several may run side by side on PG)."""
     import time
 
+    from adapters.email import drain_once as email_drain_once
     from adapters.push import drain_once, housekeeping_if_due, make_client, pending_count
     from gateway.errors import configure_logging
     from gateway.runtime import build_runtime
@@ -238,7 +239,7 @@ def deliver(
     try:
         while True:
             housekeeping_due = housekeeping_if_due(runtime, housekeeping_due)
-            delivered += drain_once(runtime, client)
+            delivered += drain_once(runtime, client) + email_drain_once(runtime)
             if until_idle and pending_count(runtime) == 0:
                 break
             time.sleep(runtime.settings.outbox_poll_seconds)
@@ -307,7 +308,8 @@ def keys_rotate_kek(
     config: ConfigOption,
     batch_size: Annotated[int, typer.Option(help="Payloads re-wrapped per transaction", min=1)] = 500,
 ) -> None:
-    """Re-wrap every stored data key under the current KEK (`kek_current`), while the gateway runs.
+    """Re-wrap every stored data key (and re-seal consents' BSNs) under the current KEK
+    (`kek_current`), while the gateway runs.
 
     Resumable: run it again after an interruption. Exits 1 when payloads remain that no configured
     key opens (they are listed by message id in the log).
@@ -326,9 +328,9 @@ def keys_rotate_kek(
     finally:
         engine.dispose()
     typer.echo(
-        f"re-wrapped {result.rewrapped} data keys under {ring.current!r}; "
-        f"{result.skipped} changed meanwhile (shredded or deleted) and were left; "
-        f"{len(result.failed)} cannot be unwrapped"
+        f"re-wrapped {result.rewrapped} data keys and re-sealed {result.resealed} consent BSNs "
+        f"under {ring.current!r}; {result.skipped} changed meanwhile (shredded or deleted) and "
+        f"were left; {len(result.failed)} cannot be unwrapped"
     )
     if result.failed:
         raise typer.Exit(code=1)
@@ -336,8 +338,8 @@ def keys_rotate_kek(
 
 @keys_app.command("status")
 def keys_status(config: ConfigOption) -> None:
-    """Per KEK id: how many stored payloads still depend on it. An old id at 0 can be removed from
-    the configuration; exits 1 when payloads depend on an id that is not configured."""
+    """Per KEK id: how many stored payloads and consents' sealed BSNs still depend on it. An old id
+    at 0 can be removed from the configuration; exits 1 when any depend on an unconfigured id."""
     from exchange.kek_rotation import kek_status
     from gateway.db import create_db_engine
     from gateway.settings import load_settings
@@ -349,19 +351,19 @@ def keys_status(config: ConfigOption) -> None:
         usage = kek_status(engine, ring)
     finally:
         engine.dispose()
-    typer.echo(f"{'kek_id':<24} {'payloads':>9}  state")
+    typer.echo(f"{'kek_id':<24} {'payloads':>9} {'consents':>9}  state")
     missing = 0
     for row in usage:
         if row.current:
             state = "current"
         elif not row.configured:
-            state = "NOT CONFIGURED: these payloads cannot be opened"
-            missing += row.payloads
-        elif row.payloads:
+            state = "NOT CONFIGURED: these cannot be opened"
+            missing += row.payloads + row.consents
+        elif row.payloads or row.consents:
             state = "old: run `keys rotate-kek`"
         else:
             state = "old: nothing depends on it, may be removed"
-        typer.echo(f"{row.kek_id:<24} {row.payloads:>9}  {state}")
+        typer.echo(f"{row.kek_id:<24} {row.payloads:>9} {row.consents:>9}  {state}")
     if missing:
         raise typer.Exit(code=1)
 

@@ -17,6 +17,8 @@ from sqlmodel import Session, select
 
 import exchange.kek_rotation as kek_rotation
 from adapters.push import drain_once
+from consent.models import Consent
+from consent.service import get_consent
 from exchange.crypto import LEGACY_KEK_ID, KekRing, decrypt_as_recipient, rewrap_data_key
 from exchange.inbox import list_inbox
 from exchange.kek_rotation import kek_status, rotate_kek
@@ -28,7 +30,7 @@ from tests.exchange.conftest import Clock
 from tests.exchange.test_delivery import Webhook, inbox_ids, partner, payload_of, send_to, status_of
 from tests.exchange.test_disclosures import private_key
 from tests.exchange.test_rights import correction_body
-from tests.support import JGZ, PUSH_PARTNER, SCHOOL, DevEnv, ServerThread, partner_client
+from tests.support import JGZ, PUSH_PARTNER, SCHOOL, DevEnv, ServerThread, new_bsn, partner_client
 
 NEW_ID = "2026-12"
 
@@ -96,11 +98,14 @@ def test_rotate_kek_rewraps_everything_so_the_old_key_can_be_removed(
 
     done = cli(dev_env, isolated_runtime, "rotate-kek", "--batch-size", "2")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "re-wrapped 5 data keys under '2026-12'" in done.stdout
+    assert "re-wrapped 5 data keys and re-sealed 0 consent BSNs under '2026-12'" in done.stdout
     again = cli(dev_env, isolated_runtime, "rotate-kek")  # resumable: nothing left to do
     assert "re-wrapped 0 data keys" in again.stdout
     status = cli(dev_env, isolated_runtime, "status")
-    assert "legacy                           0  old: nothing depends on it, may be removed" in status.stdout
+    assert (
+        "legacy                           0         0  old: nothing depends on it, may be removed"
+        in status.stdout
+    )
 
     # Step 3: the old key leaves the configuration; every message still opens.
     isolated_runtime.kek = KekRing({NEW_ID: isolated_runtime.kek.keys[NEW_ID]}, NEW_ID)
@@ -245,3 +250,28 @@ def test_over_https_the_inbox_answers_200_and_a_call_needing_the_payload_503(
         assert corrected.status_code == 503, corrected.text
         assert corrected.headers["content-type"] == "application/problem+json"
         assert corrected.json()["type"].endswith("/payload-unavailable")
+
+
+def test_consents_sealed_bsns_move_with_the_rotation(dev_env: DevEnv, isolated_runtime: Runtime) -> None:
+    """A consent keeps its subject's BSN sealed under a key derived from the KEK (consent/sealing.py):
+    `rotate-kek` re-seals it too, and `keys status` counts it, so the old KEK can really go."""
+    bsn = new_bsn()
+    send_to(isolated_runtime, SCHOOL, bsn, consented=True)
+    with Session(isolated_runtime.engine) as session:
+        consent = session.exec(
+            select(Consent).where(Consent.subject_hash == isolated_runtime.bsn_hash(bsn))
+        ).one()
+    assert consent.subject_bsn_kek_id == LEGACY_KEK_ID
+    isolated_runtime.kek = rotated(isolated_runtime, new_key())
+    status = cli(dev_env, isolated_runtime, "status")
+    assert [line.split()[:3] for line in status.stdout.splitlines()[1:]] == [
+        [NEW_ID, "0", "0"],
+        ["legacy", "1", "1"],
+    ]
+    done = cli(dev_env, isolated_runtime, "rotate-kek")
+    assert "re-wrapped 1 data keys and re-sealed 1 consent BSNs" in done.stdout, done.stdout + done.stderr
+
+    isolated_runtime.kek = KekRing({NEW_ID: isolated_runtime.kek.keys[NEW_ID]}, NEW_ID)  # old key gone
+    with unit_of_work(isolated_runtime.engine) as session:
+        shown = get_consent(session, isolated_runtime, JGZ, consent.id)
+    assert shown.model_dump()["subject"]["bsn"] == bsn

@@ -124,3 +124,24 @@ def test_production_refuses_a_placeholder_in_keks(dev_env: DevEnv) -> None:
             keks={"old": "dev-only:" + _key()},
             **secrets,
         )
+
+
+def test_production_refuses_plain_smtp_to_another_host(dev_env: DevEnv) -> None:
+    good = {"kek": "A" * 43 + "=", "bsn_hash_key": "B" * 43 + "="}
+    with pytest.raises(ValidationError, match="smtp_security"):
+        load_settings(
+            dev_env.directory / "gateway.toml",
+            environment="production",
+            smtp_security="none",
+            smtp_host="mail.example.org",
+            **good,
+        )
+    settings = load_settings(
+        dev_env.directory / "gateway.toml", environment="production", smtp_security="none", **good
+    )
+    assert settings.smtp_host == "127.0.0.1"
+
+
+def test_smtp_password_does_not_show_in_repr(dev_env: DevEnv) -> None:
+    settings = load_settings(dev_env.directory / "gateway.toml", smtp_password="relay-s3cret")
+    assert "relay-s3cret" not in repr(settings)
