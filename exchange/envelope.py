@@ -126,7 +126,6 @@ _RECEIVED_KIND = {
 }
 
 
-
 def _received_kind(message: Message) -> str:
     """A notice with a payload (a coordinator notice, §10.2) disclosed case data: art. 8.2 applies."""
     if message.kind == MessageKind.NOTICE and message.payload_sha256 is not None:
