@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from coordination.models import CoordinationEvent
 from exchange.models import Message
 from tests.e2e.test_coordination_flow import COORDINATOR, PRO, consent
-from tests.support import JGZ, SCHOOL, idempotency_key, new_bsn
+from tests.support import JGZ, SCHOOL, DevEnv, idempotency_key, new_bsn
 
 Client = Callable[[str], httpx.Client]
 
@@ -110,3 +110,26 @@ def test_the_routes_are_in_the_api_document_with_their_problems(anonymous: httpx
     assert {"202", "403", "404", "409", "422"} <= set(notices["responses"])
     assert "application/problem+json" in notices["responses"]["403"]["content"]
     assert "NoticeAccepted" in str(notices["responses"]["202"])
+
+
+def test_two_simultaneous_hand_overs_change_the_coordinator_once(client_for: Client, dev_env: DevEnv) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.support import partner_client
+
+    jgh = client_for(COORDINATOR)
+    hid = household(jgh, new_bsn())
+    path = f"/v1/coordination/households/{hid}/handover"
+    base_url = str(jgh.base_url)
+
+    def hand_over(to: str) -> int:
+        with partner_client(dev_env, base_url, COORDINATOR) as client:
+            body = {"coordinator": {"form": "partner", "partner": to}, "professional": PRO}
+            return client.post(path, json=body).status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(hand_over, [JGZ, SCHOOL]))
+    # The loser either lost the conditional UPDATE (409) or found it no longer coordinates (403).
+    assert outcomes[0] == 200 and outcomes[1] in (403, 409), outcomes
+    events = jgh.get(f"/v1/coordination/households/{hid}").json()["events"]
+    assert [e["kind"] for e in events] == ["designated", "handed_over"]
