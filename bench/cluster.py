@@ -380,10 +380,10 @@ class HAProxy:
 class Nginx:
     """nginx terminating TLS like ingress-nginx, configured from deploy/ingress/nginx.conf.template."""
 
-    def __init__(self, directory: Path, env: Environment, upstream_port: int) -> None:
+    def __init__(self, directory: Path, pki: Path, upstream_port: int) -> None:
+        """`pki`: a development PKI (`meerpunt-gateway init`): its server certificate and CA."""
         self.prefix = directory
         self.port = free_port()
-        pki = env.directory / "pki"
         values = {
             "NGINX_PREFIX": str(directory),
             "LISTEN_PORT": str(self.port),
@@ -646,6 +646,10 @@ class Audit:
     lost: list[str]
     duplicated: list[str]
     undelivered: list[str]
+    #: Push messages offered again after the receiver had answered 2xx (its answer was not
+    #: recorded before a crash or outage): same Meerpunt-Message-Id and Idempotency-Key, so the
+    #: receiver drops the repeat; registered once all the same.
+    reoffered: list[str]
     register_verified: bool
     delivered_at: dict[str, dt.datetime]
 
@@ -663,10 +667,31 @@ def audit_accepted(
     accepted = {o.message_id: o for o in outcomes if o.message_id}
     pushed = {mid for mid, o in accepted.items() if o.body["recipient"] == PUSH_RECIPIENT}
     deadline = time.monotonic() + deliveries_within
-    while webhook is not None and time.monotonic() < deadline:
-        if all(webhook.delivered[mid] for mid in pushed):
+    while True:
+        state = _stored(database_url)
+        received = state["received"]
+        delivered = webhook is None or all(webhook.delivered[mid] for mid in pushed)
+        if (delivered and all(mid in received for mid in pushed)) or time.monotonic() > deadline:
             break
-        time.sleep(0.2)
+        time.sleep(0.3)
+    messages, ids, sent, outbox = state["messages"], state["ids"], state["sent"], state["outbox"]
+    lost = [mid for mid in accepted if mid not in ids or sent[mid] == 0 or mid not in outbox]
+    duplicated = [o.key for o in accepted.values() if messages.get(o.key, 0) > 1]
+    duplicated += [mid for mid in accepted if sent[mid] > 1]
+    reoffered = [mid for mid in pushed if webhook is not None and webhook.delivered[mid] > 1]
+    undelivered = [mid for mid in pushed if webhook is None or not webhook.delivered[mid]]
+    undelivered += [mid for mid in pushed if mid not in received]
+    return Audit(
+        lost=lost,
+        duplicated=duplicated,
+        undelivered=sorted(set(undelivered)),
+        reoffered=reoffered,
+        register_verified=verify_register(env, database_url),
+        delivered_at={mid: received[mid] for mid in pushed if mid in received},
+    )
+
+
+def _stored(database_url: str) -> dict[str, Any]:
     with psycopg.connect(psycopg_url(database_url)) as connection:
         messages = dict(
             connection.execute(
@@ -688,20 +713,7 @@ def audit_accepted(
             ).fetchall()
         )
         outbox = {row[0] for row in connection.execute("SELECT message_id FROM exchange_outbox").fetchall()}
-    lost = [mid for mid in accepted if mid not in ids or sent[mid] == 0 or mid not in outbox]
-    duplicated = [o.key for o in accepted.values() if messages.get(o.key, 0) > 1]
-    duplicated += [mid for mid in accepted if sent[mid] > 1]
-    if webhook is not None:
-        duplicated += [mid for mid in pushed if webhook.delivered[mid] > 1]
-    undelivered = [mid for mid in pushed if webhook is None or not webhook.delivered[mid]]
-    undelivered += [mid for mid in pushed if mid not in received]
-    return Audit(
-        lost=lost,
-        duplicated=duplicated,
-        undelivered=sorted(set(undelivered)),
-        register_verified=verify_register(env, database_url),
-        delivered_at={mid: received[mid] for mid in pushed if mid in received},
-    )
+    return {"messages": messages, "ids": ids, "sent": sent, "received": received, "outbox": outbox}
 
 
 def verify_register(env: Environment, database_url: str, timeout: float = 60.0) -> bool:
