@@ -190,6 +190,9 @@ class Settings(BaseSettings):
     push_backoff_base_seconds: float = 1.0
     push_backoff_max_seconds: float = 300.0
     push_timeout_seconds: float = 10.0
+    #: Added to a push claim's lease (adapters/push.py `lease_for`): how long the rest of a claimed
+    #: batch may wait for its turn, and so also how long a crashed worker's claims block delivery.
+    push_lease_margin_seconds: float = Field(default=30.0, ge=0)
     outbox_poll_seconds: float = 0.5
     payload_grace_days: int = 7
     #: A message not acknowledged within this many days of being queued is given up: its payload
