@@ -128,7 +128,8 @@ class TrustedProxy:
                 # The address and the header's name only: never the header's content.
                 log.warning("ignored %s header from %s: not a trusted proxy address", self.header, address)
             return ProxyDecision(trusted=False, der=None)
-        if value is None:
+        if value is None or value.strip() in ("", "::"):
+            # No certificate presented: an empty value, or HAProxy's `:%[ssl_c_der,base64]:` of none.
             return ProxyDecision(trusted=True, der=None)
         try:
             return ProxyDecision(trusted=True, der=parse_client_cert_header(value, self.header_format))

@@ -192,13 +192,22 @@ def test_other_ca_forwarded_certificate_is_403(
     assert _slug(response) == "certificate-untrusted"
 
 
-@pytest.mark.parametrize("garbage", ["not-a-cert", ":bm90IGEgY2VydA==:", ":%%%:", "::"])
+@pytest.mark.parametrize("garbage", ["not-a-cert", ":bm90IGEgY2VydA==:", ":%%%:", ":AAAA"])
 def test_garbage_header_from_a_trusted_address_is_401(
     dev_env: DevEnv, rfc9440_gateway: ServerThread, garbage: str
 ) -> None:
     response = _get(dev_env, rfc9440_gateway.base_url, **{"Client-Cert": garbage})
     assert response.status_code == 401
     assert _slug(response) == "forwarded-certificate-invalid"
+
+
+@pytest.mark.parametrize("empty", ["", "::"])
+def test_an_empty_header_means_no_certificate(
+    dev_env: DevEnv, rfc9440_gateway: ServerThread, empty: str
+) -> None:
+    response = _get(dev_env, rfc9440_gateway.base_url, **{"Client-Cert": empty})
+    assert response.status_code == 401
+    assert _slug(response) == "client-certificate-required"
 
 
 def test_a_trusted_proxy_without_header_does_not_lend_its_own_certificate(
