@@ -184,7 +184,12 @@ def wait_balanced(balancer: HAProxy, env: Environment, timeout: float = 30.0) ->
 
 def finish(row: Row, c: Cluster, outcomes: list[Outcome], *, webhook: bool = True) -> Row:
     tally(row, outcomes)
+    stopped = time.monotonic()
     checked = audit_accepted(c.env, c.database_url, outcomes, c.webhook if webhook else None)
+    pushed = [o.message_id for o in outcomes if o.message_id and o.body["recipient"] == PUSH_RECIPIENT]
+    arrivals = [c.webhook.first_at[mid] for mid in pushed if mid in c.webhook.first_at]
+    if arrivals and max(arrivals) - stopped > 1:
+        row.notes.append(f"push backlog drained {max(arrivals) - stopped:.1f} s after the load stopped")
     row.lost = len(checked.lost)
     row.duplicated = len(checked.duplicated)
     row.undelivered = len(checked.undelivered)
