@@ -47,15 +47,17 @@ from bench.cluster import (
     Environment,
     Gateway,
     HAProxy,
-    Load,
-    Outcome,
     PostgresCluster,
     Webhook,
-    audit_accepted,
     create_database,
-    disclosure_body,
     migrate,
     psycopg_url,
+)
+from bench.load import (
+    Load,
+    Outcome,
+    audit_accepted,
+    disclosure_body,
     register_consents,
     same_id_on_retry,
 )
@@ -204,10 +206,17 @@ def finish(row: Row, c: Cluster, outcomes: list[Outcome], *, webhook: bool = Tru
 
 def several_instances(c: Cluster, scale: Scale) -> Row:
     """No fault: load through the balancer onto both instances. recover_s: not applicable."""
+    before = c.balancer.sessions()
     load = c.load(scale).start()
     time.sleep(2 * scale.seconds)
     load.stop()
-    return finish(Row("several instances (no fault)"), c, load.outcomes)
+    row = finish(Row("several instances (no fault)"), c, load.outcomes)
+    after = c.balancer.sessions()
+    spread = {name: after[name] - before.get(name, 0) for name in after}
+    row.notes.append("connections per instance: " + ", ".join(f"{k} {v}" for k, v in sorted(spread.items())))
+    if not all(spread.values()):
+        row.notes.append("an instance got no connection")
+    return row
 
 
 def kill_instance(c: Cluster, scale: Scale) -> Row:
