@@ -327,9 +327,12 @@ def inbox_ids(c: Cluster, oin: str) -> tuple[set[str], list[int], set[str]]:
     cursor: str | None = None
     with httpx.Client(base_url=c.balancer.base_url, verify=c.env.client_context(oin), timeout=30) as client:
         for _ in range(1000):
-            response = client.get(
-                "/v1/inbox", params={"limit": 500, **({"cursor": cursor} if cursor else {})}
-            )
+            params: dict[str, Any] = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+            try:
+                response = client.get("/v1/inbox", params=params)
+            except httpx.TransportError:
+                statuses.append(0)  # no answer at all
+                break
             statuses.append(response.status_code)
             if response.status_code != 200:
                 break
