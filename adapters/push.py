@@ -49,6 +49,7 @@ from gateway.tls import build_client_ssl_context
 log = logging.getLogger("meerpunt.push")
 
 PUSH_ATTEMPTS = Counter("meerpunt_push_attempts_total", "Push delivery attempts by outcome", ["outcome"])
+LEASE_MARGIN = dt.timedelta(seconds=30)  # the default of `push_lease_margin_seconds`
 BATCH_SIZE = 16
 #: A 4xx means the recipient's system refuses this envelope and would refuse it again: the message
 #: fails at once. These three say "not now" instead and are retried like a 5xx.
