@@ -107,10 +107,24 @@ def _peer_der(request: Request) -> bytes | None:
     return der
 
 
+def _authenticate_partner(request: Request, runtime: Runtime) -> PartnerPrincipal:
+    """From the TLS peer certificate, or behind a trusted proxy from the one it forwarded."""
+    now = runtime.clock()
+    if runtime.proxy is not None:
+        # `request.client` is the TCP peer: `serve` runs with proxy_headers=False, so no
+        # X-Forwarded-For can make an arbitrary client look like the proxy.
+        address = request.client.host if request.client is not None else None
+        forwarded = runtime.proxy.forwarded(address, request.headers)
+        if forwarded.trusted:
+            # The proxy's own certificate (if it presented one) never names a partner.
+            return runtime.proxy.authenticate(forwarded.der, now)
+    return runtime.authenticator.authenticate(_peer_der(request), now)
+
+
 async def get_partner(request: Request, runtime: RuntimeDep) -> PartnerPrincipal:
     # No blocking I/O: the certificate parse is cached, the CRL check is a stat() (and a re-read
-    # of a small file only when it changed).
-    principal = runtime.authenticator.authenticate(_peer_der(request), runtime.clock())
+    # of a small file only when it changed); a forwarded certificate's chain check is cached too.
+    principal = _authenticate_partner(request, runtime)
     request.state.principal = principal
     bind_traceparent(request.headers.get("traceparent"))  # the caller's trace id for this call's entries
     return principal
