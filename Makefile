@@ -8,7 +8,7 @@ PORT ?= 8443
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck test-sqlite test-postgres bench install install-dev clean
+.PHONY: run test lint typecheck test-sqlite test-postgres bench chaos install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,12 @@ test-postgres: $(VENV)/.installed-dev tests/node/node_modules/.installed
 ## make bench: the benchmarks (PostgreSQL), printing tables and writing bench/results/*.json
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.run
+
+## make chaos: the fault scenarios against real processes (two instances behind HAProxy on
+## PostgreSQL, a throw-away PostgreSQL cluster for the restart), printing the table of issue 13
+CHAOS_ARGS ?=
+chaos: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.chaos --database-url $(PG_TEST_URL) $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -42,7 +42,7 @@ __all__ = ["Claimed", "backoff_delay", "claim_due", "deliver_one", "drain_once",
 log = logging.getLogger("meerpunt.push")
 
 PUSH_ATTEMPTS = Counter("meerpunt_push_attempts_total", "Push delivery attempts by outcome", ["outcome"])
-LEASE_MARGIN = dt.timedelta(seconds=30)
+LEASE_MARGIN = dt.timedelta(seconds=30)  # the default of `push_lease_margin_seconds`
 BATCH_SIZE = delivery.BATCH_SIZE
 #: A 4xx means the recipient's system refuses this envelope and would refuse it again: the message
 #: fails at once. These three say "not now" instead and are retried like a 5xx.
@@ -58,8 +58,10 @@ _PAYLOADS: sa.Table = StoredPayload.__table__  # type: ignore[attr-defined]
 
 def lease_for(settings: Settings) -> dt.timedelta:
     """How long a claimed row stays this worker's: one POST, whose connect, write and read are each
-    bounded by `push_timeout_seconds`, plus a margin. Renewed before every POST."""
-    return dt.timedelta(seconds=3 * settings.push_timeout_seconds) + LEASE_MARGIN
+    bounded by `push_timeout_seconds`, plus a margin (`push_lease_margin_seconds`). Renewed before
+    every POST. A worker that dies (kill -9, a lost node) holds its claimed rows this long; then
+    another worker takes them."""
+    return dt.timedelta(seconds=3 * settings.push_timeout_seconds + settings.push_lease_margin_seconds)
 
 
 def _retry(settings: Settings) -> Retry:

@@ -78,6 +78,10 @@ class EntryKind:
     ACCESS_REQUEST_CONFIRMED = "access_request_confirmed"
     ACCESS_REQUEST_VERIFIED = "access_request_verified"
     REGISTER_ACCESSED = "register_accessed"
+    #: Coordination of help (Spoorboekje §10.2-10.3): who coordinates a household's help.
+    COORDINATION_DESIGNATED = "coordination_designated"
+    COORDINATION_HANDED_OVER = "coordination_handed_over"
+    COORDINATION_ENDED = "coordination_ended"
 
     @classmethod
     def all(cls) -> frozenset[str]:

@@ -144,6 +144,11 @@ def inbox_item(message: Message, content: dict[str, Any] | None) -> dict[str, An
         item["payload_jwe"] = content.get("payload_jwe") if content else None
         item["payload_sha256"] = message.payload_sha256
         item["legal_basis"] = {"type": message.legal_basis.get("type", "consent")}
+    elif message.kind == MessageKind.NOTICE and message.payload_sha256 is not None:
+        # A coordinator notice (Spoorboekje §10.2) carries case data, encrypted like a disclosure.
+        item["payload_jwe"] = content.get("payload_jwe") if content else None
+        item["payload_sha256"] = message.payload_sha256
+        item["legal_basis"] = {"type": message.legal_basis.get("type", "consent")}
     if message.in_reply_to:
         item["in_reply_to"] = message.in_reply_to
     if message.consent_ids:
@@ -157,6 +162,14 @@ _RECEIVED_KIND = {
     MessageKind.INFORMATION_REQUEST: EntryKind.INFORMATION_REQUEST_RECEIVED,
     MessageKind.NOTICE: EntryKind.NOTICE_RECEIVED,
 }
+
+
+def _received_kind(message: Message) -> str:
+    """A notice with a payload (a coordinator notice, §10.2) disclosed case data: art. 8.2 applies."""
+    if message.kind == MessageKind.NOTICE and message.payload_sha256 is not None:
+        return EntryKind.DISCLOSURE_RECEIVED
+    return _RECEIVED_KIND[message.kind]
+
 
 #: Statuses in which a message may still be handed out (pull inbox, push worker).
 OPEN_STATUSES = (MessageStatus.ACCEPTED, MessageStatus.DELIVERED)
@@ -250,7 +263,7 @@ def acknowledge(
     entry = record(
         session,
         EntryDraft(
-            kind=_RECEIVED_KIND[message.kind],
+            kind=_received_kind(message),
             occurred_at=at,
             actor=message.recipient,
             actor_role="partner",

@@ -260,7 +260,15 @@ def send_disclosure(
     caller: PartnerPrincipal,
     body: DisclosureIn,
     idempotency_key: str | None,
+    *,
+    kind: str = MessageKind.DISCLOSURE,
 ) -> SendResult:
+    """Check, decide, encrypt, register and enqueue one disclosure.
+
+    `kind` is `notice` for a coordinator notice (coordination/notices.py, Spoorboekje §10.2): it
+    carries case data, so it takes exactly this path (consent, JWE, art. 8.1 entry, outbox); only
+    the recipient's inbox shows it as a notice.
+    """
     if not idempotency_key or len(idempotency_key) > 200:
         raise Problem(
             "Sends need an Idempotency-Key header (1-200 characters) so that a retry is never sent twice.",
@@ -349,7 +357,7 @@ def send_disclosure(
     legal_basis = basis.record
     message = Message(
         id=message_id,
-        kind=MessageKind.DISCLOSURE,
+        kind=kind,
         sender=caller.oin,
         recipient=body.recipient,
         subject_hash=subject_hash,
@@ -456,9 +464,10 @@ def register_and_enqueue(
 def sent_entry_draft(message: Message, *, at: dt.datetime) -> EntryDraft:
     """What the sender-side entry says: reasons, recipient and which data (art. 8 lid 1)."""
     return EntryDraft(
-        kind=EntryKind.DISCLOSURE_SENT
-        if message.kind == MessageKind.DISCLOSURE
-        else EntryKind.CORRECTION_SENT,
+        # A coordinator notice carrying case data is a verstrekking like any other (art. 8.1).
+        kind=EntryKind.CORRECTION_SENT
+        if message.kind == MessageKind.CORRECTION
+        else EntryKind.DISCLOSURE_SENT,
         occurred_at=at,
         actor=message.sender,
         actor_role="partner",

@@ -8,9 +8,8 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from exchange.override_metrics import registry_for
-from gateway.db import database_reachable
 from gateway.deps import PartnerDep, RuntimeDep
-from gateway.problems import Problem
+from gateway.readiness import readiness
 
 router = APIRouter()
 
@@ -22,11 +21,10 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", tags=["operations"])
-def readyz(runtime: RuntimeDep) -> dict[str, str]:
-    """Readiness: the database answers; a load balancer stops routing here when it does not."""
-    if not database_reachable(runtime.engine):
-        raise Problem("The database is not reachable.", status=503, slug="not-ready", title="Not ready")
-    return {"status": "ready"}
+def readyz(runtime: RuntimeDep) -> dict[str, Any]:
+    """Readiness: the database answers and the register sequencer keeps up; a load balancer stops
+    routing here when either fails (gateway/readiness.py)."""
+    return readiness(runtime)
 
 
 @router.get("/metrics", tags=["operations"])

@@ -41,10 +41,18 @@ def create_db_engine(url: str, *, pool_size: int = 20, idle_ping_seconds: float 
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_recycle=1800,
+        # While PostgreSQL is unreachable (a restart, a failover) a request must fail fast with
+        # 503, not hang past its client's timeout: a bounded connect, and a bounded wait for a
+        # pooled connection.
+        pool_timeout=10,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
     )
     _ping_when_idle(engine, IDLE_PING_SECONDS if idle_ping_seconds is None else idle_ping_seconds)
     return engine
 
+
+#: How long opening a PostgreSQL connection may take before the request gets a 503.
+CONNECT_TIMEOUT_SECONDS = 5
 
 #: A pooled connection unused for longer than this is pinged before it is handed out.
 IDLE_PING_SECONDS = 10.0

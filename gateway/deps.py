@@ -107,10 +107,24 @@ def _peer_der(request: Request) -> bytes | None:
     return der
 
 
+def _authenticate_partner(request: Request, runtime: Runtime) -> PartnerPrincipal:
+    """From the TLS peer certificate, or behind a trusted proxy from the one it forwarded."""
+    now = runtime.clock()
+    if runtime.proxy is not None:
+        # `request.client` is the TCP peer: `serve` runs with proxy_headers=False, so no
+        # X-Forwarded-For can make an arbitrary client look like the proxy.
+        address = request.client.host if request.client is not None else None
+        forwarded = runtime.proxy.forwarded(address, request.headers)
+        if forwarded.trusted:
+            # The proxy's own certificate (if it presented one) never names a partner.
+            return runtime.proxy.authenticate(forwarded.der, now)
+    return runtime.authenticator.authenticate(_peer_der(request), now)
+
+
 async def get_partner(request: Request, runtime: RuntimeDep) -> PartnerPrincipal:
     # No blocking I/O: the certificate parse is cached, the CRL check is a stat() (and a re-read
-    # of a small file only when it changed).
-    principal = runtime.authenticator.authenticate(_peer_der(request), runtime.clock())
+    # of a small file only when it changed); a forwarded certificate's chain check is cached too.
+    principal = _authenticate_partner(request, runtime)
     request.state.principal = principal
     bind_traceparent(request.headers.get("traceparent"))  # the caller's trace id for this call's entries
     return principal
@@ -156,13 +170,15 @@ CitizenDep = Annotated[CitizenPrincipal, Depends(get_citizen)]
 async def get_any_principal(request: Request, runtime: RuntimeDep) -> Principal:
     """Bearer token if present (officer or citizen), otherwise the client certificate (partner).
 
-    `async`, like `get_partner`: no blocking I/O, and the caller's trace id bound here must reach
-    the handler (a plain `def` dependency runs in a copy of the request's context).
+    `async`, like `get_partner`: the caller's trace id bound here must reach the handler (a plain
+    `def` dependency runs in a copy of the request's context).
     """
     token = _bearer(request)
     if token is None:
         return await get_partner(request, runtime)
-    principal = runtime.tokens.person(token)
+    # A provider's keys may have to be fetched (first use, or an unknown `kid`): that is network
+    # I/O, so it runs in the thread pool, never on the event loop that serves the partners.
+    principal: Principal = await run_in_threadpool(runtime.tokens.person, token)
     request.state.principal = principal
     return principal
 

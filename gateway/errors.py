@@ -11,6 +11,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from exchange.crypto import PayloadUnavailable
@@ -166,7 +168,43 @@ async def _on_payload_unavailable(request: Request, exc: Exception) -> JSONRespo
     return JSONResponse(body, status_code=503, media_type=PROBLEM_JSON)
 
 
+#: Seconds a client is asked to wait after a 503 for an unreachable database.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+#: Errors that mean "the database cannot be used right now" (down, restarting, connection cut,
+#: pool exhausted), not "this request is wrong": the client may retry.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
+
+
+async def _on_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """503 with Retry-After while PostgreSQL restarts or fails over, never a 500.
+
+    Nothing half-done stays behind: the unit of work rolled back (or the commit itself failed, in
+    which case the transaction either committed whole or not at all). A client that sends the
+    disclosure again with the same Idempotency-Key gets the original answer if it was accepted.
+    """
+    route = getattr(request.scope.get("route"), "path", "unmatched")
+    log.warning("database unavailable on %s %s: %s", request.method, route, _describe(exc))
+    body = {
+        "type": PROBLEM_BASE + "database-unavailable",
+        "title": "Service unavailable",
+        "status": 503,
+        "detail": "The gateway's database cannot be reached right now. Try again after the "
+        "Retry-After delay; send a disclosure again with the same Idempotency-Key, so that it is "
+        "accepted once.",
+        "instance": request.url.path,
+    }
+    return JSONResponse(
+        body,
+        status_code=503,
+        media_type=PROBLEM_JSON,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
 def install(app: FastAPI) -> None:
+    for error in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(error, _on_database_unavailable)
     app.add_exception_handler(PayloadUnavailable, _on_payload_unavailable)
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation)

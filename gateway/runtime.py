@@ -17,6 +17,7 @@ from exchange.crypto import KekRing
 from gateway.auth import PartnerAuthenticator, RevocationList, TokenVerifier, load_trust_anchors
 from gateway.db import create_db_engine
 from gateway.pki import load_private_key
+from gateway.proxy import TrustedProxy
 from gateway.pseudonyms import BsnHasher
 from gateway.registry import CategoryTaxonomy, PartnerRegistry, load_categories, load_partners
 from gateway.settings import Settings
@@ -39,6 +40,8 @@ class Runtime:
     signer: GatewaySigner
     kek: KekRing
     clock: Callable[[], dt.datetime] = utc_now
+    #: Set when TLS may be terminated at a trusted proxy (`trusted_proxies`, gateway/proxy.py).
+    proxy: TrustedProxy | None = None
     #: Per-context extension objects (e.g. the audit sequencer), keyed by name.
     extensions: dict[str, Any] = field(default_factory=dict)
 
@@ -51,14 +54,24 @@ def build_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
     signing_key = load_private_key(settings.gateway_signing_key_file)
     if not isinstance(signing_key, ec.EllipticCurvePrivateKey):
         raise ValueError("the gateway signing key must be an EC P-256 key")
+    anchors = load_trust_anchors(settings.ca_file)
+    authenticator = PartnerAuthenticator(partners, RevocationList(settings.crl_file, anchors))
+    proxy = None
+    if settings.trusted_proxies:
+        proxy = TrustedProxy(
+            settings.trusted_proxies,
+            settings.trusted_proxy_cert_header,
+            settings.trusted_proxy_cert_format,
+            anchors,
+            authenticator,
+        )
     return Runtime(
         settings=settings,
         engine=engine or create_db_engine(settings.database_url, pool_size=settings.database_pool_size),
         partners=partners,
         categories=load_categories(settings.categories_file),
-        authenticator=PartnerAuthenticator(
-            partners, RevocationList(settings.crl_file, load_trust_anchors(settings.ca_file))
-        ),
+        authenticator=authenticator,
+        proxy=proxy,
         tokens=TokenVerifier(settings.token_issuers),
         bsn_hash=BsnHasher(settings.bsn_hash_key_bytes()),
         signer=GatewaySigner(signing_key),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import difflib
+import ipaddress
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -149,6 +150,13 @@ class Settings(BaseSettings):
     #: routes refuse requests without one (401); officer and citizen routes use bearer tokens on the
     #: same port. `required`: the handshake itself refuses clients without a certificate.
     tls_client_auth: Literal["optional", "required"] = "optional"
+    #: TLS terminated at a trusted proxy (gateway/proxy.py): the proxy addresses (CIDRs) whose
+    #: forwarded client-certificate header is believed. Empty (the default): headers are never read.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    #: The header that carries the certificate: RFC 9440 `Client-Cert`, or ingress-nginx's
+    #: `ssl-client-cert` (`$ssl_client_escaped_cert`) with `trusted_proxy_cert_format`.
+    trusted_proxy_cert_header: str = "client-cert"
+    trusted_proxy_cert_format: Literal["rfc9440", "nginx-escaped-pem"] = "rfc9440"
 
     partners_file: Path = DEFAULT_DATA_DIR / "partners.toml"
     categories_file: Path = DEFAULT_DATA_DIR / "categories.toml"
@@ -194,6 +202,9 @@ class Settings(BaseSettings):
     push_backoff_base_seconds: float = 1.0
     push_backoff_max_seconds: float = 300.0
     push_timeout_seconds: float = 10.0
+    #: Added to a push claim's lease (adapters/push.py `lease_for`): how long the rest of a claimed
+    #: batch may wait for its turn, and so also how long a crashed worker's claims block delivery.
+    push_lease_margin_seconds: float = Field(default=30.0, ge=0)
     outbox_poll_seconds: float = 0.5
     payload_grace_days: int = 7
     #: A message not acknowledged within this many days of being queued is given up: its payload
@@ -244,6 +255,13 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            ipaddress.ip_network(cidr, strict=False)  # ValueError names the bad entry
+        return value
 
     @field_validator("token_issuers", mode="before")
     @classmethod

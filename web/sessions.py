@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from gateway.principals import CitizenPrincipal, OfficerPrincipal, ProfessionalPrincipal
 from gateway.runtime import Runtime
-from web.models import WebSession
+from web.models import WebSearch, WebSession
 
 SESSION_COOKIE = "__Host-meerpunt_session"
 #: Writing `last_seen_at` on every page view would make each view a write; a minute's precision
@@ -108,6 +108,7 @@ def start_session(
         row.bsn_hash = runtime.bsn_hash(person.bsn)
     db.add(row)
     db.flush()
+    purge_ended(db, runtime)
     return token
 
 
@@ -160,8 +161,11 @@ def end_session(db: Session, runtime: Runtime, id_hash: str) -> None:
 
 
 def purge_ended(db: Session, runtime: Runtime, *, keep: dt.timedelta = dt.timedelta(days=1)) -> int:
-    """Delete sessions that ended or expired more than `keep` ago (housekeeping)."""
+    """Delete sessions that ended or expired more than `keep` ago, and searches older than any
+    session can be: housekeeping done at each sign-in, so the tables stay small without a worker."""
     cutoff = runtime.clock() - keep
+    search_cutoff = cutoff - dt.timedelta(hours=runtime.settings.session_absolute_hours)
+    db.execute(sa.delete(WebSearch).where(WebSearch.created_at < search_cutoff))  # type: ignore[arg-type]
     result = db.execute(
         sa.delete(WebSession).where(
             sa.or_(WebSession.expires_at < cutoff, WebSession.ended_at < cutoff)  # type: ignore[arg-type,operator]

@@ -18,7 +18,9 @@ from tests.support import JGZ, MUNICIPALITY, DevEnv, new_bsn
 
 def test_healthz_and_readyz_answer_without_certificate(anonymous: httpx.Client) -> None:
     assert anonymous.get("/healthz").json() == {"status": "ok"}
-    assert anonymous.get("/readyz").json() == {"status": "ready"}
+    ready = anonymous.get("/readyz").json()
+    assert ready["status"] == "ready"
+    assert ready["sequencer"]["stalled"] is False
 
 
 def test_partner_directory_has_shape_and_keys(client_for: Callable[[str], httpx.Client]) -> None:

@@ -185,3 +185,12 @@ def test_a_token_without_kid_or_with_a_disallowed_algorithm_is_refused() -> None
         issuer.verify("eyJhbGciOiJFUzI1NiJ9.e30.c2ln", audience="x")  # {"alg": "ES256"}, no kid
     with pytest.raises(TokenInvalid, match="not accepted"):
         issuer.verify("eyJhbGciOiJub25lIn0.e30.", audience="x")
+
+
+def test_old_sessions_are_purged_at_the_next_sign_in(clocked: tuple[Runtime, Clock]) -> None:
+    runtime, clock = clocked
+    old = _start(runtime, OfficerPrincipal(subject="o-old", org="meerpunt"))
+    clock.now += dt.timedelta(hours=8, days=1, minutes=1)  # expired more than a day ago
+    _start(runtime, OfficerPrincipal(subject="o-new", org="meerpunt"))
+    with Session(runtime.engine) as db:
+        assert db.get(WebSession, token_hash(old)) is None
