@@ -24,6 +24,7 @@ ConfigOption = Annotated[
 ]
 CONFIG_ENV = "MEERPUNT_CONFIG"
 LOG_LEVEL_ENV = "MEERPUNT_LOG_LEVEL"
+GRACE_ENV = "MEERPUNT_SHUTDOWN_GRACE_SECONDS"
 
 
 @app.command()
@@ -76,6 +77,10 @@ def ssl_context_from_env(_config: Any, _default: Any) -> Any:
     return build_server_ssl_context(load_settings(Path(os.environ[CONFIG_ENV])))
 
 
+def _exit_cleanly(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
 @app.command()
 def serve(
     config: ConfigOption,
@@ -83,8 +88,24 @@ def serve(
     port: Annotated[int, typer.Option(help="HTTPS port")] = 8443,
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
     log_level: Annotated[str, typer.Option(help="Log level")] = "info",
+    graceful_timeout: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds requests in flight may take to finish after SIGTERM "
+            "(default: shutdown_grace_seconds, 20)",
+            min=0.1,
+        ),
+    ] = None,
 ) -> None:
-    """Serve the API over HTTPS with client-certificate authentication (TLS 1.2+)."""
+    """Serve the API over HTTPS with client-certificate authentication (TLS 1.2+).
+
+    SIGTERM (or Ctrl-C) stops it gracefully, with any number of workers: no new connections,
+    idle keep-alive connections closed at once, requests in flight finished (answered with
+    `Connection: close`) within the grace period, background workers stopped, database pool
+    closed, exit code 0 (docs/operations.md, "Shutdown").
+    """
+    import signal
+
     import uvicorn
 
     from gateway.db import create_db_engine
@@ -96,7 +117,14 @@ def serve(
     configure_logging(log_level)
     os.environ[CONFIG_ENV] = str(config.resolve())
     os.environ[LOG_LEVEL_ENV] = log_level
+    if graceful_timeout is not None:  # worker processes read their settings afresh
+        os.environ[GRACE_ENV] = str(graceful_timeout)
     settings = load_settings(config)
+    # uvicorn handles SIGTERM itself while it serves and, once it has shut down gracefully,
+    # raises the signal again for the handler it found. The default handler would then end the
+    # process with "killed by SIGTERM" (exit 143) after a clean stop; orchestrators and systemd
+    # read that as a failure. A SIGTERM before uvicorn runs (during migrations) stops us as well.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     engine = create_db_engine(settings.database_url)
     upgrade(engine)
     engine.dispose()
@@ -118,6 +146,7 @@ def serve(
         # uvicorn's own loggers propagate to the root handler set up above (RedactingFormatter).
         log_config=None,
         timeout_keep_alive=30,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         # Partners connect directly (TCP passthrough: the client certificate must reach the
         # gateway), so no proxy's X-Forwarded-* header is to be believed; nor is the server's name
         # anybody's business.

@@ -225,13 +225,16 @@ def test_sigterm_with_idle_and_busy_keep_alive_clients(
         busy = [Busy(gateway, bsn) for _ in range(2)]
         for thread in busy:
             thread.start()
+        deadline = time.monotonic() + START_TIMEOUT  # with 2 workers, one may still be starting
+        while not all(thread.accepted for thread in busy) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert all(thread.accepted for thread in busy), "busy clients got no answer before SIGTERM"
         upload_started = threading.Event()
         upload: dict[str, Any] = {}
         uploader = threading.Thread(target=_slow_upload, args=(gateway, bsn, upload_started, upload))
         uploader.start()
         assert upload_started.wait(10)
         time.sleep(0.3)  # the server has read the headers: the request is in flight
-        assert all(thread.accepted for thread in busy), "busy clients got no answer before SIGTERM"
 
         signalled = time.monotonic()
         gateway.process.send_signal(signal.SIGTERM)
@@ -244,6 +247,7 @@ def test_sigterm_with_idle_and_busy_keep_alive_clients(
         for client in idle:
             client.close()
     log = gateway.log.read_text()
+    print(f"stopped after {stopped_after:.2f}s", [(len(t.accepted), t.connection_close, repr(t.failures)) for t in busy], "\n", log[-1500:])
     assert code == 0, log
     # Nothing was in flight for long: the idle connections must not hold the process.
     assert stopped_after < GRACE_SECONDS, (stopped_after, log)
