@@ -89,11 +89,11 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
     log_level: Annotated[str, typer.Option(help="Log level")] = "info",
     graceful_timeout: Annotated[
-        float | None,
+        int | None,
         typer.Option(
             help="Seconds requests in flight may take to finish after SIGTERM "
             "(default: shutdown_grace_seconds, 20)",
-            min=0.1,
+            min=1,
         ),
     ] = None,
 ) -> None:

@@ -208,7 +208,7 @@ class Settings(BaseSettings):
     #: their current cycle) before they are cut off. Keep it under the orchestrator's kill timeout
     #: minus the pre-stop delay (docs/operations.md, "Shutdown"): Kubernetes sends SIGKILL 30 s
     #: after SIGTERM by default.
-    shutdown_grace_seconds: float = Field(default=20.0, gt=0, le=600)
+    shutdown_grace_seconds: int = Field(default=20, ge=1, le=600)
     #: Mounts `/v1/_bench/*` (bench/exchange.py's baseline). Never turn on in production.
     benchmark_endpoints: bool = False
 
