@@ -249,8 +249,15 @@ def deliver(
         bool, typer.Option(help="Stop when nothing is due instead of polling forever")
     ] = False,
 ) -> None:
-    """Run a push-delivery worker without the API (several may run side by side on PostgreSQL)."""
-    import time
+    """Run a push-delivery worker without the API (several may run side by side on PostgreSQL).
+
+    SIGTERM ends it after the current round of deliveries, exit code 0. Without a handler it
+    would die mid-delivery, or, as PID 1 in a container (where the default action is ignored),
+    not stop at all until SIGKILL.
+    """
+    import logging
+    import signal
+    import threading
 
     from adapters.push import drain_once, housekeeping_if_due, make_client, pending_count
     from gateway.errors import configure_logging
@@ -258,17 +265,20 @@ def deliver(
     from gateway.settings import load_settings
 
     configure_logging("INFO")
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stopping.set())
     runtime = build_runtime(load_settings(config))
     client = make_client(runtime)
     delivered = 0
     housekeeping_due = 0.0  # payload retention, at start and periodically
+    logging.getLogger("meerpunt.gateway").info("delivery worker running (SIGTERM stops it)")
     try:
-        while True:
+        while not stopping.is_set():
             housekeeping_due = housekeeping_if_due(runtime, housekeeping_due)
             delivered += drain_once(runtime, client)
             if until_idle and pending_count(runtime) == 0:
                 break
-            time.sleep(runtime.settings.outbox_poll_seconds)
+            stopping.wait(runtime.settings.outbox_poll_seconds)
     finally:
         client.close()
         runtime.dispose()

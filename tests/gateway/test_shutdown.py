@@ -333,3 +333,32 @@ def test_a_request_longer_than_the_grace_period_is_cut_off_and_not_stored(
     assert sent == []
     verified = gateway.cli("audit", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_sigterm_stops_the_delivery_worker_between_rounds(
+    dev_dir: Path, database_factory: Callable[[], str]
+) -> None:
+    """`deliver` (its own pod in deploy/kubernetes.yaml) ends its round and exits 0 on SIGTERM."""
+    env = {**os.environ, "MEERPUNT_DATABASE_URL": database_factory()}
+    config = str(dev_dir / "gateway.toml")
+    migrated = subprocess.run(
+        [*CLI, "migrate", "--config", config], env=env, capture_output=True, timeout=120
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    log = dev_dir / "deliver.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([*CLI, "deliver", "--config", config], env=env, stdout=out, stderr=out)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while "delivery worker running" not in log.read_text():
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "deliver did not start"
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=GRACE_SECONDS)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+    assert code == 0, log.read_text()
+    assert "delivered 0" in log.read_text()
