@@ -30,6 +30,7 @@ from exchange.models import Message
 from gateway.db import create_db_engine
 from gateway.pki import init_dev_environment
 from gateway.tls import build_client_ssl_context
+from gateway.workers import WORKER_STOP_SECONDS
 from tests.support import JGZ, SCHOOL, free_port, idempotency_key, new_bsn, partners_toml_for_tests
 
 CLI = [sys.executable, "-m", "gateway"]
@@ -251,14 +252,17 @@ def test_sigterm_with_idle_and_busy_keep_alive_clients(
         for client in idle:
             client.close()
     log = gateway.log.read_text()
-    print(f"stopped after {stopped_after:.2f}s", [(len(t.accepted), repr(t.failures)) for t in busy])
     assert code == 0, log
     # Every worker process stopped its background workers, then closed its database pool.
     assert log.count("background workers stopped") == workers, log
     assert log.count("database pool closed") == workers, log
-    assert "abandoned" not in log and "Cancel" not in log, log
-    # Nothing was in flight for long: the idle connections must not hold the process.
-    assert stopped_after < GRACE_SECONDS, (stopped_after, log)
+    # Every connection was gone within the grace period: uvicorn cancelled nothing ("Cancel N
+    # running task(s), timeout graceful shutdown exceeded"), though six clients kept theirs open.
+    # Before the fix each idle TLS connection held the process for 30 s.
+    assert "timeout graceful shutdown exceeded" not in log, log
+    assert "abandoned" not in log, log
+    # The wall clock adds signal delivery and process exit on a shared machine: a loose bound.
+    assert stopped_after < GRACE_SECONDS + WORKER_STOP_SECONDS + 5, (stopped_after, log)
 
     # The request in flight at SIGTERM was finished, and told to close its connection.
     assert "error" not in upload, (upload, log)
@@ -297,7 +301,7 @@ def test_a_request_longer_than_the_grace_period_is_cut_off_and_not_stored(
     gateway_for: Callable[..., Gateway],
 ) -> None:
     """The grace period bounds the shutdown: the process still exits 0, and what it cut off (a
-    request whose body was still arriving) got no 2xx and was not stored."""
+    request whose body was still arriving) was answered 503 and not stored."""
     gateway = gateway_for(1, grace=2)
     bsn = new_bsn()
     with gateway.client(JGZ) as client:
@@ -318,12 +322,14 @@ def test_a_request_longer_than_the_grace_period_is_cut_off_and_not_stored(
     assert code == 0, log
     assert stopped_after < 12.0, (stopped_after, log)  # the upload was not waited for
     assert "timeout graceful shutdown exceeded" in log, log
-    # The client is not left hanging: uvicorn answers a request it cancels with a 500 (or, had
-    # the response begun, closes the connection); never a 2xx for something not stored.
-    if "response" in upload:
-        assert upload["response"].status_code == 500, upload["response"].text
-    else:
-        assert isinstance(upload["error"], httpx.TransportError), repr(upload["error"])
+    # The client is not left hanging: it is told the gateway stopped, and to send it again.
+    assert "error" not in upload, repr(upload["error"])
+    refused = upload["response"]
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["type"].endswith("/shutting-down")
+    assert refused.headers["retry-after"] == "1"
+    assert refused.headers["connection"] == "close"
     engine = create_db_engine(gateway.env["MEERPUNT_DATABASE_URL"])
     try:
         with Session(engine) as session:
