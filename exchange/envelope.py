@@ -7,6 +7,7 @@ the same recipient-side register entry (art. 8.2).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,10 +33,18 @@ PAYLOAD_COLUMNS = ("message_id", "subject_hash", "wrapped_key", "nonce", "cipher
 
 
 def sealed_payload_row(
-    vault: PayloadVault, message: Message, *, bsn: str, payload_jwe: str | None
+    vault: PayloadVault,
+    message: Message,
+    *,
+    bsn: str,
+    payload_jwe: str | None,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The `exchange_payload` row: the subject's BSN and the JWE sealed under a fresh data key."""
-    sealed = vault.seal(message.id, {"bsn": bsn, "payload_jwe": payload_jwe})
+    """The `exchange_payload` row: the subject's BSN and the JWE sealed under a fresh data key.
+
+    `extra`: more sealed content, e.g. the plain payload for an e-mail partner (`email_content`).
+    """
+    sealed = vault.seal(message.id, {"bsn": bsn, "payload_jwe": payload_jwe, **(extra or {})})
     return {
         "message_id": message.id,
         "subject_hash": message.subject_hash,

@@ -268,7 +268,7 @@ def deliver(
         bool, typer.Option(help="Stop when nothing is due instead of polling forever")
     ] = False,
 ) -> None:
-    """Run a push-delivery worker without the API (several may run side by side on PostgreSQL).
+    """Run a delivery worker (push and e-mail) without the API (several may run side by side on PG).
 
     SIGTERM ends it after the current round of deliveries, exit code 0. Without a handler it
     would die mid-delivery, or, as PID 1 in a container (where the default action is ignored),
@@ -278,6 +278,7 @@ def deliver(
     import signal
     import threading
 
+    from adapters.email import drain_once as email_drain_once
     from adapters.push import drain_once, housekeeping_if_due, make_client, pending_count
     from gateway.errors import configure_logging
     from gateway.runtime import build_runtime
@@ -294,7 +295,7 @@ def deliver(
     try:
         while not stopping.is_set():
             housekeeping_due = housekeeping_if_due(runtime, housekeeping_due)
-            delivered += drain_once(runtime, client)
+            delivered += drain_once(runtime, client) + email_drain_once(runtime)
             if until_idle and pending_count(runtime) == 0:
                 break
             stopping.wait(runtime.settings.outbox_poll_seconds)

@@ -13,7 +13,7 @@ from exchange import overrides_api, rights_api
 from gateway import api as gateway_api
 from gateway import bench_api
 from gateway.settings import Settings
-from web import auth_routes, home
+from web import auth_routes, home, pickup
 from web import pages as web_pages
 from web.console import routes as console_routes
 from web.templating import STATIC_DIR
@@ -32,6 +32,7 @@ def include_all(app: FastAPI, settings: Settings) -> None:
     app.include_router(home.router)
     app.include_router(auth_routes.router)
     app.include_router(console_routes.router)
+    app.include_router(pickup.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     if settings.benchmark_endpoints:  # never mounted in normal operation
         app.include_router(bench_api.router)

@@ -91,7 +91,7 @@ async def stop_workers(tasks: Sequence[asyncio.Task[None]], timeout: float = WOR
     """Stop the background workers at shutdown: each ends its current step, up to `timeout`.
 
     A worker still busy then (a push delivery waiting on a slow partner, say) is abandoned; what
-    it had claimed is under a lease and is taken up again after it (adapters/push.py), so nothing
+    it had claimed is under a lease and is taken up again after it (exchange/delivery.py), so nothing
     is lost, only later.
     """
     for task in tasks:
@@ -109,9 +109,10 @@ async def stop_workers(tasks: Sequence[asyncio.Task[None]], timeout: float = WOR
 
 
 def background_workers() -> list[Worker]:
+    from adapters.email import email_worker
     from adapters.push import push_worker
     from audit.sequencer import run_sequencer
     from exchange.override_hold import override_worker
 
-    workers: list[Worker] = [push_worker, run_sequencer, override_worker]
+    workers: list[Worker] = [push_worker, email_worker, run_sequencer, override_worker]
     return workers

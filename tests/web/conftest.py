@@ -17,7 +17,7 @@ import pytest
 from gateway.app import create_app
 from gateway.runtime import Runtime, build_runtime
 from gateway.settings import Settings, TokenIssuer
-from tests.support import SCHOOL, DevEnv, ServerThread, free_port
+from tests.support import EMAIL_NOTIFY, SCHOOL, DevEnv, ServerThread, free_port
 from tests.web.browser import Browser
 from tests.web.oidc import API_AUDIENCE, OpenIdProvider
 
@@ -36,6 +36,7 @@ OFFICER_USERS: dict[str, dict[str, Any]] = {
     },
     "officer-school": {"name": "Sanne School", "meerpunt_role": "privacy_officer", "meerpunt_org": SCHOOL},
     "employee-without-role": {"name": "Mila Medewerker", "meerpunt_org": SCHOOL},
+    "professional-practice": {"name": "Pim Praktijk", "meerpunt_org": EMAIL_NOTIFY},
 }
 
 
