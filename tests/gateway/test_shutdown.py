@@ -31,7 +31,17 @@ from gateway.db import create_db_engine
 from gateway.pki import init_dev_environment
 from gateway.tls import build_client_ssl_context
 from gateway.workers import WORKER_STOP_SECONDS
-from tests.support import JGZ, SCHOOL, free_port, idempotency_key, new_bsn, partners_toml_for_tests
+from tests.mail_support import make_smime_identity
+from tests.support import (
+    EMAIL_SMIME,
+    JGZ,
+    SCHOOL,
+    SMIME_ADDRESS,
+    free_port,
+    idempotency_key,
+    new_bsn,
+    partners_toml_for_tests,
+)
 
 CLI = [sys.executable, "-m", "gateway"]
 GRACE_SECONDS = 8
@@ -130,6 +140,7 @@ def client_context_for(directory: Path, oin: str) -> ssl.SSLContext:
 def dev_dir(tmp_path: Path) -> Path:
     source = tmp_path / "test-partners.toml"
     source.write_text(partners_toml_for_tests(free_port()))
+    make_smime_identity(tmp_path / "smime", EMAIL_SMIME, SMIME_ADDRESS)  # the e-mail partner's
     init_dev_environment(tmp_path, partners_source=source)
     return tmp_path
 
@@ -274,7 +285,7 @@ def test_sigterm_with_idle_and_busy_keep_alive_clients(
         for failure in thread.failures:  # no answer cut off half-way: refused, or not processed
             assert isinstance(failure, REFUSED) or NOT_ANSWERED in str(failure), (repr(failure), log)
 
-    # Every disclosure that got its 201 is stored and registered, and the register verifies.
+    # Every disclosure that got its 202 is stored and registered, and the register verifies.
     engine = create_db_engine(gateway.env["MEERPUNT_DATABASE_URL"])
     try:
         with Session(engine) as session:
