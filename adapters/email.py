@@ -17,7 +17,6 @@ the mail and bounces it later (a DSN) is not seen here.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import logging
@@ -243,12 +242,12 @@ def drain_once(runtime: Runtime) -> int:
 
 async def email_worker(runtime: Runtime) -> None:
     """Background loop: send due e-mail deliveries, then sleep for the poll interval."""
-    from gateway.workers import repeat
+    from gateway.workers import in_thread, repeat
 
     if not _email_partners(runtime):
         return  # no partner receives by e-mail: nothing to poll for
 
     async def cycle() -> None:
-        await asyncio.to_thread(drain_once, runtime)
+        await in_thread(drain_once, runtime)
 
     await repeat("e-mail delivery", cycle, lambda: runtime.settings.outbox_poll_seconds)

@@ -236,15 +236,15 @@ def drain_once(runtime: Runtime, client: httpx.Client) -> int:
 
 async def push_worker(runtime: Runtime) -> None:
     """Background loop: drain due outbox rows, then sleep for the poll interval."""
-    from gateway.workers import repeat
+    from gateway.workers import in_thread, repeat
 
     client = await asyncio.to_thread(make_client, runtime)
     housekeeping_due = 0.0
 
     async def cycle() -> None:
         nonlocal housekeeping_due
-        await asyncio.to_thread(drain_once, runtime, client)
-        housekeeping_due = await asyncio.to_thread(housekeeping_if_due, runtime, housekeeping_due)
+        await in_thread(drain_once, runtime, client)
+        housekeeping_due = await in_thread(housekeeping_if_due, runtime, housekeeping_due)
 
     try:
         await repeat("push delivery", cycle, lambda: runtime.settings.outbox_poll_seconds)

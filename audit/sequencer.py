@@ -342,13 +342,13 @@ async def run_sequencer(runtime: Runtime) -> None:
     are logged and retried: requests keep being accepted (their entries are committed), and the
     backlog is sequenced when the cause is gone.
     """
-    from gateway.workers import FailureBackoff
+    from gateway.workers import FailureBackoff, in_thread
 
     settings = runtime.settings
     backoff = FailureBackoff("register sequencer")
     while True:
         try:
-            result = await asyncio.to_thread(_tick, runtime)
+            result = await in_thread(_tick, runtime)
         except Exception as error:
             FAILURES.inc()
             await asyncio.sleep(backoff.failed(settings.sequencer_interval_seconds, error))

@@ -13,7 +13,6 @@ transaction and then finds no awaiting row; SQLite serialises writers at BEGIN I
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Mapping
@@ -312,10 +311,10 @@ async def override_worker(runtime: Runtime) -> None:
 
     Reads never wait for it: every status derives `expired` from the deadline at once.
     """
-    from gateway.workers import repeat
+    from gateway.workers import in_thread, repeat
 
     await repeat(
         "override sweep",
-        lambda: asyncio.to_thread(sweep, runtime),
+        lambda: in_thread(sweep, runtime),
         lambda: runtime.settings.override_sweep_seconds,
     )

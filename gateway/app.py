@@ -14,7 +14,7 @@ from gateway import errors, routes
 from gateway.middleware import AnsweredErrorMiddleware, BodyLimitMiddleware, MetricsMiddleware
 from gateway.runtime import Runtime, build_runtime
 from gateway.settings import Settings
-from gateway.workers import background_workers
+from gateway.workers import background_workers, stop_workers
 from web.security import SecurityHeadersMiddleware
 
 log = logging.getLogger("meerpunt.gateway")
@@ -33,13 +33,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Any:
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            # After SIGTERM uvicorn has let the requests in flight finish (or the grace period
+            # end); now the workers finish their current step, then the pool is closed.
+            await stop_workers(tasks)
             if own_runtime:
                 app.state.runtime.dispose()
+                log.info("database pool closed")
 
     app = FastAPI(
         title="Meerpunt Gateway",

@@ -6,6 +6,7 @@ must not add a task and a queue per call.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from prometheus_client import Counter, Histogram
 from starlette.exceptions import HTTPException
 
-from gateway.problems import PROBLEM_JSON, PayloadTooLarge
+from gateway.problems import PROBLEM_JSON, PayloadTooLarge, Problem, ShuttingDown
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -31,18 +32,11 @@ LATENCY = Histogram(
 )
 
 
-async def _send_problem(send: Any, problem: PayloadTooLarge) -> None:
+async def _send_problem(send: Any, problem: Problem) -> None:
     body = json.dumps(problem.body()).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": problem.status,
-            "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
+    headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+    headers += [(name.lower().encode(), value.encode()) for name, value in problem.headers.items()]
+    await send({"type": "http.response.start", "status": problem.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -184,6 +178,21 @@ class AnsweredErrorMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except asyncio.CancelledError:
+            # uvicorn cancels the requests still running when the shutdown grace period ends; it
+            # would answer a plain-text 500. Say what happened and what to do instead. A handler
+            # running in a thread may still commit after this, so "send it again" relies on the
+            # Idempotency-Key, which returns the original outcome if it did.
+            if not started:
+                await _send_problem(
+                    send,
+                    ShuttingDown(
+                        "The gateway stopped before this request was finished. It may not have "
+                        "been processed: send it again (with the same Idempotency-Key).",
+                        headers={"Retry-After": "1"},
+                    ),
+                )
+            raise
         except Exception:
             if not started:
                 raise

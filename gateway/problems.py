@@ -115,3 +115,9 @@ class RuleBroken(Problem):
 
 class PayloadTooLarge(Problem):
     status, slug, title = 413, "payload-too-large", "Request body too large"
+
+
+class ShuttingDown(Problem):
+    """503 for a request the shutdown grace period ran out on (docs/operations.md, "Shutdown")."""
+
+    status, slug, title = 503, "shutting-down", "The gateway is shutting down"

@@ -242,6 +242,11 @@ class Settings(BaseSettings):
     statutory_grounds: list[str] = Field(default_factory=lambda: list(DEFAULT_STATUTORY_GROUNDS))
 
     background_workers: bool = True
+    #: On SIGTERM, how long requests in flight may take to finish (and then the background workers
+    #: their current cycle) before they are cut off. Keep it under the orchestrator's kill timeout
+    #: minus the pre-stop delay (docs/operations.md, "Shutdown"): Kubernetes sends SIGKILL 30 s
+    #: after SIGTERM by default.
+    shutdown_grace_seconds: int = Field(default=20, ge=1, le=600)
     #: Mounts `/v1/_bench/*` (bench/exchange.py's baseline). Never turn on in production.
     benchmark_endpoints: bool = False
 

@@ -23,6 +23,12 @@ from gateway.settings import Settings
 
 ASGIApp = Any
 
+#: After SIGTERM, how long a closed connection may take to answer our TLS close_notify with its
+#: own before its socket is closed without it (issue 18).
+CLOSE_NOTIFY_WAIT_SECONDS = 0.5
+#: How often a draining connection checks whether its last bytes have left.
+_DRAIN_POLL_SECONDS = 0.05
+
 
 def build_server_ssl_context(settings: Settings) -> ssl.SSLContext:
     """TLS 1.2+ server context that verifies client certificates against the configured anchors."""
@@ -84,24 +90,86 @@ class _PeerCertMixin:
         self.app = functools.partial(_with_peer, self.app, tls)
 
 
-class PeerCertH11Protocol(H11Protocol, _PeerCertMixin):
+class _DrainMixin:
+    """Graceful shutdown that does not wait on clients idling in their connection pool (issue 18).
+
+    On SIGTERM uvicorn calls `shutdown()` on every connection: an idle one is closed at once, a busy
+    one gets `Connection: close` on its current response and is closed after it. uvicorn then
+    waits until every connection is gone. But closing a TLS connection means sending close_notify
+    and waiting for the client's close_notify (up to the event loop's `ssl_shutdown_timeout`, 30 s)
+    before the socket is closed, and a keep-alive client idling in its pool reads nothing, so it
+    never answers: every idle partner held the process for 30 s, past Kubernetes' grace period.
+
+    TLS does not require waiting for the peer's close_notify (RFC 8446 §6.1). So once shutdown
+    has begun, a connection that is closing and has handed all its bytes (the whole response and
+    our close_notify) to the socket gets `CLOSE_NOTIFY_WAIT_SECONDS` for the client's answer, and
+    is then closed. `abort()` drops only what is still buffered in user space, which is nothing
+    by then; the kernel still delivers what it holds, then FIN. A response still being written to a
+    slow client keeps its connection until it is out (or the grace period ends).
+    """
+
+    transport: asyncio.Transport
+    loop: asyncio.AbstractEventLoop
+    connections: set[Any]
+    _drain_deadline: float | None = None
+
+    def _drain(self) -> None:
+        if self not in self.connections:
+            return  # already gone
+        transport = self.transport
+        if not transport.is_closing():
+            return  # still answering a request; `on_response_complete` calls again
+        now = self.loop.time()
+        if self._drain_deadline is None:
+            self._drain_deadline = now + CLOSE_NOTIFY_WAIT_SECONDS
+        if now >= self._drain_deadline and transport.get_write_buffer_size() == 0:
+            transport.abort()
+            return
+        self.loop.call_later(_DRAIN_POLL_SECONDS, self._drain)
+
+
+class PeerCertH11Protocol(H11Protocol, _PeerCertMixin, _DrainMixin):
     """uvicorn's h11 protocol (pure Python), plus the verified peer certificate in the request scope."""
+
+    _shutting_down = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._expose_peer_certificate(transport)
 
+    def shutdown(self) -> None:
+        super().shutdown()
+        self._shutting_down = True
+        self._drain()
 
-class PeerCertHttpToolsProtocol(HttpToolsProtocol, _PeerCertMixin):
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._shutting_down:
+            self._drain()
+
+
+class PeerCertHttpToolsProtocol(HttpToolsProtocol, _PeerCertMixin, _DrainMixin):
     """uvicorn's httptools protocol (the C parser of Node.js), plus the verified peer certificate.
 
     The default: on the disclosure path h11's pure-Python parsing was one of the largest costs per
     request (bench/README.md).
     """
 
+    _shutting_down = False
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._expose_peer_certificate(transport)
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        self._shutting_down = True
+        self._drain()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._shutting_down:
+            self._drain()
 
 
 #: The protocol `serve` uses.

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, TypeVar
 
 from gateway.errors import redacted_traceback
 from gateway.runtime import Runtime
@@ -16,6 +17,11 @@ log = logging.getLogger("meerpunt.gateway")
 
 #: The longest a failing loop waits before it tries again.
 MAX_BACKOFF_SECONDS = 60.0
+#: At shutdown, how long the background workers may take to finish the step they are in (after
+#: the requests' grace period; docs/operations.md, "Shutdown").
+WORKER_STOP_SECONDS = 5.0
+
+T = TypeVar("T")
 
 
 class FailureBackoff:
@@ -63,6 +69,43 @@ async def repeat(
             continue
         backoff.succeeded()
         await sleep(interval())
+
+
+async def in_thread(function: Callable[..., T], *args: Any) -> T:
+    """Run one blocking step (a transaction, a delivery) in a thread; a cancel waits for it to end.
+
+    Cancelling a bare `asyncio.to_thread` only stops the waiting: the thread runs on, and at
+    shutdown it would still be using the database while the lifespan disposes the pool. Here the
+    cancel takes effect after the step, so a worker stops between steps, never inside one.
+    """
+    step = asyncio.ensure_future(asyncio.to_thread(function, *args))
+    try:
+        return await asyncio.shield(step)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await step
+        raise
+
+
+async def stop_workers(tasks: Sequence[asyncio.Task[None]], timeout: float = WORKER_STOP_SECONDS) -> None:
+    """Stop the background workers at shutdown: each ends its current step, up to `timeout`.
+
+    A worker still busy then (a push delivery waiting on a slow partner, say) is abandoned; what
+    it had claimed is under a lease and is taken up again after it (exchange/delivery.py), so nothing
+    is lost, only later.
+    """
+    for task in tasks:
+        task.cancel()
+    if not tasks:
+        return
+    _done, pending = await asyncio.wait(tasks, timeout=timeout)
+    if pending:
+        log.warning("%d background worker(s) still busy after %.0f s; abandoned", len(pending), timeout)
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            if task.done():
+                task.result()
+    log.info("background workers stopped")
 
 
 def background_workers() -> list[Worker]:

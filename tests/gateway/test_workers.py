@@ -61,3 +61,54 @@ ROW = 'Failing row contains (111222333, "zorgen over gezin Jansen")'
 
 def _store_row() -> None:
     raise OSError(ROW)
+
+
+def test_a_stopped_worker_finishes_the_step_it_is_in() -> None:
+    """At shutdown a worker ends between steps: a transaction in its thread is never abandoned."""
+    import threading
+
+    release = threading.Event()
+    steps: list[str] = []
+
+    def step() -> None:
+        steps.append("started")
+        release.wait(5)
+        steps.append("finished")
+
+    async def main() -> None:
+        loop = workers.repeat("test step", lambda: workers.in_thread(step), lambda: 0.01)
+        task = asyncio.create_task(loop)
+        while not steps:
+            await asyncio.sleep(0.01)
+        stopping = asyncio.create_task(workers.stop_workers([task], timeout=5))
+        await asyncio.sleep(0.1)
+        assert not stopping.done()  # waiting for the step, not cutting it off
+        release.set()
+        await stopping
+        assert task.cancelled()
+
+    asyncio.run(main())
+    assert steps == ["started", "finished"]
+
+
+def test_a_worker_stuck_in_a_step_is_abandoned_after_the_timeout(caplog: pytest.LogCaptureFixture) -> None:
+    import threading
+
+    release = threading.Event()
+    started = threading.Event()
+
+    def step() -> None:
+        started.set()
+        release.wait(5)
+
+    async def main() -> None:
+        loop = workers.repeat("stuck step", lambda: workers.in_thread(step), lambda: 0.01)
+        task = asyncio.create_task(loop)
+        await asyncio.to_thread(started.wait, 5)
+        await workers.stop_workers([task], timeout=0.2)
+        assert not task.done() or task.cancelled()
+        release.set()
+
+    with caplog.at_level(logging.INFO, logger="meerpunt.gateway"):
+        asyncio.run(main())
+    assert any("still busy" in r.getMessage() for r in caplog.records)
