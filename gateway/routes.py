@@ -16,6 +16,7 @@ from gateway.settings import Settings
 from web import auth_routes, home
 from web import pages as web_pages
 from web.console import routes as console_routes
+from web.portal import routes as portal_routes
 from web.templating import STATIC_DIR
 
 
@@ -32,6 +33,7 @@ def include_all(app: FastAPI, settings: Settings) -> None:
     app.include_router(home.router)
     app.include_router(auth_routes.router)
     app.include_router(console_routes.router)
+    app.include_router(portal_routes.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     if settings.benchmark_endpoints:  # never mounted in normal operation
         app.include_router(bench_api.router)
