@@ -73,6 +73,9 @@ class EntryKind:
     ACCESS_REQUEST_DECIDED = "access_request_decided"
     ACCESS_REQUEST_CONFIRMED = "access_request_confirmed"
     ACCESS_REQUEST_VERIFIED = "access_request_verified"
+    #: A follow-up right (art. 11-14) asked for from the portal, and its outcome.
+    RIGHTS_REQUEST_RECEIVED = "rights_request_received"
+    RIGHTS_REQUEST_HANDLED = "rights_request_handled"
     REGISTER_ACCESSED = "register_accessed"
 
     @classmethod

@@ -7,6 +7,7 @@ from fastapi.staticfiles import StaticFiles
 
 from audit import api as audit_api
 from audit.access import api as access_api
+from audit.access import followups_api
 from consent import api as consent_api
 from exchange import api as exchange_api
 from exchange import overrides_api, rights_api
@@ -27,6 +28,7 @@ def include_all(app: FastAPI, settings: Settings) -> None:
     app.include_router(overrides_api.router)
     app.include_router(rights_api.router)
     app.include_router(access_api.router)
+    app.include_router(followups_api.router)
     app.include_router(audit_api.router)
     # People's pages (SPEC §9): HTML, Dutch, outside the API document.
     web_pages.install(app)

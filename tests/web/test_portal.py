@@ -48,7 +48,9 @@ def _shared_education(client_for: Client, subject: str, age: int, *, youth_signs
 
 def _release(anonymous: httpx.Client, dev_env: DevEnv, request_id: str) -> None:
     released = anonymous.post(
-        f"{URL}/{request_id}/decision", json={"decision": "release"}, headers=dev_env.officer_headers("meerpunt")
+        f"{URL}/{request_id}/decision",
+        json={"decision": "release"},
+        headers=dev_env.officer_headers("meerpunt"),
     )
     assert released.status_code == 200, released.text
 
@@ -222,5 +224,3 @@ def test_lodging_is_rate_limited_per_person() -> None:
     assert not rules.lodging_allowed(rules.LODGING_LIMIT)
     now = dt.datetime(2026, 12, 4, 12, tzinfo=dt.UTC)
     assert rules.window_start(now) == now - dt.timedelta(hours=24)
-
-

@@ -12,7 +12,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from audit.access import followups as followups_service
 from audit.access import views
+from audit.access.followup_rules import KINDS
 from audit.access.letters import COMPLAINT_TEXT, DecisionLetter
 from audit.access.report import open_report
 from audit.access_report import RESPONSE_PERIOD_TEXT, RIGHTS, AccessReport
@@ -57,6 +59,7 @@ def portal_page(
         navigation=NAVIGATION,
         active=active,
         status_words=rules.status_words,
+        followup_words=rules.FOLLOW_UP_STATUS_WORDS,
         partner_name=lambda oin: _partner_name(runtime, oin),
         **context,
     )
@@ -147,7 +150,12 @@ def lodge(
 
 
 @router.get("/verzoeken", response_class=HTMLResponse)
-def my_requests(request: Request, db: SessionDep, runtime: RuntimeDep) -> Response:
+def my_requests(
+    request: Request,
+    db: SessionDep,
+    runtime: RuntimeDep,
+    vervolg: Annotated[str | None, Query(max_length=1)] = None,
+) -> Response:
     session, citizen = require_citizen(request, db, runtime)
     items = [views.status_view(r, runtime, citizen) for r in service.my_requests(db, runtime, citizen)]
     return portal_page(
@@ -157,6 +165,9 @@ def my_requests(request: Request, db: SessionDep, runtime: RuntimeDep) -> Respon
         "mijn/requests.html",
         title="Mijn verzoeken",
         items=items,
+        followups=followups_service.mine(db, runtime, citizen),
+        kinds=KINDS,
+        follow_up_sent=vervolg == "1",
     )
 
 
@@ -208,6 +219,7 @@ def report_page(request: Request, request_id: RequestId, db: SessionDep, runtime
         title="Overzicht van verstrekte gegevens",
         report=report,
         response_period=RESPONSE_PERIOD_TEXT,
+        kinds=KINDS,
     )
 
 
@@ -225,3 +237,97 @@ def report_pdf(request: Request, request_id: RequestId, db: SessionDep, runtime:
             "Cache-Control": "no-store",
         },
     )
+
+
+# -- follow-up rights from the report (art. 11-14) ------------------------------------------------
+
+
+def _follow_up_page(
+    request: Request,
+    runtime: Runtime,
+    session: PageSession,
+    report: AccessReport,
+    kind: str,
+    entry_id: str | None,
+    *,
+    about_child: bool,
+    errors: list[str] | None = None,
+    explanation: str = "",
+    status: int = 200,
+) -> HTMLResponse:
+    disclosure = next((d for d in report.disclosures if d.entry_id == entry_id), None)
+    return portal_page(
+        request,
+        runtime,
+        session,
+        "mijn/follow_up.html",
+        title=f"{KINDS[kind].title_nl} vragen",
+        report=report,
+        kind=KINDS[kind],
+        disclosure=disclosure,
+        about_child=about_child,
+        errors=errors or [],
+        explanation=explanation,
+        status=status,
+    )
+
+
+KindParam = Annotated[str, Query(alias="soort", pattern="^(correction|objection|restriction|erasure)$")]
+
+
+@router.get("/verzoeken/{request_id}/vervolg", response_class=HTMLResponse)
+def follow_up_form(
+    request: Request,
+    request_id: RequestId,
+    db: SessionDep,
+    runtime: RuntimeDep,
+    kind: KindParam,
+    entry_id: Annotated[str | None, Query(alias="vastlegging", max_length=64)] = None,
+) -> Response:
+    session, citizen = require_citizen(request, db, runtime)
+    report = _report(db, runtime, citizen, request_id, "portal")
+    if report is None:
+        return redirect(f"/mijn/verzoeken/{request_id}")
+    about_child = runtime.bsn_hash(citizen.bsn) != views.read(db, runtime, citizen, request_id).subject_hash
+    return _follow_up_page(request, runtime, session, report, kind, entry_id, about_child=about_child)
+
+
+@router.post("/verzoeken/{request_id}/vervolg", response_class=HTMLResponse)
+def follow_up(
+    request: Request,
+    request_id: RequestId,
+    db: SessionDep,
+    runtime: RuntimeDep,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    kind: Annotated[str, Form(pattern="^(correction|objection|restriction|erasure)$")] = "correction",
+    entry_id: Annotated[str, Form(max_length=64)] = "",
+    explanation: Annotated[str, Form(max_length=5000)] = "",
+    bsn: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    session, citizen = require_citizen(request, db, runtime)
+    check_form(request, session, csrf_token)
+    found = views.read(db, runtime, citizen, request_id)
+    body = followups_service.FollowUpIn(
+        kind=kind,
+        explanation=explanation,
+        entry_id=entry_id or None,
+    )
+    try:
+        service.lodge_follow_up(db, runtime, citizen, found, body, bsn)
+    except service.LodgingRefused as refused:
+        report = _report(db, runtime, citizen, request_id, "portal")
+        if report is None:
+            return redirect(f"/mijn/verzoeken/{request_id}")
+        return _follow_up_page(
+            request,
+            runtime,
+            session,
+            report,
+            kind,
+            entry_id or None,
+            about_child=runtime.bsn_hash(citizen.bsn) != found.subject_hash,
+            errors=refused.messages,
+            explanation=explanation,
+            status=refused.status,
+        )
+    return redirect("/mijn/verzoeken?vervolg=1")

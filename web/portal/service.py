@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from audit.access import followups
 from audit.access import service as access_service
 from audit.access.models import SubjectAccessRequest
 from audit.access.rules import Relationship
@@ -25,7 +26,7 @@ from gateway.problems import Problem
 from gateway.runtime import Runtime
 from web.portal import rules
 
-__all__ = ["LodgingRefused", "RequestForm", "lodge", "my_requests"]
+__all__ = ["LodgingRefused", "RequestForm", "lodge", "lodge_follow_up", "my_requests"]
 
 
 class LodgingRefused(Exception):
@@ -76,11 +77,11 @@ def my_requests(session: Session, runtime: Runtime, citizen: CitizenPrincipal) -
 
 def _lodged_recently(session: Session, runtime: Runtime, citizen: CitizenPrincipal, now: dt.datetime) -> int:
     person = runtime.bsn_hash(citizen.bsn)
+    since = rules.window_start(now)
     query = select(func.count()).where(
-        col(SubjectAccessRequest.requester_hash) == person,
-        col(SubjectAccessRequest.received_at) >= rules.window_start(now),
+        col(SubjectAccessRequest.requester_hash) == person, col(SubjectAccessRequest.received_at) >= since
     )
-    return int(session.exec(query).one())
+    return int(session.exec(query).one()) + followups.recent_count(session, person, since)
 
 
 def _parse_birth_date(value: str) -> dt.date | None:
@@ -115,8 +116,7 @@ def _dutch(problem: Problem) -> list[str]:
     return messages
 
 
-def lodge(session: Session, runtime: Runtime, citizen: CitizenPrincipal, form: RequestForm) -> dict[str, Any]:
-    """Lodge through the API's service; refuse past the rate limit, in Dutch."""
+def _rate_limited(session: Session, runtime: Runtime, citizen: CitizenPrincipal) -> None:
     if not rules.lodging_allowed(_lodged_recently(session, runtime, citizen, runtime.clock())):
         raise LodgingRefused(
             [
@@ -125,6 +125,11 @@ def lodge(session: Session, runtime: Runtime, citizen: CitizenPrincipal, form: R
             ],
             status=429,
         )
+
+
+def lodge(session: Session, runtime: Runtime, citizen: CitizenPrincipal, form: RequestForm) -> dict[str, Any]:
+    """Lodge through the API's service; refuse past the rate limit, in Dutch."""
+    _rate_limited(session, runtime, citizen)
     child_bsn = "".join(form.child_bsn.split())
     if form.for_child:
         if not child_bsn:
@@ -143,3 +148,36 @@ def lodge(session: Session, runtime: Runtime, citizen: CitizenPrincipal, form: R
         if problem.status == 403 and problem.slug == "not-your-data":
             raise LodgingRefused(["U kunt alleen voor uzelf of voor uw eigen kind vragen."], 403) from None
         raise LodgingRefused(_dutch(problem)) from None
+
+
+_FOLLOW_UP_NL = {
+    "explanation_missing": "Schrijf in een paar zinnen wat u vraagt en waarom.",
+    "disclosure_unknown": "Kies de verstrekking die u wilt laten verbeteren vanuit uw overzicht.",
+}
+
+
+def lodge_follow_up(
+    session: Session,
+    runtime: Runtime,
+    citizen: CitizenPrincipal,
+    access_request: SubjectAccessRequest,
+    body: followups.FollowUpIn,
+    child_bsn: str,
+) -> None:
+    """A follow-up right from the report (art. 11-14), through `audit.access.followups`.
+
+    For one's own report the BSN is the session's; for a child's, the parent types the child's
+    BSN again (the gateway keeps only its keyed hash), which must match the report's subject.
+    """
+    _rate_limited(session, runtime, citizen)
+    if runtime.bsn_hash(citizen.bsn) == access_request.subject_hash:
+        subject_bsn = citizen.bsn
+    else:
+        subject_bsn = "".join(child_bsn.split())
+        if runtime.bsn_hash(subject_bsn) != access_request.subject_hash:
+            raise LodgingRefused(["Dit is niet het burgerservicenummer van het kind uit dit overzicht."])
+    try:
+        followups.lodge(session, runtime, citizen, access_request.id, subject_bsn, body)
+    except Problem as problem:
+        messages = [_FOLLOW_UP_NL[v.code] for v in problem.violations if v.code in _FOLLOW_UP_NL]
+        raise LodgingRefused(messages or ["Dit verzoek kunnen wij zo niet aannemen."]) from None
