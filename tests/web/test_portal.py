@@ -12,7 +12,6 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-
 import httpx
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader

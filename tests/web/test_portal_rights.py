@@ -9,7 +9,7 @@ from collections.abc import Callable
 import httpx
 from playwright.sync_api import expect
 
-from tests.exchange.test_disclosures import disclosure_body, inbox_item, send
+from tests.exchange.test_disclosures import inbox_item
 from tests.exchange.test_rights import correction_body
 from tests.support import JGZ, SCHOOL, DevEnv, new_bsn
 from tests.web.browser import DESKTOP, PHONE, Browser
