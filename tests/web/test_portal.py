@@ -154,6 +154,13 @@ def test_a_parent_asks_for_an_eight_year_old_waits_for_verification_then_downloa
     expect(page.get_by_text("Jonger dan 12 jaar", exact=True)).to_be_visible()
     expect(page.get_by_text("wacht op controle", exact=True)).to_be_visible()
     browser.audit(page, "mijn-aanvragen-kind-phone")
+    # A BSN that fails the 11-check: a Dutch message, the number not echoed back, nothing lodged.
+    page.get_by_label("Burgerservicenummer (BSN) van uw kind").fill("123456789")
+    page.get_by_label("Ik heb gelezen wie het mag aanvragen").check()
+    page.get_by_role("button", name="Verzoek versturen").click()
+    expect(page.get_by_role("alert")).to_contain_text("Dit burgerservicenummer klopt niet")
+    assert "123456789" not in page.content()
+    browser.audit(page, "mijn-aanvragen-fout-phone")
     request_id = _lodge_in_browser(page, base, child=child)
     assert child not in page.url and child not in page.content()
     expect(page.get_by_text("Wacht op controle", exact=True)).to_be_visible()
@@ -223,3 +230,84 @@ def test_lodging_is_rate_limited_per_person() -> None:
     assert not rules.lodging_allowed(rules.LODGING_LIMIT)
     now = dt.datetime(2026, 12, 4, 12, tzinfo=dt.UTC)
     assert rules.window_start(now) == now - dt.timedelta(hours=24)
+
+
+def _sign_in_at_digid(page: Page, gateway: WebGateway, login: str) -> None:
+    assert gateway.citizen_idp is not None
+    page.goto(gateway.base_url + "/mijn/verzoeken")
+    page.get_by_role("link", name="Inloggen met DigiD").click()
+    expect(page).to_have_url(re.compile(re.escape(gateway.citizen_idp.issuer + "/interaction/")))
+    page.get_by_label("Account").select_option(login)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_a_citizen_signs_in_at_the_citizens_issuer_with_substantial_assurance(
+    web_gateway: WebGateway, browser: Browser
+) -> None:
+    page = browser.page(PHONE)
+    _sign_in_at_digid(page, web_gateway, "citizen-substantial")
+    expect(page).to_have_url(web_gateway.base_url + "/mijn/verzoeken")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mijn verzoeken")
+    assert web_gateway.citizen_users is not None
+    # The BSN came from the provider's `bsn` claim: the request is lodged for that person.
+    request_id = _lodge_in_browser(page, web_gateway.base_url)
+    expect(
+        page.get_by_text("*****" + web_gateway.citizen_users["citizen-substantial"]["bsn"][-4:])
+    ).to_be_visible()
+    assert request_id
+    page.context.close()
+
+
+def test_a_sign_in_below_substantial_gets_a_dutch_page_saying_why(
+    web_gateway: WebGateway, browser: Browser
+) -> None:
+    page = browser.page(PHONE)
+    _sign_in_at_digid(page, web_gateway, "citizen-low")
+    expect(page.get_by_text("U bent ingelogd met een te laag beveiligingsniveau.")).to_be_visible()
+    browser.audit(page, "mijn-te-laag-niveau-phone")
+    answer = page.goto(web_gateway.base_url + "/mijn")
+    assert answer is not None
+    expect(page).to_have_url(re.compile(re.escape(web_gateway.base_url + "/auth/login?as=citizens")))
+    page.context.close()
+
+
+def test_a_refused_request_shows_the_letter_with_its_ground_and_the_complaint_route(
+    web_gateway: WebGateway, browser: Browser, client_for: Client, anonymous: httpx.Client, dev_env: DevEnv
+) -> None:
+    youth = new_bsn()
+    _shared_education(client_for, youth, 17, youth_signs=True)
+    lodged = anonymous.post(
+        URL, json={"subject_bsn": youth, "relationship": "self"}, headers=dev_env.citizen_headers(youth)
+    )
+    assert lodged.status_code == 202, lodged.text
+    request_id = lodged.json()["id"]
+    refused = anonymous.post(
+        f"{URL}/{request_id}/decision",
+        json={
+            "decision": "refuse",
+            "ground": "art10_6_e",
+            "motivation": "Het overzicht zou de veiligheid van een ander gezinslid in gevaar brengen.",
+        },
+        headers=dev_env.officer_headers("meerpunt"),
+    )
+    assert refused.status_code == 200, refused.text
+    base = web_gateway.base_url
+    page = browser.page(PHONE)
+    dev_sign_in(page, base, bsn=youth)
+    page.goto(base + "/mijn/verzoeken")
+    expect(page.get_by_text("Afgewezen", exact=True)).to_be_visible()
+    page.get_by_role("link", name=re.compile("Inzage voor uzelf")).click()
+    expect(page.get_by_role("heading", name="Besluit op uw verzoek om inzage")).to_be_visible()
+    expect(page.get_by_text("artikel 10 lid 6 onder e")).to_be_visible()
+    expect(page.get_by_text("veiligheid van een ander gezinslid")).to_be_visible()
+    expect(
+        page.get_by_role("link", name="Klacht indienen bij de Autoriteit Persoonsgegevens")
+    ).to_be_visible()
+    browser.audit(page, "mijn-brief-afgewezen-phone")
+    # No report for a refused request: its page and PDF lead back to the letter.
+    page.goto(base + f"/mijn/verzoeken/{request_id}/overzicht.pdf")
+    expect(page).to_have_url(base + f"/mijn/verzoeken/{request_id}")
+    page.context.close()
+    _visit(
+        browser, base, youth, f"/mijn/verzoeken/{request_id}", "mijn-brief-afgewezen-desktop"
+    ).context.close()
