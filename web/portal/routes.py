@@ -13,7 +13,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from audit.access import followups as followups_service
-from audit.access import views
+from audit.access import verification, views
 from audit.access.followup_rules import KINDS
 from audit.access.letters import COMPLAINT_TEXT, DecisionLetter
 from audit.access.report import open_report
@@ -157,7 +157,11 @@ def my_requests(
     vervolg: Annotated[str | None, Query(max_length=1)] = None,
 ) -> Response:
     session, citizen = require_citizen(request, db, runtime)
-    items = [views.status_view(r, runtime, citizen) for r in service.my_requests(db, runtime, citizen)]
+    person = runtime.bsn_hash(citizen.bsn)
+    items = [
+        views.status_view(r, runtime, citizen) | {"about_me": r.subject_hash == person}
+        for r in service.my_requests(db, runtime, citizen)
+    ]
     return portal_page(
         request,
         runtime,
@@ -178,10 +182,12 @@ def one_request(
     db: SessionDep,
     runtime: RuntimeDep,
     nieuw: Annotated[str | None, Query(max_length=1)] = None,
+    bevestigd: Annotated[str | None, Query(max_length=1)] = None,
 ) -> Response:
     session, citizen = require_citizen(request, db, runtime)
     found = views.read(db, runtime, citizen, request_id)
-    view = views.status_view(found, runtime, citizen)
+    person = runtime.bsn_hash(citizen.bsn)
+    view = views.status_view(found, runtime, citizen) | {"about_me": found.subject_hash == person}
     letter: DecisionLetter | None = None
     if found.status in ("refused", "rejected"):
         opened = open_report(db, runtime, citizen, request_id, form="portal")
@@ -197,6 +203,11 @@ def one_request(
         letter=letter,
         complaint=COMPLAINT_TEXT,
         just_lodged=nieuw == "1",
+        just_confirmed=bevestigd == "1",
+        # From 12 to 16 the youth joins a parent's request (art. 16.2): a button, not an API call.
+        may_confirm=found.needs == "youth"
+        and person == found.subject_hash
+        and found.co_requester_hash is None,
     )
 
 
@@ -331,3 +342,48 @@ def follow_up(
             status=refused.status,
         )
     return redirect("/mijn/verzoeken?vervolg=1")
+
+
+# -- the second party of a 12-16 request joins it (art. 16.2) ------------------------------------
+
+
+@router.post("/verzoeken/{request_id}/bevestigen")
+def confirm_as_youth(
+    request: Request,
+    request_id: RequestId,
+    db: SessionDep,
+    runtime: RuntimeDep,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    session, citizen = require_citizen(request, db, runtime)
+    check_form(request, session, csrf_token)
+    verification.confirm(db, runtime, citizen, request_id)
+    return redirect(f"/mijn/verzoeken/{request_id}?bevestigd=1")
+
+
+@router.get("/bevestigen", response_class=HTMLResponse)
+def confirm_form(request: Request, db: SessionDep, runtime: RuntimeDep) -> Response:
+    session, _citizen = require_citizen(request, db, runtime)
+    return portal_page(
+        request, runtime, session, "mijn/confirm.html", title="Verzoek van uw kind bevestigen", held=False
+    )
+
+
+@router.post("/bevestigen", response_class=HTMLResponse)
+def confirm_as_representative(
+    request: Request,
+    db: SessionDep,
+    runtime: RuntimeDep,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    kenmerk: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """The parent or guardian joins their 12-16-year-old's own request with its kenmerk; without
+    evidence of gezag they are held as a candidate until a professional verifies (art. 10.2)."""
+    session, citizen = require_citizen(request, db, runtime)
+    check_form(request, session, csrf_token)
+    status, _view = verification.confirm(db, runtime, citizen, kenmerk.strip()[:36])
+    if status == 200:
+        return redirect(f"/mijn/verzoeken/{kenmerk.strip()[:36]}?bevestigd=1")
+    return portal_page(
+        request, runtime, session, "mijn/confirm.html", title="Verzoek van uw kind bevestigen", held=True
+    )
