@@ -20,37 +20,30 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import random
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import httpx
 import sqlalchemy as sa
 from prometheus_client import Counter
-from sqlmodel import Session, col, select
+from sqlmodel import select
 
-from audit.service import EntryDraft, EntryKind, record, traceparent
-from exchange.crypto import PayloadVault
-from exchange.envelope import (
-    OPEN_STATUSES,
-    acknowledge,
-    inbox_item,
-    open_payload,
-    schedule_payload_deletion,
-    withheld,
-)
+from audit.service import traceparent
+from exchange import delivery
+from exchange.delivery import Claimed, Retry, backoff_delay
+from exchange.envelope import OPEN_STATUSES, inbox_item
 from exchange.models import Message, MessageStatus, OutboxItem, OutboxState, StoredPayload
-from gateway.db import is_sqlite, unit_of_work
+from gateway.db import unit_of_work
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.tls import build_client_ssl_context
+
+__all__ = ["Claimed", "backoff_delay", "claim_due", "deliver_one", "drain_once", "push_worker"]
 
 log = logging.getLogger("meerpunt.push")
 
 PUSH_ATTEMPTS = Counter("meerpunt_push_attempts_total", "Push delivery attempts by outcome", ["outcome"])
 LEASE_MARGIN = dt.timedelta(seconds=30)
-BATCH_SIZE = 16
+BATCH_SIZE = delivery.BATCH_SIZE
 #: A 4xx means the recipient's system refuses this envelope and would refuse it again: the message
 #: fails at once. These three say "not now" instead and are retried like a 5xx.
 RETRIED_4XX = frozenset({408, 425, 429})
@@ -63,94 +56,40 @@ _OUTBOX: sa.Table = OutboxItem.__table__  # type: ignore[attr-defined]
 _PAYLOADS: sa.Table = StoredPayload.__table__  # type: ignore[attr-defined]
 
 
-def backoff_delay(attempt: int, base: float, cap: float, rng: Callable[[], float] = random.random) -> float:
-    """Exponential backoff with full jitter (AWS architecture blog): spreads retries of many messages."""
-    return float(rng() * min(cap, base * (2 ** max(0, attempt - 1))))
-
-
 def lease_for(settings: Settings) -> dt.timedelta:
     """How long a claimed row stays this worker's: one POST, whose connect, write and read are each
     bounded by `push_timeout_seconds`, plus a margin. Renewed before every POST."""
     return dt.timedelta(seconds=3 * settings.push_timeout_seconds) + LEASE_MARGIN
 
 
-@dataclass(frozen=True)
-class Claimed:
-    outbox_id: int
-    message_id: str
-    recipient: str
-    attempts: int  # the claim: a later claim of the same row has a higher number
+def _retry(settings: Settings) -> Retry:
+    return Retry(
+        settings.push_max_attempts, settings.push_backoff_base_seconds, settings.push_backoff_max_seconds
+    )
 
 
-def _deliverable(at: dt.datetime) -> sa.ColumnElement[bool]:
-    """An outbox row whose message may go out now: not held back by a restriction (art. 14)."""
-    return ~sa.exists().where(col(Message.id) == col(OutboxItem.message_id), withheld(at))
+def _push_partners(runtime: Runtime) -> list[str]:
+    # Not pull or e-mail partners: their rows are in the inbox or belong to the e-mail adapter.
+    return [p.oin for p in runtime.partners if p.delivery == "push"]
 
 
 def claim_due(runtime: Runtime, *, limit: int = BATCH_SIZE) -> list[Claimed]:
-    """Take up to `limit` due push rows under a lease (one short transaction)."""
-    now = runtime.clock()
-    with unit_of_work(runtime.engine) as session:
-        query = (
-            select(OutboxItem)
-            .where(
-                OutboxItem.state == OutboxState.PENDING,
-                col(OutboxItem.next_attempt_at) <= now,
-                _deliverable(now),
-            )
-            .order_by(col(OutboxItem.id))
-            .limit(limit)
-        )
-        if not is_sqlite(runtime.engine):
-            query = query.with_for_update(skip_locked=True, of=OutboxItem)
-        rows = session.exec(query).all()
-        lease = lease_for(runtime.settings)
-        claimed = []
-        for row in rows:
-            row.attempts += 1
-            row.next_attempt_at = now + lease
-            session.add(row)
-            assert row.id is not None
-            claimed.append(Claimed(row.id, row.message_id, row.recipient, row.attempts))
-        return claimed
-
-
-def _ours(item: Claimed) -> sa.ColumnElement[bool]:
-    """The row is still pending under this worker's claim (no later claim, no outcome yet)."""
-    return sa.and_(
-        _OUTBOX.c.id == item.outbox_id,
-        _OUTBOX.c.attempts == item.attempts,
-        _OUTBOX.c.state == OutboxState.PENDING,
+    """Take up to `limit` due push rows under a lease (one short transaction, `exchange.delivery`)."""
+    return delivery.claim_due(
+        runtime, lease=lease_for(runtime.settings), recipients=_push_partners(runtime), limit=limit
     )
-
-
-def _renew(session: Session, runtime: Runtime, item: Claimed, now: dt.datetime) -> bool:
-    """Extend the lease for the coming POST, if the row is still ours and may still go out."""
-    renewed = session.connection().execute(
-        sa.update(_OUTBOX)
-        .where(_ours(item), _deliverable(now))
-        .values(next_attempt_at=now + lease_for(runtime.settings))
-        .returning(_OUTBOX.c.id)
-    )
-    return renewed.first() is not None
 
 
 def deliver_one(runtime: Runtime, client: httpx.Client, item: Claimed) -> bool:
     partner = runtime.partners.get(item.recipient)
-    with unit_of_work(runtime.engine) as session:
-        if not _renew(session, runtime, item, runtime.clock()):
-            return False  # re-claimed by another worker, cancelled, or held back by a restriction
-        message = session.exec(select(Message).where(Message.id == item.message_id)).first()
-        envelope: dict[str, object] | None = None
-        if message is not None and message.status not in OPEN_STATUSES:
-            # Acknowledged, erased or given up since it was queued: never hand it out (nor open it).
-            _close(session, item, message)
-            return False
-        if message is not None:
-            envelope = inbox_item(message, open_payload(session, PayloadVault(runtime.kek), message.id))
-    if message is None or envelope is None or partner is None or not partner.webhook_url:
+    started = delivery.begin(runtime, item, lease_for(runtime.settings))
+    if started is None:
+        return False
+    message = started.message
+    if partner is None or not partner.webhook_url:
         _record_outcome(runtime, item, ok=False, error="recipient has no webhook")
         return False
+    envelope = inbox_item(message, started.content)
     headers = {
         "Meerpunt-Message-Id": item.message_id,
         "Idempotency-Key": item.message_id,
@@ -168,77 +107,24 @@ def deliver_one(runtime: Runtime, client: httpx.Client, item: Claimed) -> bool:
     return ok
 
 
-def _close(session: Session, item: Claimed, message: Message) -> None:
-    state = OutboxState.DONE if message.status == MessageStatus.ACKNOWLEDGED else OutboxState.CANCELLED
-    session.connection().execute(sa.update(_OUTBOX).where(_ours(item)).values(state=state))
-
-
 def _record_outcome(
     runtime: Runtime, item: Claimed, *, ok: bool, error: str | None, permanent: bool = False
 ) -> None:
-    """Record a POST's outcome: a 2xx acknowledges; a failure schedules a retry with backoff, or
-    marks the message failed after `push_max_attempts` (or at once when `permanent`)."""
+    """Record a POST's outcome: a 2xx acknowledges (art. 8.2); a failure is retried with backoff, or
+    fails the message after `push_max_attempts` (or at once when `permanent`)."""
     settings = runtime.settings
-    now = runtime.clock()
-    with unit_of_work(runtime.engine) as session:
-        # The message row first, as the pull acknowledgement takes them: no lock-order deadlock.
-        query = select(Message).where(Message.id == item.message_id)
-        if not is_sqlite(runtime.engine):
-            query = query.with_for_update()
-        message = session.exec(query).first()
-        if message is None:
-            return
-        if ok:
-            PUSH_ATTEMPTS.labels("delivered").inc()
-            # A 2xx from the recipient's system is its acknowledgement (art. 8.2); delivered is
-            # delivered, whoever's claim it was, and `acknowledge` writes its entry only once.
-            acknowledge(
-                session,
-                message,
-                at=now,
-                channel="push",
-                professional=None,
-                grace=dt.timedelta(days=settings.payload_grace_days),
-            )
-            return
-        final = permanent or item.attempts >= settings.push_max_attempts
-        if final:
-            values: dict[str, object] = {"state": OutboxState.FAILED}
-        else:
-            delay = backoff_delay(
-                item.attempts, settings.push_backoff_base_seconds, settings.push_backoff_max_seconds
-            )
-            values = {"next_attempt_at": now + dt.timedelta(seconds=delay)}
-        counted = session.connection().execute(
-            sa.update(_OUTBOX).where(_ours(item)).values(last_error=error, **values).returning(_OUTBOX.c.id)
-        )
-        if counted.first() is None:
-            return  # a later claim or an acknowledgement decides this message now
-        PUSH_ATTEMPTS.labels("failed" if final else "retry").inc()
-        message.last_error = error
-        if final and message.status in OPEN_STATUSES:
-            message.status = MessageStatus.FAILED
-            # Never delivered: the payload is kept only for the grace period (SPEC §8).
-            schedule_payload_deletion(
-                session, message.id, now + dt.timedelta(days=settings.payload_grace_days)
-            )
-            record(
-                session,
-                EntryDraft(
-                    kind=EntryKind.DELIVERY_FAILED,
-                    occurred_at=now,
-                    actor="gateway",
-                    actor_role="system",
-                    sender=message.sender,
-                    recipient=message.recipient,
-                    subject_hash=message.subject_hash,
-                    categories=message.categories,
-                    trace_id=message.trace_id,
-                    disclosure_id=message.id,
-                    details={"attempts": item.attempts, "last_error": error},
-                ),
-            )
-        session.add(message)
+    outcome = delivery.record_outcome(
+        runtime,
+        item,
+        ok=ok,
+        error=error,
+        permanent=permanent,
+        retry=_retry(settings),
+        # A 2xx from the recipient's system is its acknowledgement (art. 8.2).
+        on_success=delivery.acknowledge_on("push", dt.timedelta(days=settings.payload_grace_days)),
+    )
+    if outcome != "superseded":
+        PUSH_ATTEMPTS.labels(outcome).inc()
 
 
 def purge_expired_payloads(runtime: Runtime) -> int:
@@ -303,7 +189,7 @@ def pending_count(runtime: Runtime) -> int:
         count = session.exec(
             select(sa.func.count())
             .select_from(OutboxItem)
-            .where(OutboxItem.state == OutboxState.PENDING, _deliverable(runtime.clock()))
+            .where(OutboxItem.state == OutboxState.PENDING, delivery.deliverable(runtime.clock()))
         ).one()
         return int(count)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from audit import evidence, register
+from audit import evidence, logboek_service, register
 from audit.models import MAX_POSITION
 from audit.register import RegisterQuery
 from audit.service import bind_traceparent, professional_from_headers
@@ -161,3 +161,144 @@ def verify(
     """Verify the whole register (privacy officers): every leaf, the tree, every signed head."""
     trusted = body.trusted_checkpoints if body is not None else []
     return evidence.verification(session, runtime, officer, trusted_checkpoints=trusted)
+
+
+class LogAttribute(BaseModel):
+    key: str
+    value: str
+
+
+class LogResource(BaseModel):
+    attributes: list[LogAttribute]
+
+
+class ForeignOperation(BaseModel):
+    """The other organisation's action of the same exchange (from its `traceparent`)."""
+
+    trace_id: str
+    span_id: str
+    entity: str
+
+
+class LogRecord(BaseModel):
+    """Logregel of the Logboek Dataverwerkingen interface (docs/register.md)."""
+
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None = None
+    status_code: str
+    name: str
+    start_time: str
+    end_time: str
+    foreign_operation: ForeignOperation | None = None
+    resource: LogResource
+    attributes: list[LogAttribute]
+
+
+class LogPage(BaseModel):
+    items: list[LogRecord]
+    next_cursor: str | None
+
+
+_REGISTER_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No partner certificate or bearer token"},
+    403: {"description": "Citizens read the register through an access request (art. 10)"},
+    422: {"description": "The filter is not valid (violations name it)"},
+}
+
+
+@router.get("/v1/register/logboek", tags=["register"], response_model=LogPage, responses=_REGISTER_ERRORS)
+def logboek_export(
+    viewer: PrincipalDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    query: RegisterQueryDep,
+    professional: ProfessionalDep,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """The register as Logboek Dataverwerkingen log lines (Logius standard), same scope and filters."""
+    return logboek_service.log_page(
+        session, runtime, viewer, query, cursor=cursor, limit=limit, professional=professional
+    )
+
+
+@router.get(
+    "/v1/register/logboek/otlp",
+    tags=["register"],
+    responses={
+        200: {
+            "description": "OTLP/JSON ExportTraceServiceRequest; next cursor in Meerpunt-Next-Cursor",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+        **_REGISTER_ERRORS,
+    },
+)
+def logboek_export_otlp(
+    response: Response,
+    viewer: PrincipalDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    query: RegisterQueryDep,
+    professional: ProfessionalDep,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """The same page as OTLP/JSON traces (the transport the standard recommends)."""
+    page = logboek_service.log_page(
+        session, runtime, viewer, query, cursor=cursor, limit=limit, professional=professional
+    )
+    if page["next_cursor"] is not None:
+        response.headers["Meerpunt-Next-Cursor"] = page["next_cursor"]
+    return logboek_service.otlp_page(page)
+
+
+class ProcessingActivityOut(BaseModel):
+    id: str
+    active: bool
+    latestVersion: int  # noqa: N815 - the standard's register interface names it so
+
+
+class PersonalDataOut(BaseModel):
+    categories: list[str]
+    retentionPeriod: str  # noqa: N815
+
+
+class ProcessingActivityVersionOut(BaseModel):
+    name: str
+    version: int
+    purpose: str
+    legalBasis: list[str]  # noqa: N815
+    processingOptions: list[str]  # noqa: N815
+    dataSubjects: list[str]  # noqa: N815
+    personalData: PersonalDataOut  # noqa: N815
+
+
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No partner certificate or bearer token"},
+    404: {"description": "No such processing activity (version)"},
+}
+
+
+@router.get(
+    "/v1/processing-activities/{activity_id}",
+    tags=["register"],
+    response_model=ProcessingActivityOut,
+    responses=_NOT_FOUND,
+)
+def processing_activity(activity_id: str, viewer: PrincipalDep, runtime: RuntimeDep) -> dict[str, Any]:
+    """A processing activity (AVG art. 30) named by `dpl.core.processing_activity_id`."""
+    return logboek_service.activity(runtime, activity_id)
+
+
+@router.get(
+    "/v1/processing-activities/{activity_id}/versions/{version}",
+    tags=["register"],
+    response_model=ProcessingActivityVersionOut,
+    responses=_NOT_FOUND,
+)
+def processing_activity_version(
+    activity_id: str, version: int, viewer: PrincipalDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """One version of a processing activity, as the log lines made under it reference it."""
+    return logboek_service.activity_version(runtime, activity_id, version)

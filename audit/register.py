@@ -11,7 +11,7 @@ import base64
 import binascii
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -218,8 +218,13 @@ def list_register(
     cursor: str | None,
     limit: int,
     professional: Mapping[str, Any] | None = None,
+    view: Callable[[RegisterEntry], dict[str, Any]] = entry_view,
+    action: str = "list",
 ) -> dict[str, Any]:
     """A page of the entries `viewer` may see, in tree order, and a cursor for the next page.
+
+    `view` shapes each entry (the register's own shape, or a Logboek Dataverwerkingen line);
+    `action` names the read in its access entry.
 
     Pages run over sequenced entries by tree position (`audit.repository.list_entries` explains
     why that never skips one). Entries still awaiting the sequencer — normally for less than a
@@ -251,13 +256,13 @@ def list_register(
             # their tree position, if the client keeps paging after they are sequenced.
             page = pending[:limit]
             after = Cursor(at.leaf_index, page[-1].seq or 0)
-    items = [entry_view(entry) for entry in page]
+    items = [view(entry) for entry in page]
     _log_access(
         session,
         runtime,
         viewer,
         register_filter,
-        action="list",
+        action=action,
         returned=len(items),
         positions=_positions(page),
         unplaced=[entry.id for entry in page if entry.leaf_index is None],

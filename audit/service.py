@@ -31,6 +31,7 @@ __all__ = [
     "EntryKind",
     "PreparedEntry",
     "bind_traceparent",
+    "caller_operation",
     "encode_categories",
     "entry_body",
     "entry_columns",
@@ -55,6 +56,9 @@ class EntryKind:
     DISCLOSURE_EXPIRED = "disclosure_expired"
     OVERRIDE_HELD = "override_held"
     DELIVERY_FAILED = "delivery_failed"
+    #: An e-mail partner in `notify` mode was sent the notification with the pickup link (no
+    #: personal data in it); reading the message is the acknowledgement (`disclosure_received`).
+    DELIVERY_NOTIFIED = "delivery_notified"
     INFORMATION_REQUEST_SENT = "information_request_sent"
     INFORMATION_REQUEST_DECLINED = "information_request_declined"
     #: The holder acknowledged an information request (art. 8.2 applies to disclosures only;
@@ -77,6 +81,10 @@ class EntryKind:
     RIGHTS_REQUEST_RECEIVED = "rights_request_received"
     RIGHTS_REQUEST_HANDLED = "rights_request_handled"
     REGISTER_ACCESSED = "register_accessed"
+    #: Coordination of help (Spoorboekje §10.2-10.3): who coordinates a household's help.
+    COORDINATION_DESIGNATED = "coordination_designated"
+    COORDINATION_HANDED_OVER = "coordination_handed_over"
+    COORDINATION_ENDED = "coordination_ended"
 
     @classmethod
     def all(cls) -> frozenset[str]:
@@ -92,6 +100,10 @@ _NO_PARENT = "0" * 16
 # The trace id the caller sent with this request (W3C `traceparent`), if any. Set once per request
 # by the gateway's partner authentication (gateway/deps.py); each request runs in its own context.
 _CALL_TRACE: ContextVar[str | None] = ContextVar("meerpunt_call_trace", default=None)
+# The caller's own operation (trace id and parent/span id of its `traceparent`): the link from a
+# register entry to the record the other organisation keeps of the same exchange (Logboek
+# Dataverwerkingen `foreign_operation`, docs/register.md).
+_CALL_OPERATION: ContextVar[tuple[str, str] | None] = ContextVar("meerpunt_call_operation", default=None)
 
 
 def parse_traceparent(value: str | None) -> str | None:
@@ -118,7 +130,16 @@ def parse_traceparent(value: str | None) -> str | None:
 
 def bind_traceparent(value: str | None) -> None:
     """Use the caller's trace id, if its `traceparent` is valid, for the register entries of this call."""
-    _CALL_TRACE.set(parse_traceparent(value))
+    trace_id = parse_traceparent(value)
+    _CALL_TRACE.set(trace_id)
+    # parse_traceparent accepted it, so the parent id is the 16 hex digits after the trace id.
+    _CALL_OPERATION.set((trace_id, value.strip(" \t")[36:52]) if trace_id is not None and value else None)
+
+
+def caller_operation() -> dict[str, str] | None:
+    """The calling organisation's operation of this call (`traceparent` trace and parent id), if any."""
+    operation = _CALL_OPERATION.get()
+    return {"trace_id": operation[0], "span_id": operation[1]} if operation is not None else None
 
 
 def new_trace_id() -> str:
@@ -155,6 +176,9 @@ class EntryDraft:
     trace_id: str = field(default_factory=new_trace_id)
     disclosure_id: str | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
+    #: The caller's operation (`caller_operation`), kept in the hashed body only when present, so
+    #: entries made without a `traceparent` hash exactly as before.
+    caller_operation: Mapping[str, str] | None = field(default_factory=caller_operation)
 
 
 def encode_categories(categories: Sequence[str]) -> str:
@@ -164,16 +188,17 @@ def encode_categories(categories: Sequence[str]) -> str:
 
 def entry_body(draft: EntryDraft) -> str:
     """The hashed content that is not an indexed column, as canonical JSON (see `audit.leaf`)."""
-    return canonical_json(
-        {
-            "actor_role": draft.actor_role,
-            "reason": draft.reason,
-            "description": draft.description,
-            "legal_basis": dict(draft.legal_basis) if draft.legal_basis is not None else None,
-            "professional": dict(draft.professional) if draft.professional is not None else None,
-            "details": dict(draft.details),
-        }
-    )
+    body: dict[str, Any] = {
+        "actor_role": draft.actor_role,
+        "reason": draft.reason,
+        "description": draft.description,
+        "legal_basis": dict(draft.legal_basis) if draft.legal_basis is not None else None,
+        "professional": dict(draft.professional) if draft.professional is not None else None,
+        "details": dict(draft.details),
+    }
+    if draft.caller_operation is not None:
+        body["caller_operation"] = dict(draft.caller_operation)
+    return canonical_json(body)
 
 
 def entry_columns(draft: EntryDraft, entry_id: str | None = None) -> dict[str, Any]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from consent import service
+from consent.fhir_http import FHIR_REQUEST, FHIR_RESPONSE, FhirBodyRoute, consent_response
 from consent.schemas import (
     ConsentIn,
     ConsentOut,
@@ -20,13 +21,55 @@ from gateway.deps import PartnerDep, RuntimeDep, SessionDep
 
 router = APIRouter(tags=["consent"])
 
+_ERRORS: dict[int | str, dict[str, str]] = {
+    401: {"description": "No valid partner client certificate"},
+    403: {"description": "The certificate's organisation is not a Meerpunt partner"},
+}
 
-@router.post("/v1/consents", status_code=201)
+
 def register_consent(
-    body: ConsentIn, partner: PartnerDep, session: SessionDep, runtime: RuntimeDep
-) -> ConsentOut:
-    """Register a toestemmingsverklaring obtained by the caller (art. 6, Bijlage VIII)."""
-    return service.register_consent(session, runtime, partner.oin, body)
+    request: Request, body: ConsentIn, partner: PartnerDep, session: SessionDep, runtime: RuntimeDep
+) -> ConsentOut | Response:
+    """Register a toestemmingsverklaring obtained by the caller (art. 6, Bijlage VIII).
+
+    The body is JSON, or a FHIR R4 Consent with `Content-Type: application/fhir+json`; the answer
+    is JSON, or FHIR with `Accept: application/fhir+json`.
+    """
+    return consent_response(request, service.register_consent(session, runtime, partner.oin, body), 201)
+
+
+# Only this route reads a FHIR body (FhirBodyRoute); the others keep plain JSON.
+router.add_api_route(
+    "/v1/consents",
+    register_consent,
+    methods=["POST"],
+    status_code=201,
+    response_model=ConsentOut,
+    openapi_extra=FHIR_REQUEST,
+    responses={
+        201: FHIR_RESPONSE,
+        422: {"description": "The consent breaks a rule of art. 6 or Bijlage VIII (violations name it)"},
+        **_ERRORS,
+    },
+    route_class_override=FhirBodyRoute,
+)
+
+
+@router.get(
+    "/v1/consents/{consent_id}",
+    response_model=ConsentOut,
+    responses={
+        200: FHIR_RESPONSE,
+        404: {"description": "No consent with this id involves the caller"},
+        409: {"description": "Registered before the subject's BSN was kept sealed: list by subject_bsn"},
+        **_ERRORS,
+    },
+)
+def get_consent(
+    request: Request, consent_id: str, partner: PartnerDep, session: SessionDep, runtime: RuntimeDep
+) -> ConsentOut | Response:
+    """One consent, for the partners involved in it: JSON, or FHIR R4 with `Accept: application/fhir+json`."""
+    return consent_response(request, service.get_consent(session, runtime, partner.oin, consent_id))
 
 
 @router.get("/v1/consents")

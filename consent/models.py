@@ -44,6 +44,10 @@ class Consent(SQLModel, table=True):
     authorisation_evidence_sha256: str | None = Field(default=None, max_length=64)
     professional: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(JSONColumn))
     created_at: dt.datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
+    #: The subject's BSN sealed under the key-encryption key (`consent.sealing`), so that
+    #: `GET /v1/consents/{id}` can name the patient (FHIR) without a plain BSN in the database.
+    #: Null for consents registered before consent_0004.
+    subject_bsn_sealed: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary, nullable=True))
 
 
 class ConsentGrant(SQLModel, table=True):

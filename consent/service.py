@@ -15,7 +15,7 @@ from collections.abc import Collection, Sequence
 from sqlmodel import Session
 
 from audit.service import EntryDraft, EntryKind, record, rfc3339
-from consent import repository, rules, views
+from consent import repository, rules, sealing, views
 from consent.bsn import is_valid_bsn
 from consent.models import Consent, ConsentGrant, ConsentWithdrawal
 from consent.restrictions import is_restricted as is_restricted
@@ -35,7 +35,7 @@ from consent.schemas import (
     WithdrawalOut,
 )
 from gateway.cursors import decode_keyset, encode_keyset
-from gateway.problems import NotFound, RuleBroken
+from gateway.problems import NotFound, Problem, RuleBroken
 from gateway.runtime import Runtime
 
 PAGE_SIZE = 50
@@ -155,6 +155,7 @@ def register_consent(session: Session, runtime: Runtime, caller: str, body: Cons
         professional=_professional(body.professional),
         created_at=now,
     )
+    consent.subject_bsn_sealed = sealing.seal_bsn(runtime.kek, consent.id, body.subject.bsn)
     grants = [
         ConsentGrant(
             id=str(uuid.uuid4()),
@@ -340,6 +341,28 @@ def withdraw(
         ),
     )
     return views.withdrawal_view(withdrawal)
+
+
+# ----------------------------------------------------------------------- get
+
+
+def get_consent(session: Session, runtime: Runtime, caller: str, consent_id: str) -> ConsentOut:
+    """`GET /v1/consents/{id}`: one consent as the caller may see it (only partners involved in it)."""
+    consent = repository.get_consent(session, consent_id)
+    grants = repository.grants_of(session, [consent_id]) if consent is not None else []
+    if consent is None or not views.involves(consent, grants, caller):
+        # The same answer for "does not exist" and "not yours": ids do not reveal other partners' consents.
+        raise NotFound("No consent with this id involves you.", slug="consent-not-found")
+    if consent.subject_bsn_sealed is None:
+        raise Problem(
+            "This consent was registered before the gateway kept the subject's BSN sealed; "
+            "read it with GET /v1/consents?subject_bsn=.",
+            status=409,
+            slug="consent-subject-unavailable",
+        )
+    bsn = sealing.open_bsn(runtime.kek, consent.id, consent.subject_bsn_sealed)
+    withdrawals = repository.withdrawals_of(session, [consent_id])
+    return views.consent_view(consent, grants, withdrawals, bsn, caller, runtime.clock())
 
 
 # ---------------------------------------------------------------------- list

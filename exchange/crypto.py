@@ -112,3 +112,17 @@ def payload_digest(payload_jwe: str) -> str:
     was registered.
     """
     return hashlib.sha256(payload_jwe.encode("ascii")).hexdigest()
+
+
+def email_content(plaintext: bytes) -> tuple[dict[str, str], str]:
+    """Sealed content and `payload_sha256` of a plain payload for an e-mail partner (art. 19.2).
+
+    Such a partner has no system that can open a JWE: the gateway keeps the plaintext sealed at rest
+    (like every payload) and encrypts it for delivery, as S/MIME to the partner's certificate or
+    over TLS on the pickup page. The registered hash is over a random salt and the plaintext, for
+    the reason `payload_digest` gives; the salt travels with the payload, so the recipient can
+    still check what it received against the receipt.
+    """
+    salt = os.urandom(16).hex()
+    digest = hashlib.sha256(bytes.fromhex(salt) + plaintext).hexdigest()
+    return {"payload_json": plaintext.decode("utf-8"), "payload_salt": salt}, digest

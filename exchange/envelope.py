@@ -7,6 +7,7 @@ the same recipient-side register entry (art. 8.2).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,10 +33,18 @@ PAYLOAD_COLUMNS = ("message_id", "subject_hash", "wrapped_key", "nonce", "cipher
 
 
 def sealed_payload_row(
-    vault: PayloadVault, message: Message, *, bsn: str, payload_jwe: str | None
+    vault: PayloadVault,
+    message: Message,
+    *,
+    bsn: str,
+    payload_jwe: str | None,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The `exchange_payload` row: the subject's BSN and the JWE sealed under a fresh data key."""
-    sealed = vault.seal(message.id, {"bsn": bsn, "payload_jwe": payload_jwe})
+    """The `exchange_payload` row: the subject's BSN and the JWE sealed under a fresh data key.
+
+    `extra`: more sealed content, e.g. the plain payload for an e-mail partner (`email_content`).
+    """
+    sealed = vault.seal(message.id, {"bsn": bsn, "payload_jwe": payload_jwe, **(extra or {})})
     return {
         "message_id": message.id,
         "subject_hash": message.subject_hash,
@@ -97,6 +106,11 @@ def inbox_item(message: Message, content: dict[str, Any] | None) -> dict[str, An
         item["payload_jwe"] = content.get("payload_jwe") if content else None
         item["payload_sha256"] = message.payload_sha256
         item["legal_basis"] = {"type": message.legal_basis.get("type", "consent")}
+    elif message.kind == MessageKind.NOTICE and message.payload_sha256 is not None:
+        # A coordinator notice (Spoorboekje §10.2) carries case data, encrypted like a disclosure.
+        item["payload_jwe"] = content.get("payload_jwe") if content else None
+        item["payload_sha256"] = message.payload_sha256
+        item["legal_basis"] = {"type": message.legal_basis.get("type", "consent")}
     if message.in_reply_to:
         item["in_reply_to"] = message.in_reply_to
     if message.consent_ids:
@@ -110,6 +124,14 @@ _RECEIVED_KIND = {
     MessageKind.INFORMATION_REQUEST: EntryKind.INFORMATION_REQUEST_RECEIVED,
     MessageKind.NOTICE: EntryKind.NOTICE_RECEIVED,
 }
+
+
+def _received_kind(message: Message) -> str:
+    """A notice with a payload (a coordinator notice, §10.2) disclosed case data: art. 8.2 applies."""
+    if message.kind == MessageKind.NOTICE and message.payload_sha256 is not None:
+        return EntryKind.DISCLOSURE_RECEIVED
+    return _RECEIVED_KIND[message.kind]
+
 
 #: Statuses in which a message may still be handed out (pull inbox, push worker).
 OPEN_STATUSES = (MessageStatus.ACCEPTED, MessageStatus.DELIVERED)
@@ -203,7 +225,7 @@ def acknowledge(
     entry = record(
         session,
         EntryDraft(
-            kind=_RECEIVED_KIND[message.kind],
+            kind=_received_kind(message),
             occurred_at=at,
             actor=message.recipient,
             actor_role="partner",

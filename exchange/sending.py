@@ -36,7 +36,7 @@ from consent.restrictions import is_restricted
 from consent.rules import Decision
 from consent.service import decide_for_subject
 from exchange import rules
-from exchange.crypto import PayloadVault, encrypt_for_partner, json_plaintext, payload_digest
+from exchange.crypto import PayloadVault, email_content, encrypt_for_partner, json_plaintext, payload_digest
 from exchange.envelope import PAYLOAD_COLUMNS, sealed_payload_row
 from exchange.legal_basis import BasisCheck, check_legal_basis
 from exchange.models import (
@@ -260,7 +260,15 @@ def send_disclosure(
     caller: PartnerPrincipal,
     body: DisclosureIn,
     idempotency_key: str | None,
+    *,
+    kind: str = MessageKind.DISCLOSURE,
 ) -> SendResult:
+    """Check, decide, encrypt, register and enqueue one disclosure.
+
+    `kind` is `notice` for a coordinator notice (coordination/notices.py, Spoorboekje §10.2): it
+    carries case data, so it takes exactly this path (consent, JWE, art. 8.1 entry, outbox); only
+    the recipient's inbox shows it as a notice.
+    """
     if not idempotency_key or len(idempotency_key) > 200:
         raise Problem(
             "Sends need an Idempotency-Key header (1-200 characters) so that a retry is never sent twice.",
@@ -288,7 +296,12 @@ def send_disclosure(
         runtime.categories.categories,
     )
     recipient = runtime.partners.get(body.recipient)
-    if recipient is not None and body.payload is not None and recipient.encryption_key is None:
+    if (
+        recipient is not None
+        and body.payload is not None
+        and recipient.encryption_key is None
+        and recipient.delivery != "email"  # encrypted for delivery by the e-mail adapter instead
+    ):
         violations.append(
             RuleViolation("recipient_key_missing", "19", "The recipient has no registered encryption key.")
         )
@@ -326,18 +339,25 @@ def send_disclosure(
             return SendResult(403, {}, problem=_denial(decision))
 
     message_id = str(uuid.uuid4())
-    if body.payload is not None:
+    extra: dict[str, str] | None = None
+    payload_jwe: str | None
+    if body.payload is not None and recipient.delivery == "email":
+        # No JWE for a partner without an API: sealed at rest, encrypted by the e-mail adapter.
+        payload_jwe = None
+        extra, payload_sha256 = email_content(json_plaintext(body.payload))
+    elif body.payload is not None:
         payload_jwe = encrypt_for_partner(json_plaintext(body.payload), recipient)
+        payload_sha256 = payload_digest(payload_jwe)
     else:
         assert body.payload_jwe is not None
         payload_jwe = body.payload_jwe  # end-to-end encrypted by the sender: passed through untouched
-    payload_sha256 = payload_digest(payload_jwe)
+        payload_sha256 = payload_digest(payload_jwe)
 
     held = basis.kind == "override" and _four_eyes_applies(runtime, caller)
     legal_basis = basis.record
     message = Message(
         id=message_id,
-        kind=MessageKind.DISCLOSURE,
+        kind=kind,
         sender=caller.oin,
         recipient=body.recipient,
         subject_hash=subject_hash,
@@ -357,7 +377,7 @@ def send_disclosure(
         request_hash=fingerprint,
     )
     payload = sealed_payload_row(
-        PayloadVault(runtime.kek), message, bsn=body.subject.bsn, payload_jwe=payload_jwe
+        PayloadVault(runtime.kek), message, bsn=body.subject.bsn, payload_jwe=payload_jwe, extra=extra
     )
     entry: PreparedEntry | None = None
     outbox: dict[str, Any] | None = None
@@ -444,9 +464,10 @@ def register_and_enqueue(
 def sent_entry_draft(message: Message, *, at: dt.datetime) -> EntryDraft:
     """What the sender-side entry says: reasons, recipient and which data (art. 8 lid 1)."""
     return EntryDraft(
-        kind=EntryKind.DISCLOSURE_SENT
-        if message.kind == MessageKind.DISCLOSURE
-        else EntryKind.CORRECTION_SENT,
+        # A coordinator notice carrying case data is a verstrekking like any other (art. 8.1).
+        kind=EntryKind.CORRECTION_SENT
+        if message.kind == MessageKind.CORRECTION
+        else EntryKind.DISCLOSURE_SENT,
         occurred_at=at,
         actor=message.sender,
         actor_role="partner",
@@ -478,7 +499,8 @@ def enqueue(session: Session, runtime: Runtime, message: Message, *, at: dt.date
 def outbox_row(runtime: Runtime, message: Message, *, at: dt.datetime) -> dict[str, Any]:
     """The transactional outbox row: pushed by a worker, or waiting in the recipient's inbox."""
     partner = runtime.partners.get(message.recipient)
-    push = partner is not None and partner.delivery == "push"
+    # Push and e-mail partners are delivered to by a worker; pull partners fetch from their inbox.
+    push = partner is not None and partner.delivery in ("push", "email")
     return {
         "message_id": message.id,
         "recipient": message.recipient,

@@ -29,7 +29,7 @@ from jose.exceptions import JOSEError
 
 from consent.bsn import is_valid_bsn
 from gateway.oidc import OidcIssuer, ProviderUnavailable, TokenInvalid
-from gateway.principals import CitizenPrincipal, OfficerPrincipal, PartnerPrincipal
+from gateway.principals import CitizenPrincipal, OfficerPrincipal, PartnerPrincipal, ProfessionalPrincipal
 from gateway.problems import BearerTokenRefused, Forbidden, NotAuthenticated, Problem
 from gateway.registry import PartnerRegistry
 from gateway.settings import EIDAS_SUBSTANTIAL, TokenIssuer
@@ -267,6 +267,18 @@ def officer_from_claims(config: TokenIssuer, claims: dict[str, Any]) -> OfficerP
         raise Forbidden("This action is reserved for privacy officers.", slug="officer-required")
     name = claims.get(config.name_claim)
     return OfficerPrincipal(
+        subject=str(claims["sub"]), org=orgs[0], name=str(name) if isinstance(name, str) else None
+    )
+
+
+def professional_from_claims(config: TokenIssuer, claims: dict[str, Any]) -> ProfessionalPrincipal:
+    """Any employee of a partner with exactly one organisation (the pickup page checks that it is
+    the recipient); citizens' issuers never sign professionals in."""
+    orgs = _claim_values(claims, config.org_claim)
+    if not config.serves("professionals") or len(orgs) != 1 or is_citizen_claims(config, claims):
+        raise Forbidden("This page is for professionals of a Meerpunt partner.", slug="professional-required")
+    name = claims.get(config.name_claim)
+    return ProfessionalPrincipal(
         subject=str(claims["sub"]), org=orgs[0], name=str(name) if isinstance(name, str) else None
     )
 

@@ -220,9 +220,10 @@ def deliver(
         bool, typer.Option(help="Stop when nothing is due instead of polling forever")
     ] = False,
 ) -> None:
-    """Run a push-delivery worker without the API (several may run side by side on PostgreSQL)."""
+    """Run a delivery worker (push and e-mail) without the API (several may run side by side on PG)."""
     import time
 
+    from adapters.email import drain_once as email_drain_once
     from adapters.push import drain_once, housekeeping_if_due, make_client, pending_count
     from gateway.errors import configure_logging
     from gateway.runtime import build_runtime
@@ -236,7 +237,7 @@ def deliver(
     try:
         while True:
             housekeeping_due = housekeeping_if_due(runtime, housekeeping_due)
-            delivered += drain_once(runtime, client)
+            delivered += drain_once(runtime, client) + email_drain_once(runtime)
             if until_idle and pending_count(runtime) == 0:
                 break
             time.sleep(runtime.settings.outbox_poll_seconds)

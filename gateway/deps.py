@@ -156,13 +156,15 @@ CitizenDep = Annotated[CitizenPrincipal, Depends(get_citizen)]
 async def get_any_principal(request: Request, runtime: RuntimeDep) -> Principal:
     """Bearer token if present (officer or citizen), otherwise the client certificate (partner).
 
-    `async`, like `get_partner`: no blocking I/O, and the caller's trace id bound here must reach
-    the handler (a plain `def` dependency runs in a copy of the request's context).
+    `async`, like `get_partner`: the caller's trace id bound here must reach the handler (a plain
+    `def` dependency runs in a copy of the request's context).
     """
     token = _bearer(request)
     if token is None:
         return await get_partner(request, runtime)
-    principal = runtime.tokens.person(token)
+    # A provider's keys may have to be fetched (first use, or an unknown `kid`): that is network
+    # I/O, so it runs in the thread pool, never on the event loop that serves the partners.
+    principal: Principal = await run_in_threadpool(runtime.tokens.person, token)
     request.state.principal = principal
     return principal
 

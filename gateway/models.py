@@ -8,6 +8,7 @@ from sqlmodel import SQLModel
 import audit.access.models
 import audit.models  # noqa: F401
 import consent.models  # noqa: F401
+import coordination.models  # noqa: F401
 import exchange.models  # noqa: F401
 import web.models  # noqa: F401
 

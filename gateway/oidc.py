@@ -83,7 +83,8 @@ class OidcIssuer:
     ) -> None:
         self.config = config
         self._monotonic = monotonic
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the discovery document
+        self._jwks_lock = threading.Lock()  # the keys (separate: a key refresh reads the metadata)
         self._metadata: ProviderMetadata | None = None
         self._jwks: dict[str, dict[str, Any]] = {}
         self._keys: dict[tuple[str, str], Key] = {}
@@ -176,12 +177,13 @@ class OidcIssuer:
         return jwk.construct(_to_jwk(inner), alg)
 
     def _refresh_jwks(self) -> None:
-        with self._lock:
+        jwks_uri = self.metadata().jwks_uri
+        with self._jwks_lock:
             now = self._monotonic()
             if self._last_fetch is not None and now - self._last_fetch < self.config.jwks_refresh_min_seconds:
                 return
             self._last_fetch = now
-            document = self._get_json(self.metadata().jwks_uri)
+            document = self._get_json(jwks_uri)
             keys = document.get("keys")
             if not isinstance(keys, list):
                 raise ProviderUnavailable("the JWKS has no keys list")

@@ -42,4 +42,14 @@ class CitizenPrincipal:
     bsn: str
 
 
+@dataclass(frozen=True)
+class ProfessionalPrincipal:
+    """A professional of a partner, signed in with their organisation's account (no officer role):
+    picks up a message sent to the organisation by e-mail notification (art. 19.2)."""
+
+    subject: str
+    org: str
+    name: str | None = None
+
+
 Principal = PartnerPrincipal | OfficerPrincipal | CitizenPrincipal

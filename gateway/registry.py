@@ -16,13 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from gateway.jwk import rsa_public_key_from_jwk
 
 log = logging.getLogger("meerpunt.gateway")
 
-Delivery = Literal["pull", "push"]
+Delivery = Literal["pull", "push", "email"]
+#: How an e-mail partner is reached (art. 19.2: encrypted e-mail, or a notification and a pickup page).
+EmailMode = Literal["smime", "notify"]
 SECTORS = (
     "municipality",
     "health_care",
@@ -51,6 +54,10 @@ class Partner:
     encryption_jwk: Mapping[str, Any] | None = None
     encryption_key: RSAPublicKey | None = field(default=None, compare=False, repr=False)
     four_eyes: bool = False
+    #: `delivery = "email"`: the partner's address, the mode, and for `smime` its certificate.
+    email: str | None = None
+    email_mode: EmailMode | None = None
+    smime_certificate: x509.Certificate | None = field(default=None, compare=False, repr=False)
 
     def public_view(self) -> dict[str, Any]:
         return {
@@ -131,8 +138,9 @@ def load_partners(path: Path) -> PartnerRegistry:
         if oin in partners:
             raise RegistryError(f"{where}: duplicate oin {oin}")
         delivery = raw.get("delivery", "pull")
-        if delivery not in ("pull", "push"):
-            raise RegistryError(f"{where}: delivery must be 'pull' or 'push'")
+        if delivery not in ("pull", "push", "email"):
+            raise RegistryError(f"{where}: delivery must be 'pull', 'push' or 'email'")
+        email, email_mode, certificate = _email_delivery(raw, path.parent, where, delivery)
         webhook = raw.get("webhook_url")
         if delivery == "push" and not (isinstance(webhook, str) and webhook.startswith("https://")):
             raise RegistryError(f"{where}: push delivery needs an https:// webhook_url")
@@ -155,6 +163,9 @@ def load_partners(path: Path) -> PartnerRegistry:
             encryption_jwk=jwk,
             encryption_key=key,
             four_eyes=bool(raw.get("four_eyes", False)),
+            email=email,
+            email_mode=email_mode,
+            smime_certificate=certificate,
         )
     if not partners:
         raise RegistryError(f"{path}: no partners configured")
@@ -203,6 +214,34 @@ def load_categories(path: Path) -> CategoryTaxonomy:
     if not categories:
         raise RegistryError(f"{path}: no categories configured")
     return CategoryTaxonomy(categories)
+
+
+def _email_delivery(
+    raw: Mapping[str, Any], base: Path, where: str, delivery: str
+) -> tuple[str | None, EmailMode | None, x509.Certificate | None]:
+    """`email`, `email_mode` (`smime` | `notify`) and `smime_certificate` (PEM, relative to the file)."""
+    if delivery != "email":
+        return None, None, None
+    email = raw.get("email")
+    if not (isinstance(email, str) and email.count("@") == 1 and "\n" not in email and "\r" not in email):
+        raise RegistryError(f"{where}: e-mail delivery needs an email address")
+    mode = raw.get("email_mode")
+    if mode not in ("smime", "notify"):
+        raise RegistryError(f"{where}: email_mode must be 'smime' or 'notify'")
+    if mode == "notify":
+        return email, "notify", None
+    file_name = raw.get("smime_certificate")
+    if not isinstance(file_name, str):
+        raise RegistryError(f"{where}: email_mode 'smime' needs smime_certificate (a PEM file)")
+    file = base / file_name
+    try:
+        certificate = x509.load_pem_x509_certificate(file.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise RegistryError(f"{where}: smime_certificate {file}: {exc}") from exc
+    if not isinstance(certificate.public_key(), RSAPublicKey):
+        # CMS key transport in `cryptography` (PKCS7EnvelopeBuilder) supports RSA recipients only.
+        raise RegistryError(f"{where}: smime_certificate must hold an RSA key")
+    return email, "smime", certificate
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -122,8 +122,10 @@ class TokenIssuer(BaseModel):
     def browser_sign_in(self) -> bool:
         return self.client_id is not None
 
-    def serves(self, group: Literal["officers", "citizens"]) -> bool:
-        return self.users in (group, "both")
+    def serves(self, group: Literal["officers", "citizens", "professionals"]) -> bool:
+        # Professionals sign in at their organisation's provider, the officers' one.
+        wanted = "officers" if group == "professionals" else group
+        return self.users in (wanted, "both")
 
 
 class Settings(BaseSettings):
@@ -149,6 +151,9 @@ class Settings(BaseSettings):
 
     partners_file: Path = DEFAULT_DATA_DIR / "partners.toml"
     categories_file: Path = DEFAULT_DATA_DIR / "categories.toml"
+    #: Register of processing activities (AVG art. 30) per register entry kind, for the Logboek
+    #: Dataverwerkingen export (docs/register.md).
+    processing_activities_file: Path = DEFAULT_DATA_DIR / "processing_activities.toml"
 
     # Keys of the gateway itself: receipts and tree heads are signed with this key (ES256).
     gateway_signing_key_file: Path = Path("pki/gateway-signing.key")
@@ -187,6 +192,21 @@ class Settings(BaseSettings):
     #: A message not acknowledged within this many days of being queued is given up: its payload
     #: (and sealed BSN) is deleted and the sender sees status `purged` (SPEC §8).
     inbox_retention_days: int = Field(default=30, ge=1)
+
+    # E-mail delivery (partners with `delivery = "email"`, art. 19.2): the outgoing SMTP relay.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    #: `starttls`: upgrade with STARTTLS (refused if the server does not offer it); `tls`: implicit
+    #: TLS (port 465); `none`: plain, for a relay on the same host only.
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    #: CA bundle to verify the relay's certificate (empty: the system's trust store).
+    smtp_ca_file: Path | None = None
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "Meerpunt Gateway <gateway@meerpunt.zoetermeer.nl>"
+    smtp_timeout_seconds: float = 30.0
+    #: Where a professional of a `notify` partner picks up a message: `<pickup_url>/<message id>`.
+    pickup_url: str = "https://meerpunt.zoetermeer.nl/ophalen"
 
     # Register sequencer (Tessera-like batching).
     sequencer_batch_size: int = 256
@@ -243,8 +263,14 @@ class Settings(BaseSettings):
             relative = self.database_url.removeprefix("sqlite:///")
             if relative and relative != ":memory:":
                 self.database_url = f"sqlite:///{(base / relative).resolve()}"
+        if self.smtp_ca_file is not None and not self.smtp_ca_file.is_absolute():
+            self.smtp_ca_file = base / self.smtp_ca_file
         if self.environment != "development":
             self._refuse_placeholders()
+            if self.smtp_security == "none" and self.smtp_host not in ("127.0.0.1", "::1", "localhost"):
+                # Plain SMTP to another host would carry S/MIME mails and notifications unprotected
+                # in transit (art. 19): only a relay on this very host may be spoken to in clear.
+                raise ValueError("smtp_security = 'none' is allowed only for a relay on localhost")
         return self
 
     def _refuse_placeholders(self) -> None:

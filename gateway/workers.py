@@ -66,9 +66,10 @@ async def repeat(
 
 
 def background_workers() -> list[Worker]:
+    from adapters.email import email_worker
     from adapters.push import push_worker
     from audit.sequencer import run_sequencer
     from exchange.override_hold import override_worker
 
-    workers: list[Worker] = [push_worker, run_sequencer, override_worker]
+    workers: list[Worker] = [push_worker, email_worker, run_sequencer, override_worker]
     return workers

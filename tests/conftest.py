@@ -12,6 +12,7 @@ test works with its own subjects (random BSNs). Tests that tamper with stored ro
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -29,7 +30,10 @@ from gateway.migrate import upgrade
 from gateway.pki import init_dev_environment
 from gateway.runtime import Runtime, build_runtime
 from gateway.settings import load_settings
+from tests.mail_support import SmtpServer, SmtpSink, make_smime_identity
 from tests.support import (
+    EMAIL_SMIME,
+    SMIME_ADDRESS,
     DevEnv,
     ServerThread,
     WebhookReceiver,
@@ -86,10 +90,20 @@ def dev_env(tmp_path_factory: pytest.TempPathFactory, database_factory: Callable
     source = directory / "test-partners.toml"
     webhook_port = free_port()
     source.write_text(partners_toml_for_tests(webhook_port))
+    # The e-mail partner's S/MIME certificate (its private key stays with the "partner": the tests).
+    make_smime_identity(directory / "smime", EMAIL_SMIME, SMIME_ADDRESS)
     env = init_dev_environment(directory, partners_source=source)
     settings = load_settings(
         env.config_file,
         database_url=database_factory(),
+        smtp_host="127.0.0.1",
+        smtp_port=free_port(),
+        smtp_security="starttls",
+        smtp_ca_file=directory / "pki" / "ca.pem",
+        smtp_username="gateway",
+        smtp_password=secrets.token_urlsafe(16),
+        smtp_timeout_seconds=5.0,
+        pickup_url="https://127.0.0.1/ophalen",
         sequencer_interval_seconds=0.05,
         checkpoint_interval_seconds=0.2,
         outbox_poll_seconds=0.05,
@@ -97,6 +111,22 @@ def dev_env(tmp_path_factory: pytest.TempPathFactory, database_factory: Callable
         push_backoff_max_seconds=0.2,
     )
     return DevEnv(directory=directory, settings=settings, webhook_port=webhook_port)
+
+
+@pytest.fixture(scope="session")
+def smtp(dev_env: DevEnv) -> Iterator[SmtpSink]:
+    """The mail relay: a real SMTP server requiring STARTTLS and AUTH, on this session's port."""
+    settings = dev_env.settings
+    assert settings.smtp_username is not None and settings.smtp_password is not None
+    pki = dev_env.directory / "pki"
+    with SmtpServer(
+        settings.smtp_port,
+        pki / "server.pem",
+        pki / "server.key",
+        settings.smtp_username,
+        settings.smtp_password.get_secret_value(),
+    ) as sink:
+        yield sink
 
 
 @pytest.fixture(scope="session")

@@ -30,6 +30,13 @@ SCHOOL = "99990000000000000027"
 YOUTH_CARE = "99990000000000000014"
 FOUR_EYES = "99990000000000000019"
 PUSH_PARTNER = "99990000000000000031"
+#: Partners reached by e-mail (art. 19.2): S/MIME, notification + pickup, and one whose server refuses.
+EMAIL_SMIME = "99990000000000000041"
+EMAIL_NOTIFY = "99990000000000000042"
+EMAIL_REFUSED = "99990000000000000043"
+SMIME_ADDRESS = "administratie@school.example"
+NOTIFY_ADDRESS = "post@praktijk.example"
+REFUSED_ADDRESS = "nobody@gone.example"
 
 
 TEST_PARTNERS_TEMPLATE = f"""
@@ -70,6 +77,31 @@ name = "De Drie Ballonnen"
 sector = "childcare"
 delivery = "push"
 webhook_url = "https://localhost:{{webhook_port}}/webhook"
+
+[[partners]]
+oin = "{EMAIL_SMIME}"
+name = "Basisschool De Regenboog"
+sector = "primary_education"
+delivery = "email"
+email = "{SMIME_ADDRESS}"
+email_mode = "smime"
+smime_certificate = "smime/{EMAIL_SMIME}.pem"
+
+[[partners]]
+oin = "{EMAIL_NOTIFY}"
+name = "Kinderpraktijk Het Anker"
+sector = "youth_care"
+delivery = "email"
+email = "{NOTIFY_ADDRESS}"
+email_mode = "notify"
+
+[[partners]]
+oin = "{EMAIL_REFUSED}"
+name = "Opgeheven praktijk"
+sector = "welfare"
+delivery = "email"
+email = "{REFUSED_ADDRESS}"
+email_mode = "notify"
 """
 
 

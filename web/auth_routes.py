@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from consent.bsn import is_valid_bsn
 from gateway.deps import RuntimeDep, SessionDep
-from gateway.principals import CENTRAL_ORG, CitizenPrincipal, OfficerPrincipal
+from gateway.principals import CENTRAL_ORG, CitizenPrincipal, OfficerPrincipal, ProfessionalPrincipal
 from gateway.runtime import Runtime
 from web import signin
 from web.pages import PageRefused, check_form, current_session, page, redirect
@@ -29,8 +29,8 @@ router = APIRouter(prefix="/auth", include_in_schema=False)
 
 DEV_COOKIE = "__Host-meerpunt_dev"
 DEV_ISSUER = "development"
-HOME = {"officers": "/console", "citizens": "/mijn"}
-GroupParam = Annotated[str, Query(alias="as", pattern="^(officers|citizens)$")]
+HOME = {"officers": "/console", "citizens": "/mijn", "professionals": "/"}
+GroupParam = Annotated[str, Query(alias="as", pattern="^(officers|citizens|professionals)$")]
 NextParam = Annotated[str | None, Query(alias="next", max_length=500)]
 
 
@@ -39,7 +39,7 @@ def _base_url(request: Request, runtime: Runtime) -> str:
 
 
 def _group(value: str) -> signin.UserGroup:
-    return "citizens" if value == "citizens" else "officers"
+    return "citizens" if value == "citizens" else "professionals" if value == "professionals" else "officers"
 
 
 def _set_cookie(response: Response, name: str, value: str, *, max_age: int | None = None) -> None:
@@ -205,7 +205,7 @@ def dev_sign_in(
     request: Request,
     db: SessionDep,
     runtime: RuntimeDep,
-    role: Annotated[str, Form(pattern="^(privacy_officer|citizen)$")],
+    role: Annotated[str, Form(pattern="^(privacy_officer|citizen|professional)$")],
     form_token: Annotated[str, Form(max_length=100)],
     org: Annotated[str | None, Form(max_length=40)] = None,
     bsn: Annotated[str | None, Form(max_length=20)] = None,
@@ -218,8 +218,14 @@ def dev_sign_in(
     cookie = request.cookies.get(DEV_COOKIE, "")
     if not hmac.compare_digest(cookie.encode(), token_hash(form_token).encode()):
         raise PageRefused("csrf", "The development sign-in form was not sent from this browser.")
-    person: OfficerPrincipal | CitizenPrincipal
-    if role == "privacy_officer":
+    person: OfficerPrincipal | CitizenPrincipal | ProfessionalPrincipal
+    if role == "professional":
+        if org is None or runtime.partners.get(org) is None:
+            raise PageRefused("csrf", "Unknown organisation.", status=400)
+        label = (name or "").strip() or "Ontwikkelaar"
+        person = ProfessionalPrincipal(subject=f"dev:professional:{org}:{label}", org=org, name=label)
+        home = "/"
+    elif role == "privacy_officer":
         if org != CENTRAL_ORG and (org is None or runtime.partners.get(org) is None):
             raise PageRefused("csrf", "Unknown organisation.", status=400)
         label = (name or "").strip() or "Ontwikkelaar"

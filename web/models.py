@@ -23,7 +23,7 @@ class WebSignIn(SQLModel, table=True):
     state_hash: str = Field(primary_key=True, max_length=64)
     browser_hash: str = Field(max_length=64)
     issuer: str = Field(max_length=500)
-    user_group: str = Field(max_length=10)  # officers | citizens
+    user_group: str = Field(max_length=13)  # officers | citizens | professionals
     code_verifier: str = Field(max_length=128)
     nonce: str = Field(max_length=64)
     return_to: str = Field(max_length=500)
@@ -53,7 +53,7 @@ class WebSession(SQLModel, table=True):
     __tablename__ = "web_session"
 
     id_hash: str = Field(primary_key=True, max_length=64)
-    kind: str = Field(max_length=10)  # officer | citizen
+    kind: str = Field(max_length=12)  # officer | citizen | professional
     issuer: str = Field(max_length=500)
     subject: str = Field(max_length=200)
     org: str | None = Field(default=None, max_length=40)

@@ -18,7 +18,7 @@ from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway import errors as api_errors
-from gateway.principals import CitizenPrincipal, OfficerPrincipal
+from gateway.principals import CitizenPrincipal, OfficerPrincipal, ProfessionalPrincipal
 from gateway.problems import Problem
 from gateway.runtime import Runtime
 from web.security import same_origin
@@ -28,7 +28,7 @@ from web.templating import render
 log = logging.getLogger("meerpunt.web")
 
 PAGE_PREFIXES = ("/console", "/mijn", "/auth", "/ophalen")
-UserGroup = Literal["officers", "citizens"]
+UserGroup = Literal["officers", "citizens", "professionals"]
 
 
 class SignInRequired(Problem):
@@ -89,6 +89,21 @@ def require_citizen(request: Request, db: Session, runtime: Runtime) -> tuple[Pa
     return session, session.citizen
 
 
+def require_professional(
+    request: Request, db: Session, runtime: Runtime
+) -> tuple[PageSession, ProfessionalPrincipal]:
+    """The pickup page: a professional of a partner (an officer of that partner may read too)."""
+    session = current_session(request, db, runtime)
+    if session is None:
+        raise SignInRequired("professionals", _here(request))
+    person = session.professional
+    if person is None and session.officer is not None and runtime.partners.get(session.officer.org):
+        person = ProfessionalPrincipal(session.officer.subject, session.officer.org, session.officer.name)
+    if person is None:
+        raise PageRefused("not_for_citizens", "This page is for professionals of a Meerpunt partner.")
+    return session, person
+
+
 def check_form(request: Request, session: PageSession, csrf_token: str | None) -> None:
     """Every state-changing form carries the session's CSRF token and comes from this site."""
     if not same_origin(request.headers, request.headers.get("host")) or not session.csrf_ok(csrf_token):
@@ -146,7 +161,7 @@ async def _on_problem(request: Request, exc: Exception) -> Response:
     if not is_page_path(request.url.path):
         return await api_errors._on_problem(request, exc)
     if isinstance(exc, SignInRequired):
-        group = "citizens" if exc.group == "citizens" else "officers"
+        group = exc.group
         return redirect(f"/auth/login?as={group}&next={quote(exc.return_to, safe='')}")
     if isinstance(exc, PageRefused):
         return page(request, f"refused/{exc.page}.html", status=exc.status, title="Geen toegang")

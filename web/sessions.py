@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlmodel import Session
 
-from gateway.principals import CitizenPrincipal, OfficerPrincipal
+from gateway.principals import CitizenPrincipal, OfficerPrincipal, ProfessionalPrincipal
 from gateway.runtime import Runtime
-from web.models import WebSession
+from web.models import WebSearch, WebSession
 
 SESSION_COOKIE = "__Host-meerpunt_session"
 #: Writing `last_seen_at` on every page view would make each view a write; a minute's precision
@@ -44,11 +44,14 @@ class PageSession:
     citizen: CitizenPrincipal | None
     issuer: str
     expires_at: dt.datetime
+    professional: ProfessionalPrincipal | None = None
 
     @property
     def display_name(self) -> str:
         if self.officer is not None:
             return self.officer.name or self.officer.subject
+        if self.professional is not None:
+            return self.professional.name or self.professional.subject
         return "Burger"
 
     def csrf_ok(self, submitted: str | None) -> bool:
@@ -75,7 +78,7 @@ class BsnSeal:
 def start_session(
     db: Session,
     runtime: Runtime,
-    person: OfficerPrincipal | CitizenPrincipal,
+    person: OfficerPrincipal | CitizenPrincipal | ProfessionalPrincipal,
     *,
     issuer: str,
     acr: str | None = None,
@@ -87,7 +90,9 @@ def start_session(
     settings = runtime.settings
     row = WebSession(
         id_hash=id_hash,
-        kind="officer" if isinstance(person, OfficerPrincipal) else "citizen",
+        kind={OfficerPrincipal: "officer", ProfessionalPrincipal: "professional"}.get(
+            type(person), "citizen"
+        ),
         issuer=issuer,
         subject=person.subject[:200],
         acr=acr,
@@ -96,13 +101,14 @@ def start_session(
         last_seen_at=now,
         expires_at=now + dt.timedelta(hours=settings.session_absolute_hours),
     )
-    if isinstance(person, OfficerPrincipal):
+    if isinstance(person, OfficerPrincipal | ProfessionalPrincipal):
         row.org, row.name = person.org, (person.name or None)
     else:
         row.bsn_sealed = BsnSeal(runtime).seal(person.bsn, id_hash)
         row.bsn_hash = runtime.bsn_hash(person.bsn)
     db.add(row)
     db.flush()
+    purge_ended(db, runtime)
     return token
 
 
@@ -124,9 +130,11 @@ def find_session(db: Session, runtime: Runtime, token: str | None) -> PageSessio
             .where(WebSession.id_hash == row.id_hash)  # type: ignore[arg-type]
             .values(last_seen_at=now)
         )
-    officer = citizen = None
+    officer = citizen = professional = None
     if row.kind == "officer":
         officer = OfficerPrincipal(subject=row.subject, org=row.org or "", name=row.name)
+    elif row.kind == "professional":
+        professional = ProfessionalPrincipal(subject=row.subject, org=row.org or "", name=row.name)
     else:
         assert row.bsn_sealed is not None
         citizen = CitizenPrincipal(
@@ -138,6 +146,7 @@ def find_session(db: Session, runtime: Runtime, token: str | None) -> PageSessio
         csrf_token=row.csrf_token,
         officer=officer,
         citizen=citizen,
+        professional=professional,
         issuer=row.issuer,
         expires_at=row.expires_at,
     )
@@ -152,8 +161,11 @@ def end_session(db: Session, runtime: Runtime, id_hash: str) -> None:
 
 
 def purge_ended(db: Session, runtime: Runtime, *, keep: dt.timedelta = dt.timedelta(days=1)) -> int:
-    """Delete sessions that ended or expired more than `keep` ago (housekeeping)."""
+    """Delete sessions that ended or expired more than `keep` ago, and searches older than any
+    session can be: housekeeping done at each sign-in, so the tables stay small without a worker."""
     cutoff = runtime.clock() - keep
+    search_cutoff = cutoff - dt.timedelta(hours=runtime.settings.session_absolute_hours)
+    db.execute(sa.delete(WebSearch).where(WebSearch.created_at < search_cutoff))  # type: ignore[arg-type]
     result = db.execute(
         sa.delete(WebSession).where(
             sa.or_(WebSession.expires_at < cutoff, WebSession.ended_at < cutoff)  # type: ignore[arg-type,operator]

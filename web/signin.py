@@ -23,15 +23,15 @@ import httpx
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from gateway.auth import citizen_from_claims, officer_from_claims
+from gateway.auth import citizen_from_claims, officer_from_claims, professional_from_claims
 from gateway.oidc import OidcIssuer, ProviderUnavailable, TokenInvalid
-from gateway.principals import CitizenPrincipal, OfficerPrincipal
+from gateway.principals import CitizenPrincipal, OfficerPrincipal, ProfessionalPrincipal
 from gateway.problems import Forbidden
 from gateway.runtime import Runtime
 from web.models import WebSignIn
 from web.sessions import token_hash
 
-UserGroup = Literal["officers", "citizens"]
+UserGroup = Literal["officers", "citizens", "professionals"]
 SIGN_IN_COOKIE = "__Host-meerpunt_signin"
 #: How long a person may take at the provider before the sign-in under way is forgotten.
 SIGN_IN_MAX_AGE = dt.timedelta(minutes=10)
@@ -53,7 +53,7 @@ class AuthorizationRedirect:
 
 @dataclass(frozen=True)
 class SignedIn:
-    person: OfficerPrincipal | CitizenPrincipal
+    person: OfficerPrincipal | CitizenPrincipal | ProfessionalPrincipal
     issuer: str
     acr: str | None
 
@@ -162,13 +162,14 @@ def complete(
     if isinstance(claims.get("aud"), list) and claims.get("azp") != issuer.config.client_id:
         raise SignInFailed("refused")
     claims = {**_userinfo(issuer, tokens, str(claims["sub"])), **claims}
-    group: UserGroup = "citizens" if pending.user_group == "citizens" else "officers"
     try:
-        person: OfficerPrincipal | CitizenPrincipal = (
-            citizen_from_claims(issuer.config, claims)
-            if group == "citizens"
-            else officer_from_claims(issuer.config, claims)
-        )
+        person: OfficerPrincipal | CitizenPrincipal | ProfessionalPrincipal
+        if pending.user_group == "citizens":
+            person = citizen_from_claims(issuer.config, claims)
+        elif pending.user_group == "professionals":
+            person = professional_from_claims(issuer.config, claims)
+        else:
+            person = officer_from_claims(issuer.config, claims)
     except Forbidden as refused:
         raise SignInFailed("assurance" if refused.slug == "insufficient-assurance" else "no_access") from None
     acr = claims.get("acr")

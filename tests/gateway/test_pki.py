@@ -8,7 +8,8 @@ import pytest
 
 from gateway.pki import init_dev_environment
 from gateway.registry import RegistryError, load_partners
-from tests.support import MUNICIPALITY, SCHOOL, partners_toml_for_tests
+from tests.mail_support import make_smime_identity
+from tests.support import EMAIL_SMIME, MUNICIPALITY, SCHOOL, SMIME_ADDRESS, partners_toml_for_tests
 
 
 def test_init_keeps_operator_comments_and_adds_keys_to_new_partners(tmp_path: Path) -> None:
@@ -26,6 +27,7 @@ def test_init_keeps_operator_comments_and_adds_keys_to_new_partners(tmp_path: Pa
     assert "# operator note: pilot school" in text
     lines = text.splitlines()
     assert sum(line.startswith("encryption_key_file = ") for line in lines) == lines.count("[[partners]]")
+    make_smime_identity(tmp_path / "dev" / "smime", EMAIL_SMIME, SMIME_ADDRESS)  # the e-mail partner's
     registry = load_partners(registry_file)
     assert all(partner.encryption_key is not None for partner in registry)
     assert registry.get("99990000000000000099") is not None

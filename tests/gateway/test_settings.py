@@ -57,3 +57,24 @@ def test_a_misspelt_token_issuer_setting_is_refused(dev_env: DevEnv, tmp_path: P
     config.write_text(text.replace('"pki/', f'"{dev_env.directory}/pki/'))
     with pytest.raises(ValueError, match="algorithm"):
         load_settings(config)
+
+
+def test_production_refuses_plain_smtp_to_another_host(dev_env: DevEnv) -> None:
+    good = {"kek": "A" * 43 + "=", "bsn_hash_key": "B" * 43 + "="}
+    with pytest.raises(ValidationError, match="smtp_security"):
+        load_settings(
+            dev_env.directory / "gateway.toml",
+            environment="production",
+            smtp_security="none",
+            smtp_host="mail.example.org",
+            **good,
+        )
+    settings = load_settings(
+        dev_env.directory / "gateway.toml", environment="production", smtp_security="none", **good
+    )
+    assert settings.smtp_host == "127.0.0.1"
+
+
+def test_smtp_password_does_not_show_in_repr(dev_env: DevEnv) -> None:
+    settings = load_settings(dev_env.directory / "gateway.toml", smtp_password="relay-s3cret")
+    assert "relay-s3cret" not in repr(settings)

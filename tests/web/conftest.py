@@ -17,7 +17,7 @@ import pytest
 from gateway.app import create_app
 from gateway.runtime import Runtime, build_runtime
 from gateway.settings import Settings, TokenIssuer
-from tests.support import SCHOOL, DevEnv, ServerThread, free_port, new_bsn
+from tests.support import EMAIL_NOTIFY, SCHOOL, DevEnv, ServerThread, free_port, new_bsn
 from tests.web.browser import Browser
 from tests.web.oidc import API_AUDIENCE, LOW, SUBSTANTIAL, OpenIdProvider
 
@@ -37,6 +37,7 @@ OFFICER_USERS: dict[str, dict[str, Any]] = {
     },
     "officer-school": {"name": "Sanne School", "meerpunt_role": "privacy_officer", "meerpunt_org": SCHOOL},
     "employee-without-role": {"name": "Mila Medewerker", "meerpunt_org": SCHOOL},
+    "professional-practice": {"name": "Pim Praktijk", "meerpunt_org": EMAIL_NOTIFY},
 }
 
 

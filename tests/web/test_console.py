@@ -18,6 +18,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from audit.sequencer import checkpoint_now
 from tests.e2e.test_access_requests import birth_date
 from tests.exchange.test_disclosures import consent_body, disclosure_body, register_consent, send
 from tests.exchange.test_overrides import override_basis
@@ -96,15 +97,13 @@ def test_an_officer_works_through_the_console(
     assert {row["id"] for row in exported} >= {case["disclosure"]["register_entry"]}
     assert all(row["kind"] == "disclosure_sent" for row in exported)
 
-    # An entry, with its inclusion in the signed checkpoint verified.
+    # An entry, with its inclusion in the signed checkpoint verified (a checkpoint is signed now,
+    # as `meerpunt-gateway audit checkpoint` does, rather than waiting for the background one).
+    checkpoint_now(web_gateway.runtime)
     page.locator("tbody tr").first.get_by_role("link").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Gegevens verstrekt")
-    for _ in range(50):
-        if page.get_by_text("Gecontroleerd", exact=True).count():
-            break
-        page.wait_for_timeout(200)
-        page.reload()
     expect(page.get_by_text("Gecontroleerd", exact=True)).to_be_visible()
+    expect(page.get_by_text("geldig", exact=True)).to_be_visible()  # the sender's signed receipt
     browser.audit(page, "console-entry")
 
     # Override review.
@@ -204,4 +203,24 @@ def test_a_console_form_without_csrf_token_is_refused(
     refused = page.request.post(web_gateway.base_url + path, form={"bsn": "111222333"})
     assert refused.status == 403
     assert "Dit formulier is niet aangenomen" in refused.text()
+    page.context.close()
+
+
+def test_the_register_search_works_with_the_keyboard_alone(web_gateway: WebGateway, browser: Browser) -> None:
+    page = browser.page()
+    dev_sign_in(page, web_gateway.base_url, org="meerpunt")
+    page.goto(web_gateway.base_url + "/console/register")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Direct naar de inhoud")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_visible()  # visible when focused (WCAG 2.4.1, 2.4.7)
+    page.keyboard.press("Enter")
+    for _ in range(10):  # from the content: the first form field is a few tabs away
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "f-bsn":
+            break
+    expect(page.get_by_label("Burgerservicenummer")).to_be_focused()
+    page.keyboard.type("111222333")
+    page.keyboard.press("Enter")  # submits the search
+    expect(page).to_have_url(re.compile(r".*/console/register\?search=[\w-]+$"))
     page.context.close()

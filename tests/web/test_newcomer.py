@@ -90,7 +90,7 @@ def test_a_newcomer_finds_the_readme_disclosure_in_the_console(tmp_path: Path, b
         page = browser.page()
         page.goto(base + "/console")
         page.get_by_role("link", name="Inloggen voor ontwikkeling").click()
-        page.get_by_label("Organisatie").select_option("meerpunt")
+        page.get_by_label("Organisatie", exact=True).select_option("meerpunt")
         page.get_by_role("button", name="Inloggen als privacyfunctionaris").click()
         expect(page).to_have_url(base + "/console")
         page.get_by_role("link", name="Register", exact=True).click()

@@ -243,7 +243,7 @@ def dev_sign_in(page: Any, base_url: str, *, org: str | None = None, bsn: str | 
         page.get_by_label("Burgerservicenummer").fill(bsn)
         page.get_by_role("button", name="Inloggen als burger").click()
     else:
-        page.get_by_label("Organisatie").select_option(org or "meerpunt")
+        page.get_by_label("Organisatie", exact=True).select_option(org or "meerpunt")
         page.get_by_role("button", name="Inloggen als privacyfunctionaris").click()
 
 

@@ -49,5 +49,6 @@ def console_page(
         active=active,
         labels=labels,
         org_label=lambda oin: labels.org_name(runtime, oin),
+        category_labels=lambda codes: ", ".join(runtime.categories.label(code) for code in codes or ()),
         **context,
     )

@@ -39,6 +39,9 @@ ENTRY_KINDS = {
     "access_request_confirmed": "Inzageverzoek bevestigd",
     "access_request_verified": "Identiteit of gezag gecontroleerd",
     "register_accessed": "Register ingezien",
+    "coordination_designated": "Coördinator van hulp vastgesteld (1H-1P-1R)",
+    "coordination_handed_over": "Coördinatie van hulp overgedragen",
+    "coordination_ended": "Coördinatie van hulp beëindigd",
 }
 
 OVERRIDE_GROUNDS = {

@@ -14,13 +14,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from jose.exceptions import JOSEError
 from sqlmodel import Session
 
 from audit import overview, register
+from audit.keyring import keyring
 from audit.register import RegisterQuery
 from audit.service import EntryKind
 from consent.bsn import is_valid_bsn
 from consent.rules import LOCAL_TZ
+from exchange.receipts import RECEIPT_TYP, receipt_of
 from gateway.deps import RuntimeDep, SessionDep
 from gateway.problems import NotFound, RuleBroken
 from gateway.runtime import Runtime
@@ -191,6 +194,7 @@ def entry_page(request: Request, entry_id: str, db: SessionDep, runtime: Runtime
     if len(entry_id) > 36:
         raise NotFound("No such register entry.")
     detail = overview.entry_detail(db, runtime, officer, entry_id)
+    receipt = _receipt(db, runtime, detail["entry"].get("disclosure_id"), detail["entry"]["id"])
     return console_page(
         request,
         runtime,
@@ -199,5 +203,18 @@ def entry_page(request: Request, entry_id: str, db: SessionDep, runtime: Runtime
         title="Vastlegging",
         entry=detail["entry"],
         inclusion=detail["inclusion"],
+        receipt=receipt,
         basis_type=labels.basis_type,
     )
+
+
+def _receipt(db: Session, runtime: Runtime, message_id: str | None, entry_id: str) -> dict[str, Any] | None:
+    """The sender's signed receipt for this entry's message, checked against the gateway's keys."""
+    token = receipt_of(db, message_id) if message_id else None
+    if not token:
+        return None
+    try:
+        _kid, claims = keyring(runtime).verify(token, typ=RECEIPT_TYP)
+    except JOSEError:
+        return {"valid": False}
+    return {"valid": True, "for_this_entry": claims.get("register_entry") == entry_id, **claims}

@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("state_hash", sa.String(64), primary_key=True),
         sa.Column("browser_hash", sa.String(64), nullable=False),
         sa.Column("issuer", sa.String(500), nullable=False),
-        sa.Column("user_group", sa.String(10), nullable=False),
+        sa.Column("user_group", sa.String(13), nullable=False),
         sa.Column("code_verifier", sa.String(128), nullable=False),
         sa.Column("nonce", sa.String(64), nullable=False),
         sa.Column("return_to", sa.String(500), nullable=False),
@@ -46,7 +46,7 @@ def upgrade() -> None:
     op.create_table(
         "web_session",
         sa.Column("id_hash", sa.String(64), primary_key=True),
-        sa.Column("kind", sa.String(10), nullable=False),
+        sa.Column("kind", sa.String(12), nullable=False),
         sa.Column("issuer", sa.String(500), nullable=False),
         sa.Column("subject", sa.String(200), nullable=False),
         sa.Column("org", sa.String(40), nullable=True),
