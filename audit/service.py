@@ -77,6 +77,9 @@ class EntryKind:
     ACCESS_REQUEST_DECIDED = "access_request_decided"
     ACCESS_REQUEST_CONFIRMED = "access_request_confirmed"
     ACCESS_REQUEST_VERIFIED = "access_request_verified"
+    #: A follow-up right (art. 11-14) asked for from the portal, and its outcome.
+    RIGHTS_REQUEST_RECEIVED = "rights_request_received"
+    RIGHTS_REQUEST_HANDLED = "rights_request_handled"
     REGISTER_ACCESSED = "register_accessed"
     #: Coordination of help (Spoorboekje §10.2-10.3): who coordinates a household's help.
     COORDINATION_DESIGNATED = "coordination_designated"

@@ -11,7 +11,7 @@ from sqlmodel import Field, SQLModel
 from audit.access.rules import Status as AccessRequestStatus
 from gateway.sqltypes import JSONColumn, UTCDateTime
 
-__all__ = ["AccessRequestStatus", "SubjectAccessRequest"]
+__all__ = ["AccessRequestStatus", "RightsRequest", "SubjectAccessRequest"]
 
 
 class SubjectAccessRequest(SQLModel, table=True):
@@ -58,3 +58,35 @@ class SubjectAccessRequest(SQLModel, table=True):
     decided_at: dt.datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=True))
     #: Why art. 16 does not allow the request (status `rejected`): {code, article, message}.
     rejection: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(JSONColumn, nullable=True))
+
+
+class RightsRequest(SQLModel, table=True):
+    """A follow-up right a citizen asked for after reading the report: correctie (art. 11) of one
+    disclosure, bezwaar (art. 13), beperking (art. 14) or verwijdering (art. 12).
+
+    Officers act on it with the existing endpoints (the sender's correction, the subject's
+    restriction or erasure) and record the outcome here; the citizen follows its status.
+    """
+
+    __tablename__ = "rights_request"
+
+    id: str = Field(primary_key=True, max_length=36)
+    kind: str = Field(max_length=20)  # correction | objection | restriction | erasure
+    access_request_id: str = Field(max_length=36, index=True)
+    subject_hash: str = Field(max_length=64, index=True)
+    subject_label: str = Field(max_length=20)
+    #: The subject's BSN, AES-GCM sealed (bound to this row's id): the officer needs it for the
+    #: existing `/v1/subjects/{bsn}/…` endpoints; the table never holds it in plain text.
+    subject_bsn_sealed: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    requester_hash: str = Field(max_length=64, index=True)
+    #: The register entry and disclosure the correction is about, and the partner that sent it.
+    entry_id: str | None = Field(default=None, max_length=64)
+    disclosure_id: str | None = Field(default=None, max_length=64)
+    sender: str | None = Field(default=None, max_length=20, index=True)
+    explanation: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    status: str = Field(max_length=20, index=True)  # received | handled | declined
+    received_at: dt.datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    due_date: dt.date
+    handled_at: dt.datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=True))
+    handled_by: str | None = Field(default=None, max_length=200)
+    outcome_note: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
