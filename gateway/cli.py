@@ -107,7 +107,10 @@ def serve(
     config: ConfigOption,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="HTTPS port")] = 8443,
-    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Worker processes (default: min(CPU cores, 4) on PostgreSQL, 1 on SQLite)"),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="Log level")] = "info",
     graceful_timeout: Annotated[
         int | None,
@@ -146,6 +149,10 @@ def serve(
     # process with "killed by SIGTERM" (exit 143) after a clean stop; orchestrators and systemd
     # read that as a failure. A SIGTERM before uvicorn runs (during migrations) stops us as well.
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    if workers is None:
+        from gateway.serve_defaults import default_workers
+
+        workers = default_workers(settings.database_url)
     engine = create_db_engine(settings.database_url)
     upgrade(engine)
     engine.dispose()
