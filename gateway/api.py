@@ -15,13 +15,13 @@ from gateway.problems import Problem
 router = APIRouter()
 
 
-@router.get("/healthz", tags=["operations"])
+@router.get("/healthz", tags=["operations"], include_in_schema=False)
 def healthz() -> dict[str, str]:
     """Liveness: the process answers."""
     return {"status": "ok"}
 
 
-@router.get("/readyz", tags=["operations"])
+@router.get("/readyz", tags=["operations"], include_in_schema=False)
 def readyz(runtime: RuntimeDep) -> dict[str, str]:
     """Readiness: the database answers; a load balancer stops routing here when it does not."""
     if not database_reachable(runtime.engine):
@@ -29,7 +29,7 @@ def readyz(runtime: RuntimeDep) -> dict[str, str]:
     return {"status": "ready"}
 
 
-@router.get("/metrics", tags=["operations"])
+@router.get("/metrics", tags=["operations"], include_in_schema=False)
 def metrics(runtime: RuntimeDep) -> Response:
     # Process counters, then the metrics computed from the database at scrape time.
     body = generate_latest() + generate_latest(registry_for(runtime))
