@@ -63,4 +63,6 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Any:
     routes.include_all(app, settings)
     openapi.install(app, settings)
     inner = AnsweredErrorMiddleware(BodyLimitMiddleware(app, settings.max_body_bytes))
-    return VersionHeaderMiddleware(MetricsMiddleware(SecurityHeadersMiddleware(inner, settings)), openapi.API_VERSION)
+    return VersionHeaderMiddleware(
+        MetricsMiddleware(SecurityHeadersMiddleware(inner, settings)), openapi.API_VERSION
+    )

@@ -24,11 +24,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import yaml
-from fastapi import FastAPI
+from fastapi import FastAPI, routing
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
-from fastapi import routing
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 
