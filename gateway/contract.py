@@ -80,7 +80,9 @@ Cursor = Annotated[
     str | None,
     Query(
         max_length=500,
-        pattern=CURSOR_PATTERN,
+        # In the document only: a cursor of any other shape is refused like a forged one (400
+        # `invalid-cursor`), as before.
+        json_schema_extra={"pattern": CURSOR_PATTERN},
         description="Opaque cursor from a previous page's `next_cursor`; one not given out is refused (400).",
     ),
 ]
