@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query
@@ -13,9 +12,9 @@ from audit import evidence, register
 from audit.models import MAX_POSITION
 from audit.register import RegisterQuery
 from audit.service import bind_traceparent, professional_from_headers
-from gateway.openapi import problem_responses
 from gateway.contract import BsnQuery, CategoryQuery, Cursor, OinQuery, Rfc3339, professional_header
 from gateway.deps import OfficerDep, PrincipalDep, RuntimeDep, SessionDep
+from gateway.openapi import problem_responses
 from gateway.problems import RuleBroken, RuleViolation
 
 
@@ -52,12 +51,8 @@ RegisterQueryDep = Annotated[RegisterQuery, Depends(register_query)]
 
 async def acting_professional(
     professional_id: Annotated[str | None, professional_header("Id", "id")] = None,
-    professional_name: Annotated[
-        str | None, professional_header("Name", "name")
-    ] = None,
-    professional_role: Annotated[
-        str | None, professional_header("Role", "role")
-    ] = None,
+    professional_name: Annotated[str | None, professional_header("Name", "name")] = None,
+    professional_role: Annotated[str | None, professional_header("Role", "role")] = None,
 ) -> dict[str, str] | None:
     """The professional a partner system reads for (art. 18.3), from optional headers; recorded
     with the register entry of the read."""

@@ -9,18 +9,17 @@ refusal, so the partner still learns *which* article a value breaks.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Annotated, Any
 
 from fastapi import Header, Query
-import datetime as dt
-import re
-
 from pydantic import AwareDatetime, BeforeValidator, Field
 
 BSN_PATTERN = r"^[0-9]{9}$"
 OIN_PATTERN = r"^[0-9]{20}$"
 CATEGORY_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
-CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,500}$"
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{0,500}$"
 #: A header value of 1-200 characters with no control characters and not only spaces, as
 #: `audit.service.professional_from_headers` checks it (art. 18.3).
 HEADER_TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*[^\x00-\x20\x7f\x85\xa0][^\x00-\x1f\x7f]*$"
@@ -83,7 +82,8 @@ Cursor = Annotated[
         # In the document only: a cursor of any other shape is refused like a forged one (400
         # `invalid-cursor`), as before.
         json_schema_extra={"pattern": CURSOR_PATTERN},
-        description="Opaque cursor from a previous page's `next_cursor`; one not given out is refused (400).",
+        description="Opaque cursor from a previous page's `next_cursor` (absent or empty: the first page); "
+        "one not given out is refused (400).",
     ),
 ]
 

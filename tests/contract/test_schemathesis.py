@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -30,12 +30,14 @@ SEED = os.environ.get("MEERPUNT_FUZZ_SEED", "20261204")
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+def served(
+    tmp_path_factory: pytest.TempPathFactory, database_factory: Callable[[], str]
+) -> Iterator[tuple[str, Path]]:
     home = tmp_path_factory.mktemp("contract")
     subprocess.run([*CLI, "init", "--dir", str(home)], check=True, capture_output=True, timeout=120)
     port = free_port()
-    env = {**os.environ, "MEERPUNT_DATABASE_URL": f"sqlite:///{home}/contract.db"}
-    env.pop("MEERPUNT_TEST_DATABASE_URL", None)
+    # SQLite or PostgreSQL, as the suite runs (a database of its own, dropped at the end).
+    env = {**os.environ, "MEERPUNT_DATABASE_URL": database_factory()}
     process = subprocess.Popen(
         [*CLI, "serve", "--config", str(home / "gateway.toml"), "--port", str(port)],
         env=env,
