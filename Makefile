@@ -61,7 +61,7 @@ test-postgres: $(VENV)/.installed-dev $(NODE_TOOLS)
 ## make fuzz: schemathesis with many more examples against a real serve (partner, officer, citizen)
 FUZZ_EXAMPLES ?= 200
 fuzz: $(VENV)/.installed-dev
-	MEERPUNT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/contract/test_schemathesis.py -p no:cacheprovider
+	MEERPUNT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/contract/test_schemathesis.py -p no:cacheprovider -s
 
 ## make bench: the benchmarks (PostgreSQL), printing tables and writing bench/results/*.json
 bench: $(VENV)/.installed-dev

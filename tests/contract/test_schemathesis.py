@@ -25,7 +25,7 @@ CLI = [sys.executable, "-m", "gateway"]
 HERE = Path(__file__).parent
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 PARTNER = "99990000000000000001"
-EXAMPLES = int(os.environ.get("MEERPUNT_FUZZ_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("MEERPUNT_FUZZ_EXAMPLES", "5"))
 SEED = os.environ.get("MEERPUNT_FUZZ_SEED", "20261204")
 
 
@@ -100,6 +100,8 @@ def _run(base: str, home: Path, *credentials: str) -> subprocess.CompletedProces
 
 def _assert_clean(done: subprocess.CompletedProcess[str]) -> None:
     report = done.stdout[-20000:] + done.stderr[-5000:]
+    # The numbers (shown with `pytest -s`, as `make fuzz` runs it).
+    print("\n".join(line for line in done.stdout.splitlines() if "generated" in line or " in " in line[-12:]))
     assert done.returncode == 0, report
     assert "No issues found" in done.stdout or " passed" in done.stdout or "0 failures" in done.stdout, report
 
