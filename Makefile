@@ -59,7 +59,7 @@ test-postgres: $(VENV)/.installed-dev $(NODE_TOOLS)
 	MEERPUNT_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
 ## make fuzz: schemathesis with many more examples against a real serve (partner, officer, citizen)
-FUZZ_EXAMPLES ?= 200
+FUZZ_EXAMPLES ?= 100
 fuzz: $(VENV)/.installed-dev
 	MEERPUNT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/contract/test_schemathesis.py -p no:cacheprovider -s
 
