@@ -160,10 +160,7 @@ def _document_operation(operation: dict[str, Any], route: Any) -> None:
         responses.setdefault(str(status), {"description": _REASONS.get(status, "Problem.")})
     for code, response in responses.items():
         if code.startswith(("4", "5")):
-            # Problem details always; a media type the route declares itself (the Dutch status
-            # page of report.html is text/html) stays beside it.
-            own = {k: v for k, v in response.get("content", {}).items() if k != "application/json"}
-            response["content"] = {**_problem_content(), **own}
+            response["content"] = _problem_content()
         headers = response.setdefault("headers", {})
         headers[VERSION_HEADER] = {"$ref": f"#/components/headers/{VERSION_HEADER}"}
         if code == "405":

@@ -23,7 +23,6 @@ from audit.access.schemas import AccessRequestIn, DecisionIn, VerificationIn
 from audit.access_report import report_to_json
 from gateway.contract import Cursor
 from gateway.deps import CitizenDep, OfficerDep, PartnerDep, PrincipalDep, RuntimeDep, SessionDep
-from gateway.openapi import problem_responses
 from gateway.principals import OfficerPrincipal
 from gateway.problems import Conflict
 
@@ -92,7 +91,7 @@ def decide(
     return decision.decide(session, runtime, officer, request_id, body)
 
 
-@router.get("/{request_id}/report", responses=problem_responses(409))
+@router.get("/{request_id}/report")
 def report_json(
     request_id: str, principal: PrincipalDep, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -110,16 +109,7 @@ def report_json(
     return report_to_json(found)
 
 
-@router.get(
-    "/{request_id}/report.html",
-    response_class=HTMLResponse,
-    responses={
-        409: {
-            "description": "Not released yet: a Dutch page says where the request stands.",
-            "content": {"text/html": {"schema": {"type": "string"}}},
-        }
-    },
-)
+@router.get("/{request_id}/report.html", response_class=HTMLResponse)
 def report_html(
     request_id: str, principal: PrincipalDep, session: SessionDep, runtime: RuntimeDep
 ) -> HTMLResponse:
