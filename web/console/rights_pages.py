@@ -72,6 +72,6 @@ def outcome(
         runtime,
         officer,
         request_id[:36],
-        followups.OutcomeIn(status=status, note=note.strip()),  # type: ignore[arg-type]
+        followups.OutcomeIn(status=status, note=note.strip()),
     )
     return redirect("/console/rights-requests")
