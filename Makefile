@@ -8,7 +8,7 @@ PORT ?= 8443
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck test-sqlite test-postgres bench chaos install install-dev clean
+.PHONY: run test lint typecheck test-sqlite test-postgres bench chaos fuzz install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,15 @@ tests/node/node_modules/.installed: tests/node/package.json tests/node/package-l
 	npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Spectral, the linter the NL API Design Rules' ruleset is written for (tests/spectral/adr.yaml).
+tests/spectral/node_modules/.installed: tests/spectral/package.json tests/spectral/package-lock.json
+	npm ci --prefix tests/spectral --no-audit --no-fund --loglevel=error
+	touch $@
+
+NODE_TOOLS := tests/node/node_modules/.installed tests/spectral/node_modules/.installed
+
 install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev tests/node/node_modules/.installed
+install-dev: $(VENV)/.installed-dev $(NODE_TOOLS)
 
 ## make run: set up, create the development environment in ./.dev if needed, serve on https://127.0.0.1:8443
 run: $(VENV)/.installed
@@ -45,11 +52,16 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-test-sqlite: $(VENV)/.installed-dev tests/node/node_modules/.installed
+test-sqlite: $(VENV)/.installed-dev $(NODE_TOOLS)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-postgres: $(VENV)/.installed-dev tests/node/node_modules/.installed
+test-postgres: $(VENV)/.installed-dev $(NODE_TOOLS)
 	MEERPUNT_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+## make fuzz: schemathesis with many more examples against a real serve (partner, officer, citizen)
+FUZZ_EXAMPLES ?= 100
+fuzz: $(VENV)/.installed-dev
+	MEERPUNT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/contract/test_schemathesis.py -p no:cacheprovider -s
 
 ## make bench: the benchmarks (PostgreSQL), printing tables and writing bench/results/*.json
 bench: $(VENV)/.installed-dev

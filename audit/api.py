@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Response
@@ -13,7 +12,9 @@ from audit import evidence, logboek_service, register
 from audit.models import MAX_POSITION
 from audit.register import RegisterQuery
 from audit.service import bind_traceparent, professional_from_headers
+from gateway.contract import BsnQuery, CategoryQuery, Cursor, OinQuery, Rfc3339, professional_header
 from gateway.deps import OfficerDep, PrincipalDep, RuntimeDep, SessionDep
+from gateway.openapi import problem_responses
 from gateway.problems import RuleBroken, RuleViolation
 
 
@@ -30,15 +31,15 @@ router = APIRouter(dependencies=[Depends(call_trace)])
 
 
 def register_query(
-    subject_bsn: str | None = None,
-    partner: str | None = None,
-    category: str | None = None,
+    subject_bsn: BsnQuery = None,
+    partner: OinQuery = None,
+    category: CategoryQuery = None,
     legal_basis: Annotated[str | None, Query(max_length=20)] = None,
     kind: str | None = None,
-    occurred_from: Annotated[dt.datetime | None, Query(alias="from")] = None,
-    occurred_to: Annotated[dt.datetime | None, Query(alias="to")] = None,
-    sender: str | None = None,
-    recipient: str | None = None,
+    occurred_from: Annotated[Rfc3339 | None, Query(alias="from")] = None,
+    occurred_to: Annotated[Rfc3339 | None, Query(alias="to")] = None,
+    sender: OinQuery = None,
+    recipient: OinQuery = None,
 ) -> RegisterQuery:
     return RegisterQuery(
         subject_bsn, partner, category, legal_basis, kind, occurred_from, occurred_to, sender, recipient
@@ -49,9 +50,9 @@ RegisterQueryDep = Annotated[RegisterQuery, Depends(register_query)]
 
 
 async def acting_professional(
-    professional_id: Annotated[str | None, Header(alias="Meerpunt-Professional-Id")] = None,
-    professional_name: Annotated[str | None, Header(alias="Meerpunt-Professional-Name")] = None,
-    professional_role: Annotated[str | None, Header(alias="Meerpunt-Professional-Role")] = None,
+    professional_id: Annotated[str | None, professional_header("Id", "id")] = None,
+    professional_name: Annotated[str | None, professional_header("Name", "name")] = None,
+    professional_role: Annotated[str | None, professional_header("Role", "role")] = None,
 ) -> dict[str, str] | None:
     """The professional a partner system reads for (art. 18.3), from optional headers; recorded
     with the register entry of the read."""
@@ -74,7 +75,7 @@ def list_register(
     runtime: RuntimeDep,
     query: RegisterQueryDep,
     professional: ProfessionalDep,
-    cursor: str | None = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """Register entries of the caller's organisation (central officer: all), in tree order."""
@@ -83,7 +84,11 @@ def list_register(
     )
 
 
-@router.get("/v1/register/export.csv", tags=["register"])
+class CsvResponse(StreamingResponse):
+    media_type = "text/csv"
+
+
+@router.get("/v1/register/export.csv", tags=["register"], response_class=CsvResponse)
 def export_register(
     viewer: PrincipalDep,
     session: SessionDep,
@@ -100,7 +105,7 @@ def export_register(
     )
 
 
-@router.get("/v1/audit/checkpoint", tags=["audit"])
+@router.get("/v1/audit/checkpoint", tags=["audit"], responses=problem_responses(404))
 def checkpoint(viewer: PrincipalDep, session: SessionDep, runtime: RuntimeDep) -> dict[str, Any]:
     """The latest signed tree head and the key that signed it."""
     return evidence.current_checkpoint(session, runtime, viewer)
@@ -134,7 +139,7 @@ def proof(
     )
 
 
-@router.get("/v1/audit/consistency", tags=["audit"])
+@router.get("/v1/audit/consistency", tags=["audit"], responses=problem_responses(404))
 def consistency(
     viewer: PrincipalDep,
     session: SessionDep,

@@ -17,6 +17,7 @@ from consent.schemas import (
     WithdrawalIn,
     WithdrawalOut,
 )
+from gateway.contract import Cursor, bsn_schema
 from gateway.deps import PartnerDep, RuntimeDep, SessionDep
 
 router = APIRouter(tags=["consent"])
@@ -77,8 +78,8 @@ def list_consents(
     partner: PartnerDep,
     session: SessionDep,
     runtime: RuntimeDep,
-    subject_bsn: Annotated[str, Query(max_length=32)],
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    subject_bsn: Annotated[str, Query(max_length=32, json_schema_extra=bsn_schema())],
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = service.PAGE_SIZE,
 ) -> ConsentPage:
     """Consents about a subject in which the caller takes part."""

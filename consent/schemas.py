@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from consent.rules import ConsentForm, ConsentStatus, SignatoryRole
+from gateway.contract import Bsn, CategoryCode, Oin, categories
 
 _SHORT = 200
 _TEXT = 10_000
@@ -38,7 +39,7 @@ class _Request(BaseModel):
 class SubjectIn(_Request):
     """De betrokkene: BSN (checked by the service) and birth date (decides who must sign)."""
 
-    bsn: str = Field(max_length=32)
+    bsn: Bsn
     birth_date: dt.date
 
 
@@ -53,8 +54,8 @@ class SignatoryIn(_Request):
 class GrantIn(_Request):
     """One yes/no line of the consent form (Bijlage VIII)."""
 
-    recipient: str = Field(max_length=_OIN * 2)
-    categories: list[str] = Field(max_length=_MAX_ITEMS)
+    recipient: Oin
+    categories: list[CategoryCode] = categories(_MAX_ITEMS)
     purpose: str = Field(max_length=_TEXT)
     granted: bool
 
@@ -87,7 +88,7 @@ class ConsentIn(_Request):
     #: Additive, optional: SHA-256 of the written authorisation (schriftelijke volmacht, art. 6
     #: lid 8) of an `authorised_representative`.
     authorisation_evidence_sha256: Sha256 | None = None
-    obtained_on_behalf_of: str | None = Field(default=None, max_length=_OIN * 2)
+    obtained_on_behalf_of: Oin | None = None
     grants: list[GrantIn] = Field(max_length=_MAX_ITEMS)
     professional: Professional | None = None
 
@@ -108,9 +109,9 @@ class WithdrawalIn(_Request):
 class DecisionIn(_Request):
     """Body of `POST /v1/consent-decisions` (dry run)."""
 
-    subject_bsn: str = Field(max_length=32)
-    recipient: str = Field(max_length=_OIN * 2)
-    categories: list[str] = Field(min_length=1, max_length=_MAX_ITEMS)
+    subject_bsn: Bsn
+    recipient: Oin
+    categories: list[CategoryCode] = Field(min_length=1, max_length=_MAX_ITEMS)
 
 
 # ------------------------------------------------------------------ responses

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from exchange import inbox, overrides, requests, sending
 from exchange.schemas import AcknowledgementIn, DeclineIn, DisclosureIn, InformationRequestIn
+from gateway.contract import Cursor, IdempotencyKey
 from gateway.deps import PartnerDep, RuntimeDep, SessionDep, UnitOfWorkDep
 from gateway.errors import problem_response
 
@@ -22,7 +23,7 @@ async def send_disclosure(
     caller: PartnerDep,
     unit_of_work: UnitOfWorkDep,
     runtime: RuntimeDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: IdempotencyKey,
 ) -> JSONResponse:
     """Verstrekking (art. 6, 8.1): 202 with a signed receipt, or 403 `consent_denied`."""
     result = await unit_of_work.run(
@@ -61,7 +62,7 @@ def list_inbox(
     caller: PartnerDep,
     session: SessionDep,
     runtime: RuntimeDep,
-    cursor: str | None = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     return inbox.list_inbox(session, runtime, caller, cursor, limit)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from exchange import override_hold, overrides
 from exchange.override_hold import ApprovalIn
 from exchange.overrides import ReviewIn, StatusFilter, SubjectInformedIn
+from gateway.contract import Cursor
 from gateway.deps import OfficerDep, PartnerDep, PrincipalDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/v1/overrides", tags=["overrides"])
@@ -20,7 +21,7 @@ def list_overrides(
     session: SessionDep,
     runtime: RuntimeDep,
     status: StatusFilter = "pending_review",
-    cursor: str | None = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """The review queue, scoped like the register: own organisation's overrides; central sees all."""

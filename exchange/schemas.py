@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
+from gateway.contract import Bsn, CategoryCode, Oin, categories
+
 
 class Professional(BaseModel):
     """The acting beroepskracht (art. 18.3): stored with every register entry."""
@@ -16,7 +18,7 @@ class Professional(BaseModel):
 
 
 class SubjectRef(BaseModel):
-    bsn: str = Field(max_length=20)
+    bsn: Bsn
 
 
 # The override body is typed loosely on purpose: a time is a string, a flag any JSON value. The
@@ -69,9 +71,9 @@ class LegalBasisIn(BaseModel):
 class DisclosureIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    recipient: str = Field(max_length=20)
+    recipient: Oin
     subject: SubjectRef
-    categories: list[str] = Field(max_length=50)
+    categories: list[CategoryCode] = categories(50)
     reason: str = Field(default="", max_length=5000)
     description: str = Field(default="", max_length=20000)
     professional: Professional
@@ -82,9 +84,9 @@ class DisclosureIn(BaseModel):
 
 
 class InformationRequestIn(BaseModel):
-    holder: str = Field(max_length=20)
+    holder: Oin
     subject: SubjectRef
-    categories: list[str] = Field(max_length=50)
+    categories: list[CategoryCode] = categories(50)
     purpose: str = Field(default="", max_length=5000)
     professional: Professional
     consent_id: str | None = Field(default=None, max_length=36)

@@ -14,20 +14,20 @@ from gateway.readiness import readiness
 router = APIRouter()
 
 
-@router.get("/healthz", tags=["operations"])
+@router.get("/healthz", tags=["operations"], include_in_schema=False)
 def healthz() -> dict[str, str]:
     """Liveness: the process answers."""
     return {"status": "ok"}
 
 
-@router.get("/readyz", tags=["operations"])
+@router.get("/readyz", tags=["operations"], include_in_schema=False)
 def readyz(runtime: RuntimeDep) -> dict[str, Any]:
     """Readiness: the database answers and the register sequencer keeps up; a load balancer stops
     routing here when either fails (gateway/readiness.py)."""
     return readiness(runtime)
 
 
-@router.get("/metrics", tags=["operations"])
+@router.get("/metrics", tags=["operations"], include_in_schema=False)
 def metrics(runtime: RuntimeDep) -> Response:
     # Process counters, then the metrics computed from the database at scrape time.
     body = generate_latest() + generate_latest(registry_for(runtime))

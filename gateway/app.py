@@ -10,8 +10,13 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from gateway import errors, routes
-from gateway.middleware import AnsweredErrorMiddleware, BodyLimitMiddleware, MetricsMiddleware
+from gateway import errors, openapi, routes
+from gateway.middleware import (
+    AnsweredErrorMiddleware,
+    BodyLimitMiddleware,
+    MetricsMiddleware,
+    VersionHeaderMiddleware,
+)
 from gateway.runtime import Runtime, build_runtime
 from gateway.settings import Settings
 from gateway.workers import background_workers, stop_workers
@@ -42,13 +47,21 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Any:
 
     app = FastAPI(
         title="Meerpunt Gateway",
-        version="1.0",
+        version=openapi.API_VERSION,
         summary="Secure exchange of case information between the Meerpunt partners.",
         lifespan=lifespan,
+        # The document is served by gateway.openapi (JSON and YAML, at / and under /v1); no
+        # Swagger UI: it loads its scripts from a CDN the gateway's CSP does not allow.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     if runtime is not None:
         app.state.runtime = runtime
     errors.install(app)
     routes.include_all(app, settings)
+    openapi.install(app, settings)
     inner = AnsweredErrorMiddleware(BodyLimitMiddleware(app, settings.max_body_bytes))
-    return MetricsMiddleware(SecurityHeadersMiddleware(inner, settings))
+    return VersionHeaderMiddleware(
+        MetricsMiddleware(SecurityHeadersMiddleware(inner, settings)), openapi.API_VERSION
+    )

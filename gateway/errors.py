@@ -11,9 +11,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from exchange.crypto import PayloadUnavailable
 from gateway.problems import PROBLEM_BASE, PROBLEM_JSON, PayloadTooLarge, Problem
@@ -124,8 +126,26 @@ _HTTP_PROBLEMS = {
 }
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method *some* route answers on this path.
+
+    Starlette's 405 names only the methods of the first route whose path matched, so a path served
+    by two routes (`POST` and `DELETE /v1/subjects/{bsn}/restriction`) would advertise one of them,
+    and disagree with the API document.
+    """
+    methods: set[str] = set()
+    path = request.url.path
+    for route in iter_route_contexts(request.app.router.routes):
+        if isinstance(route.original_route, Route) and route.methods and route.path_regex.match(path):
+            methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
     slug, title, detail = _HTTP_PROBLEMS.get(exc.status_code, (str(exc.status_code), "HTTP error", None))
     body = {
         "type": PROBLEM_BASE + slug,
@@ -134,7 +154,7 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
         "detail": detail or str(exc.detail),
         "instance": request.url.path,
     }
-    return JSONResponse(body, status_code=exc.status_code, media_type=PROBLEM_JSON, headers=exc.headers)
+    return JSONResponse(body, status_code=exc.status_code, media_type=PROBLEM_JSON, headers=headers)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -196,3 +196,24 @@ class AnsweredErrorMiddleware:
         except Exception:
             if not started:
                 raise
+
+
+class VersionHeaderMiddleware:
+    """`API-Version: <full version>` on every response, errors and refusals by middleware included
+    (NL API Design Rules /core/version-header)."""
+
+    def __init__(self, app: Any, version: str) -> None:
+        self.app = app
+        self._header = (b"api-version", version.encode())
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def versioned_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), self._header]
+            await send(message)
+
+        await self.app(scope, receive, versioned_send)

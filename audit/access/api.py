@@ -21,6 +21,7 @@ from audit.access.letters import (
 from audit.access.report import open_report
 from audit.access.schemas import AccessRequestIn, DecisionIn, VerificationIn
 from audit.access_report import report_to_json
+from gateway.contract import Cursor
 from gateway.deps import CitizenDep, OfficerDep, PartnerDep, PrincipalDep, RuntimeDep, SessionDep
 from gateway.principals import OfficerPrincipal
 from gateway.problems import Conflict
@@ -51,7 +52,7 @@ def list_requests(
     session: SessionDep,
     runtime: RuntimeDep,
     status: str | None = None,
-    cursor: str | None = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """Officers' worklist; `status=overdue` lists requests past their due date (art. 10.3)."""

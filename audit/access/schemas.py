@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from audit.access.rules import Relationship
+from gateway.contract import Bsn
 
 
 class ProfessionalIn(BaseModel):
@@ -27,14 +28,14 @@ class AccessRequestIn(BaseModel):
     (`co_requester_name`, and `co_requester_bsn` when that is the representative, art. 16.2).
     """
 
-    subject_bsn: str = Field(max_length=20)
+    subject_bsn: Bsn
     relationship: Relationship
     contact: str | None = Field(default=None, max_length=500)
     subject_birth_date: dt.date | None = None
     requester_name: str | None = Field(default=None, min_length=1, max_length=200)
-    requester_bsn: str | None = Field(default=None, max_length=20)
+    requester_bsn: Bsn | None = None
     co_requester_name: str | None = Field(default=None, min_length=1, max_length=200)
-    co_requester_bsn: str | None = Field(default=None, max_length=20)
+    co_requester_bsn: Bsn | None = None
     co_requester_relationship: Literal["parent_with_authority", "guardian"] | None = None
     verified_by: ProfessionalIn | None = None
 
@@ -51,7 +52,7 @@ class VerificationIn(BaseModel):
     professional: ProfessionalIn
     note: str = Field(default="", max_length=2000)
     subject_birth_date: dt.date | None = None
-    representative_bsn: str | None = Field(default=None, max_length=20)
+    representative_bsn: Bsn | None = None
     representative_relationship: Literal["parent_with_authority", "guardian"] | None = None
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from consent.rules import (
@@ -1246,6 +1246,9 @@ def test_adding_a_withdrawal_never_permits_more(data: st.DataObject) -> None:
     assert permitted_categories(after) <= permitted_categories(before)
 
 
+# Random worlds often hold no permit; `assume(permits)` discards those, which can trip the
+# filter health check by chance (seen once in CI): the test is still sound, so it may filter.
+@settings(suppress_health_check=[HealthCheck.filter_too_much])
 @given(st.data())
 def test_withdrawing_the_backing_grant_turns_a_permit_into_a_deny(data: st.DataObject) -> None:
     """A permit, then a withdrawal of its backing lines received at or before `at`: a deny."""
@@ -1266,6 +1269,9 @@ def test_withdrawing_the_backing_grant_turns_a_permit_into_a_deny(data: st.DataO
     assert now.reason in {"withdrawn", "refused"}
 
 
+# Random worlds often hold no permit; `assume(permits)` discards those, which can trip the
+# filter health check by chance (seen once in CI): the test is still sound, so it may filter.
+@settings(suppress_health_check=[HealthCheck.filter_too_much])
 @given(st.data())
 def test_a_later_refusal_turns_a_permit_into_a_deny_whatever_its_own_validity(data: st.DataObject) -> None:
     """Art. 7.2: a "Nee" given after the "Ja" and at or before `at` blocks it, even once expired."""

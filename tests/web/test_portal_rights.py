@@ -94,12 +94,24 @@ def test_a_correction_request_reaches_the_worklist_and_the_correction_the_earlie
     item = inbox_item(school, forwarded["id"])
     assert item["kind"] == "correction" and item["in_reply_to"] == sent
 
-    outcome = {"status": "handled", "note": "De school is verbeterd en doorgegeven aan OPOZ."}
-    closed = anonymous.post(
-        f"{RIGHTS}/{mine['id']}/outcome", json=outcome, headers=dev_env.officer_headers(JGZ)
-    )
-    assert closed.status_code == 200, closed.text
-    assert closed.json()["status"] == "handled"
+    # The sender's officer records the outcome in the console.
+    officer = browser.page()
+    dev_sign_in(officer, base, org=JGZ)
+    officer.goto(base + "/console/rights-requests")
+    card = officer.locator("section", has_text="Oranje College")
+    expect(card).to_contain_text("Correctie (art. 11)")
+    browser.audit(officer, "console-rights-requests")
+    card.get_by_role("button", name="Uitkomst vastleggen").click()  # no outcome chosen
+    card = officer.locator("section", has_text="Oranje College")
+    expect(card.get_by_role("alert")).to_contain_text("Kies een uitkomst")
+    card.get_by_label("Afgehandeld").check()
+    card.get_by_label("Toelichting voor de burger").fill("De school is verbeterd en doorgegeven aan OPOZ.")
+    card.get_by_role("button", name="Uitkomst vastleggen").click()
+    expect(officer.locator("section", has_text="Oranje College")).to_have_count(0)  # off the open list
+    officer.goto(base + "/console/rights-requests?list=handled")
+    expect(officer.locator("section", has_text="Oranje College")).to_contain_text("afgehandeld")
+    officer.context.close()
+    outcome = {"status": "handled", "note": "Nog eens."}
     again = anonymous.post(f"{RIGHTS}/{mine['id']}/outcome", json=outcome, headers=central)
     assert again.status_code == 409
     page.reload()

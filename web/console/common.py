@@ -17,6 +17,7 @@ NAVIGATION = (
     ("/console/register", "Register"),
     ("/console/overrides", "Zonder toestemming"),
     ("/console/access-requests", "Inzageverzoeken"),
+    ("/console/rights-requests", "Verzoeken van burgers"),
 )
 
 

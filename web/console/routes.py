@@ -21,7 +21,7 @@ from exchange.override_stats import override_figures
 from gateway.deps import RuntimeDep, SessionDep
 from gateway.problems import Problem
 from gateway.runtime import Runtime
-from web.console import access_pages, labels, override_pages, register_pages
+from web.console import access_pages, labels, override_pages, register_pages, rights_pages
 from web.console.charts import stacked_bars
 from web.console.common import console_page
 from web.pages import check_form, require_officer
@@ -31,6 +31,7 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 router.include_router(register_pages.router)
 router.include_router(override_pages.router)
 router.include_router(access_pages.router)
+router.include_router(rights_pages.router)
 
 
 @router.get("", response_class=HTMLResponse)
