@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import ssl
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from gateway.problems import PROBLEM_BASE, PROBLEM_JSON
 from gateway.settings import Settings
 
 ASGIApp = Any
@@ -128,6 +130,32 @@ class _DrainMixin:
         self.loop.call_later(_DRAIN_POLL_SECONDS, self._drain)
 
 
+def malformed_request_response(message: str) -> bytes:
+    """The 400 uvicorn sends when it cannot parse a request at all (a bad request line, a path
+    with bytes HTTP does not allow), as problem+json like every other error: the API's clients
+    handle one error format (SPEC §6), even for requests that never reached the application."""
+    from gateway.openapi import API_VERSION
+
+    body = json.dumps(
+        {
+            "type": PROBLEM_BASE + "malformed-request",
+            "title": "Malformed HTTP request",
+            "status": 400,
+            "detail": f"The request could not be parsed: {message}",
+        }
+    ).encode("utf-8")
+    return b"".join(
+        [
+            b"HTTP/1.1 400 Bad Request\r\n",
+            b"content-type: " + PROBLEM_JSON.encode("ascii") + b"\r\n",
+            b"api-version: " + API_VERSION.encode("ascii") + b"\r\n",
+            b"content-length: " + str(len(body)).encode("ascii") + b"\r\n",
+            b"connection: close\r\n\r\n",
+            body,
+        ]
+    )
+
+
 class PeerCertH11Protocol(H11Protocol, _PeerCertMixin, _DrainMixin):
     """uvicorn's h11 protocol (pure Python), plus the verified peer certificate in the request scope."""
 
@@ -170,6 +198,10 @@ class PeerCertHttpToolsProtocol(HttpToolsProtocol, _PeerCertMixin, _DrainMixin):
         super().on_response_complete()
         if self._shutting_down:
             self._drain()
+
+    def send_400_response(self, msg: str) -> None:
+        self.transport.write(malformed_request_response(msg))
+        self.transport.close()
 
 
 #: The protocol `serve` uses.

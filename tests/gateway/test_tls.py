@@ -227,3 +227,23 @@ def test_the_pure_python_protocol_exposes_the_certificate_too(dev_env: DevEnv, r
     with ServerThread(create_app(settings, runtime), settings, protocol=PeerCertH11Protocol) as h11:
         assert _get(dev_env, h11.base_url, dev_env.partner_cert(MUNICIPALITY)).status_code == 200
         assert _get(dev_env, h11.base_url, None).status_code == 401
+
+
+def test_a_request_the_server_cannot_parse_gets_problem_json(dev_env: DevEnv, server: ServerThread) -> None:
+    """uvicorn answers an unparsable request itself; it still gets the API's error format."""
+    import json as json_module
+    import socket
+
+    context = client_context(dev_env, MUNICIPALITY)
+    with (
+        socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
+        tls.sendall(b"DELETE /v1/subjects/1#2\x01/restriction HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = b""
+        while chunk := tls.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400")
+    assert b"content-type: application/problem+json" in head.lower()
+    assert json_module.loads(body)["status"] == 400
