@@ -106,7 +106,9 @@ def test_a_retried_plan_version_is_one_version_and_uncovered_partners_are_listed
 
 def test_the_routes_are_in_the_api_document_with_their_problems(anonymous: httpx.Client) -> None:
     document = anonymous.get("/openapi.json").json()
-    notices = document["paths"]["/v1/coordination/households/{household_id}/notices"]["post"]
+    # The document's server is /v1 and its paths are relative to it (ADR: major version in the URI).
+    assert document["servers"][0]["url"].endswith("/v1")
+    notices = document["paths"]["/coordination/households/{household_id}/notices"]["post"]
     assert {"202", "403", "404", "409", "422"} <= set(notices["responses"])
     assert "application/problem+json" in notices["responses"]["403"]["content"]
     assert "NoticeAccepted" in str(notices["responses"]["202"])
