@@ -15,7 +15,7 @@ import asyncio
 import functools
 import json
 import ssl
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -156,38 +156,29 @@ def malformed_request_response(message: str) -> bytes:
     )
 
 
-class PeerCertH11Protocol(H11Protocol, _PeerCertMixin, _DrainMixin):
-    """uvicorn's h11 protocol (pure Python), plus the verified peer certificate in the request scope."""
+if TYPE_CHECKING:
+
+    class _UvicornProtocol:
+        """What the mixin's super() offers: the methods both uvicorn HTTP protocols have."""
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None: ...
+        def shutdown(self) -> None: ...
+        def on_response_complete(self) -> None: ...
+        def send_400_response(self, msg: str) -> None: ...
+
+else:
+    _UvicornProtocol = object
+
+
+class _GatewayProtocol(_PeerCertMixin, _DrainMixin, _UvicornProtocol):
+    """What the gateway adds to either uvicorn protocol: the verified peer certificate in every
+    request scope, the draining shutdown, and problem+json for requests uvicorn cannot parse."""
 
     _shutting_down = False
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
-        self._expose_peer_certificate(transport)
-
-    def shutdown(self) -> None:
-        super().shutdown()
-        self._shutting_down = True
-        self._drain()
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        if self._shutting_down:
-            self._drain()
-
-
-class PeerCertHttpToolsProtocol(HttpToolsProtocol, _PeerCertMixin, _DrainMixin):
-    """uvicorn's httptools protocol (the C parser of Node.js), plus the verified peer certificate.
-
-    The default: on the disclosure path h11's pure-Python parsing was one of the largest costs per
-    request (bench/README.md).
-    """
-
-    _shutting_down = False
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._expose_peer_certificate(transport)
+        self._expose_peer_certificate(cast(asyncio.Transport, transport))  # a stream server's
 
     def shutdown(self) -> None:
         super().shutdown()
@@ -202,6 +193,18 @@ class PeerCertHttpToolsProtocol(HttpToolsProtocol, _PeerCertMixin, _DrainMixin):
     def send_400_response(self, msg: str) -> None:
         self.transport.write(malformed_request_response(msg))
         self.transport.close()
+
+
+class PeerCertH11Protocol(_GatewayProtocol, H11Protocol):
+    """uvicorn's h11 protocol (pure Python) with the gateway's additions."""
+
+
+class PeerCertHttpToolsProtocol(_GatewayProtocol, HttpToolsProtocol):
+    """uvicorn's httptools protocol (the C parser of Node.js) with the gateway's additions.
+
+    The default: on the disclosure path h11's pure-Python parsing was one of the largest costs per
+    request (bench/README.md).
+    """
 
 
 #: The protocol `serve` uses.
