@@ -110,6 +110,12 @@ def check_form(request: Request, session: PageSession, csrf_token: str | None) -
         raise PageRefused("csrf", "The form was not sent from this session's page (CSRF check).")
 
 
+def active_link(path: str, navigation: tuple[tuple[str, str], ...]) -> str:
+    """The navigation entry a path belongs to: the longest link that is the path or a parent of it."""
+    matches = [href for href, _ in navigation if path == href or path.startswith(href + "/")]
+    return max(matches, key=len, default=navigation[0][0])
+
+
 def page(
     request: Request,
     template: str,
@@ -121,6 +127,8 @@ def page(
 ) -> HTMLResponse:
     if session is None:
         session = getattr(request.state, "page_session", None)
+    if "navigation" in context:
+        context.setdefault("active", active_link(request.url.path, context["navigation"]))
     html = render(template, request_path=request.url.path, session=session, **context)
     return HTMLResponse(html, status_code=status, headers=headers)
 

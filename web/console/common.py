@@ -31,15 +31,6 @@ def console_page(
     status: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    active = max(
-        (
-            href
-            for href, _ in NAVIGATION
-            if request.url.path == href or request.url.path.startswith(href + "/")
-        ),
-        key=len,
-        default="/console",
-    )
     return page(
         request,
         template,
@@ -47,7 +38,7 @@ def console_page(
         session=session,
         title=title,
         navigation=NAVIGATION,
-        active=active,
+        navigation_label="Console",
         labels=labels,
         org_label=lambda oin: labels.org_name(runtime, oin),
         category_labels=lambda codes: ", ".join(runtime.categories.label(code) for code in codes or ()),

@@ -48,8 +48,6 @@ def portal_page(
     status: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    path = request.url.path
-    active = "/mijn/verzoeken" if path.startswith("/mijn/verzoeken") else "/mijn"
     return page(
         request,
         template,
@@ -57,7 +55,7 @@ def portal_page(
         session=session,
         title=title,
         navigation=NAVIGATION,
-        active=active,
+        navigation_label="Mijn Meerpunt",
         status_words=rules.status_words,
         followup_words=rules.FOLLOW_UP_STATUS_WORDS,
         partner_name=lambda oin: _partner_name(runtime, oin),
