@@ -151,13 +151,17 @@ def list_for_officer(
     cursor: str | None = None,
     limit: int = 100,
 ) -> dict[str, Any]:
-    """Requests the officer may decide, oldest first; `status=overdue`: undecided past the due date."""
-    if status is not None and status not in (*rules.STATUSES, "overdue"):
+    """Requests the officer may decide, oldest first; `status=open`: not decided yet;
+    `status=overdue`: undecided past the due date."""
+    filters = (*rules.STATUSES, "open", "overdue")
+    if status is not None and status not in filters:
         raise RuleBroken(
             "Unknown status filter.",
             violations=[
                 RuleViolation(
-                    "unknown_status", "10.3", "status is one of " + ", ".join((*rules.STATUSES, "overdue"))
+                    "unknown_status",
+                    "10.3",
+                    "status is one of " + ", ".join((*rules.STATUSES, "open", "overdue")),
                 )
             ],
         )
@@ -166,7 +170,9 @@ def list_for_officer(
     )
     if not officer.is_central:
         query = query.where(SubjectAccessRequest.lodged_with == officer.org)
-    if status == "overdue":
+    if status == "open":
+        query = query.where(col(SubjectAccessRequest.status).in_(rules.OPEN_STATUSES))
+    elif status == "overdue":
         query = query.where(
             col(SubjectAccessRequest.status).in_(rules.OPEN_STATUSES),
             col(SubjectAccessRequest.due_date) < local_date(runtime.clock()),

@@ -705,3 +705,33 @@ def test_a_forged_worklist_cursor_is_refused_not_a_server_error(
     response = anonymous.get(URL, params={"cursor": forged}, headers=dev_env.officer_headers(CENTRAL))
     assert response.status_code == 400, response.text
     assert response.json()["type"].endswith("invalid-cursor")
+
+
+def test_the_worklist_filter_open_lists_undecided_requests_only(
+    client_for: Client, anonymous: httpx.Client, dev_env: DevEnv
+) -> None:
+    """`status=open` is filtered in the query, so a page of decided requests cannot hide open ones."""
+    decided, waiting = new_bsn(), new_bsn()
+    for youth in (decided, waiting):
+        body = consent_body(youth, SCHOOL, ["contact"], birth_date=birth_date(17))
+        body["signatories"] = [{"role": "youth", "name": "Jongere"}]
+        register_consent(client_for(MUNICIPALITY), body)
+    ids = {}
+    for youth in (decided, waiting):
+        lodged = lodge(
+            anonymous, dev_env.citizen_headers(youth), {"subject_bsn": youth, "relationship": "self"}
+        )
+        assert lodged.status_code == 202, lodged.text
+        ids[youth] = lodged.json()["id"]
+    assert release(anonymous, dev_env, ids[decided]).status_code == 200
+    listed: set[str] = set()
+    cursor: str | None = None
+    while True:
+        params = {"status": "open", "limit": 500} | ({"cursor": cursor} if cursor else {})
+        page = anonymous.get(URL, params=params, headers=dev_env.officer_headers(CENTRAL)).json()
+        assert all(item["status"].startswith("pending_") for item in page["items"])
+        listed |= {item["id"] for item in page["items"]}
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert ids[waiting] in listed and ids[decided] not in listed

@@ -9,11 +9,11 @@ from fastapi.responses import HTMLResponse, Response
 
 from audit.access import decision, views
 from audit.access.html import render_report_html
-from audit.access.report import build_access_report
+from audit.access.letters import DecisionLetter, StatusPage, render_letter_html, render_status_html
+from audit.access.report import open_report
 from audit.access.schemas import DecisionIn
-from audit.service import record_read
 from gateway.deps import RuntimeDep, SessionDep
-from gateway.problems import Conflict, RuleBroken
+from gateway.problems import RuleBroken
 from web.console import labels
 from web.console.common import console_page
 from web.pages import check_form, redirect, require_officer
@@ -41,18 +41,15 @@ def worklist(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     session, officer = require_officer(request, db, runtime)
-    status = {"open": None, "all": None}.get(show, show)
+    status = None if show == "all" else show
     listing = views.list_for_officer(db, runtime, officer, status, cursor=cursor, limit=100)
-    items = listing["items"]
-    if show == "open":
-        items = [i for i in items if i["status"].startswith("pending_")]
     return console_page(
         request,
         runtime,
         session,
         "console/access_requests.html",
         title="Inzageverzoeken",
-        items=items,
+        items=listing["items"],
         next_cursor=listing["next_cursor"],
         show=show,
         lists=LISTS,
@@ -115,18 +112,11 @@ def decide(
 
 @router.get("/access-requests/{request_id}/preview", response_class=HTMLResponse)
 def preview(request: Request, request_id: str, db: SessionDep, runtime: RuntimeDep) -> Response:
-    """The report as the citizen would get it if released now (a registered read)."""
+    """The report as the citizen would get it if released now, or the letter of a refusal: the
+    API's `open_report`, so who may read it (art. 10.4, 18.3) and its registration are the API's."""
     _session, officer = require_officer(request, db, runtime)
-    found = views.read(db, runtime, officer, request_id[:36])
-    if found.status in ("refused", "rejected"):
-        raise Conflict("A refused or rejected request has no report.", slug="no-report")
-    report = build_access_report(db, runtime, found)
-    record_read(
-        db,
-        officer,
-        at=runtime.clock(),
-        action="report_preview",
-        subject_hash=found.subject_hash,
-        details={"request_id": found.id},
-    )
-    return HTMLResponse(render_report_html(report), headers=REPORT_HEADERS)
+    found = open_report(db, runtime, officer, request_id[:36], form="console_preview")
+    if isinstance(found, StatusPage):
+        return HTMLResponse(render_status_html(found), status_code=409, headers=REPORT_HEADERS)
+    html = render_letter_html(found) if isinstance(found, DecisionLetter) else render_report_html(found)
+    return HTMLResponse(html, headers=REPORT_HEADERS)
