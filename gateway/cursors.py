@@ -11,10 +11,13 @@ import base64
 import binascii
 import datetime as dt
 import json
+from typing import Any
+
+import sqlalchemy as sa
 
 from gateway.problems import Problem
 
-__all__ = ["decode_keyset", "encode_keyset"]
+__all__ = ["after_keyset", "decode_keyset", "encode_keyset"]
 
 
 def encode_keyset(moment: dt.datetime, key: str) -> str:
@@ -33,3 +36,9 @@ def decode_keyset(cursor: str) -> tuple[dt.datetime, str]:
         return moment.astimezone(dt.UTC), key  # a forged year-1 cursor fails here, not in the query
     except (ValueError, TypeError, OverflowError, binascii.Error) as exc:
         raise Problem("The cursor is not one this API gave out.", slug="invalid-cursor") from exc
+
+
+def after_keyset(moment_column: Any, id_column: Any, cursor: str) -> sa.ColumnElement[bool]:
+    """The rows a list ordered by (moment, id) shows after `cursor` (decoded and checked here)."""
+    moment, key = decode_keyset(cursor)
+    return sa.or_(moment_column > moment, sa.and_(moment_column == moment, id_column > key))

@@ -29,7 +29,7 @@ from audit.access.views import is_requester, read, reader_kind, reader_org
 from audit.models import RegisterEntry
 from audit.service import EntryDraft, EntryKind, record, record_read, rfc3339
 from consent.rules import local_date
-from gateway.cursors import decode_keyset, encode_keyset
+from gateway.cursors import after_keyset, encode_keyset
 from gateway.principals import CitizenPrincipal, OfficerPrincipal
 from gateway.problems import Conflict, NotFound, RuleBroken, RuleViolation
 from gateway.runtime import Runtime
@@ -210,13 +210,7 @@ def list_for_officer(
     if status:
         query = query.where(RightsRequest.status == status)
     if cursor:
-        moment, after_id = decode_keyset(cursor)
-        query = query.where(
-            sa.or_(
-                col(RightsRequest.received_at) > moment,
-                sa.and_(col(RightsRequest.received_at) == moment, col(RightsRequest.id) > after_id),
-            )
-        )
+        query = query.where(after_keyset(col(RightsRequest.received_at), col(RightsRequest.id), cursor))
     rows = session.exec(query.limit(limit + 1)).all()
     page = rows[:limit]
     record_read(

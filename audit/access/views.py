@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from audit.access import rules
@@ -14,7 +13,7 @@ from audit.access.models import SubjectAccessRequest
 from audit.access.repository import load
 from audit.service import rfc3339
 from consent.rules import local_date
-from gateway.cursors import decode_keyset, encode_keyset
+from gateway.cursors import after_keyset, encode_keyset
 from gateway.principals import CitizenPrincipal, OfficerPrincipal, PartnerPrincipal, Principal
 from gateway.problems import NotFound, RuleBroken, RuleViolation
 from gateway.runtime import Runtime
@@ -180,14 +179,8 @@ def list_for_officer(
     elif status:
         query = query.where(SubjectAccessRequest.status == status)
     if cursor:
-        moment, after_id = decode_keyset(cursor)
         query = query.where(
-            sa.or_(
-                col(SubjectAccessRequest.received_at) > moment,
-                sa.and_(
-                    col(SubjectAccessRequest.received_at) == moment, col(SubjectAccessRequest.id) > after_id
-                ),
-            )
+            after_keyset(col(SubjectAccessRequest.received_at), col(SubjectAccessRequest.id), cursor)
         )
     rows = session.exec(query.limit(limit + 1)).all()
     page = rows[:limit]
