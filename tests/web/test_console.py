@@ -224,3 +224,19 @@ def test_the_register_search_works_with_the_keyboard_alone(web_gateway: WebGatew
     page.keyboard.press("Enter")  # submits the search
     expect(page).to_have_url(re.compile(r".*/console/register\?search=[\w-]+$"))
     page.context.close()
+
+
+def test_a_malformed_search_is_refused_in_dutch_and_stores_nothing(
+    web_gateway: WebGateway, browser: Browser
+) -> None:
+    page = browser.page()
+    dev_sign_in(page, web_gateway.base_url, org="meerpunt")
+    page.goto(web_gateway.base_url + "/console/register")
+    page.get_by_label("Burgerservicenummer").fill("123456789")  # fails the 11-check
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_role("button", name="Zoeken").click()
+    assert answer.value.status == 422
+    expect(page.get_by_role("alert")).to_contain_text("elfproef")
+    assert "search=" not in page.url and "123456789" not in page.url
+    expect(page.get_by_label("Burgerservicenummer")).to_have_value("")  # the BSN is not echoed back
+    page.context.close()
