@@ -185,19 +185,34 @@ def dev_page(
     _development_only(runtime)
     user_group = _group(group)
     form_token = secrets.token_urlsafe(32)
-    response = page(
-        request,
-        "auth/dev.html",
-        title="Inloggen voor ontwikkeling",
-        group=user_group,
-        return_to=signin.safe_return_to(next_, HOME[user_group]),
-        partners=sorted(runtime.partners.partners.values(), key=lambda p: p.name),
-        central_org=CENTRAL_ORG,
-        form_token=form_token,
-        error=None,
+    response = _dev_form(
+        request, runtime, user_group, signin.safe_return_to(next_, HOME[user_group]), form_token
     )
     _set_cookie(response, DEV_COOKIE, token_hash(form_token), max_age=3600)
     return response
+
+
+def _dev_form(
+    request: Request,
+    runtime: Runtime,
+    group: signin.UserGroup,
+    return_to: str,
+    form_token: str,
+    *,
+    error: str | None = None,
+) -> Response:
+    return page(
+        request,
+        "auth/dev.html",
+        status=422 if error else 200,
+        title="Inloggen voor ontwikkeling",
+        group=group,
+        return_to=return_to,
+        partners=sorted(runtime.partners.partners.values(), key=lambda p: p.name),
+        central_org=CENTRAL_ORG,
+        form_token=form_token,
+        error=error,
+    )
 
 
 @router.post("/dev")
@@ -234,17 +249,9 @@ def dev_sign_in(
     else:
         bsn = (bsn or "").strip()
         if not is_valid_bsn(bsn):
-            return page(
-                request,
-                "auth/dev.html",
-                status=422,
-                title="Inloggen voor ontwikkeling",
-                group="citizens",
-                return_to=signin.safe_return_to(next_, "/mijn"),
-                partners=sorted(runtime.partners.partners.values(), key=lambda p: p.name),
-                central_org=CENTRAL_ORG,
-                form_token=form_token,
-                error="Vul een geldig burgerservicenummer in: 9 cijfers die de elfproef doorstaan.",
+            error = "Vul een geldig burgerservicenummer in: 9 cijfers die de elfproef doorstaan."
+            return _dev_form(
+                request, runtime, "citizens", signin.safe_return_to(next_, "/mijn"), form_token, error=error
             )
         person = CitizenPrincipal(subject="dev:citizen:" + runtime.bsn_hash(bsn)[:16], bsn=bsn)
         home = "/mijn"

@@ -291,3 +291,15 @@ def test_the_front_page_leads_citizens_and_officers_on(web_gateway: WebGateway, 
     expect(page.get_by_role("link", name="Naar de console")).to_have_attribute("href", "/console")
     browser.audit(page, "home")
     page.context.close()
+
+
+def test_the_development_sign_in_refuses_an_invalid_bsn(web_gateway: WebGateway, browser: Browser) -> None:
+    page = browser.page()
+    page.goto(web_gateway.base_url + "/auth/dev")
+    page.get_by_label("Burgerservicenummer").fill("123456789")  # fails the 11-check
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_role("button", name="Inloggen als burger").click()
+    assert answer.value.status == 422
+    expect(page.get_by_role("alert")).to_contain_text("elfproef")
+    assert "__Host-meerpunt_session" not in {c["name"] for c in page.context.cookies()}
+    page.context.close()
