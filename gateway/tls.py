@@ -161,8 +161,6 @@ if TYPE_CHECKING:
     class _UvicornProtocol:
         """What the mixin's super() offers: the methods both uvicorn HTTP protocols have."""
 
-        server_state: Any
-
         def connection_made(self, transport: asyncio.BaseTransport) -> None: ...
         def shutdown(self) -> None: ...
         def on_response_complete(self) -> None: ...
@@ -181,14 +179,8 @@ class _GatewayProtocol(_PeerCertMixin, _DrainMixin, _UvicornProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self._expose_peer_certificate(cast(asyncio.Transport, transport))  # a stream server's
-        # A connection whose TLS handshake was still running when shutdown began joins the
-        # server's connections only now, after uvicorn told the others to shut down: without this
-        # it would idle there until the grace period ran out.
-        if getattr(self.server_state, "meerpunt_shutting_down", False):
-            self.shutdown()
 
     def shutdown(self) -> None:
-        self.server_state.meerpunt_shutting_down = True
         super().shutdown()
         self._shutting_down = True
         self._drain()
