@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlalchemy.orm import column_property
+from sqlmodel import Field, SQLModel, select
 
 from audit.canonical import rfc3339
 from audit.leaf import HEADER_FIELDS, encode_line, header_values, leaf_input
@@ -39,9 +40,16 @@ MAX_POSITION = 2**63 - 1
 
 
 AUDIT_TABLES = frozenset(
-    {"register_entry", "register_tree_state", "register_tree_tile", "register_tree_head"}
+    {
+        "register_entry",
+        "register_position",
+        "register_pending",
+        "register_tree_state",
+        "register_tree_tile",
+        "register_tree_head",
+    }
 )
-"""The tables of the `audit` migration branch (gateway/migrations/versions/audit_0001_initial.py)."""
+"""The tables of the `audit` migration branch (gateway/migrations/versions/audit_0001_initial.py on)."""
 
 
 def decode_categories(stored: str) -> list[str]:
@@ -58,6 +66,11 @@ class RegisterEntry(SQLModel, table=True):
     `audit.leaf`; `content` puts them back together. Only `leaf_index` is written after insert,
     once, by the sequencer; it is not hashed, and verification checks that positions form the
     sequence 0..n-1 and reproduce every signed tree head.
+
+    The tree position is not a column: the sequencer writes it into `RegisterPosition` (migration
+    audit_0003), so an entry row is written once and never updated. `leaf_index` reads it back
+    (a correlated lookup, None while the entry awaits the sequencer); queries that order or filter
+    by position join `RegisterPosition` instead.
     """
 
     __tablename__ = "register_entry"
@@ -65,12 +78,6 @@ class RegisterEntry(SQLModel, table=True):
         sa.Index("ix_register_entry_subject_time", "subject_hash", "occurred_at"),
         # A trigger on SQLite (audit_0002): a malformed hash would stop the sequencer's tree.
         sa.CheckConstraint("length(leaf_hash) = 32", name="ck_register_entry_leaf_hash_length"),
-        sa.Index(
-            "ix_register_entry_unsequenced",
-            "seq",
-            postgresql_where=sa.text("leaf_index IS NULL"),
-            sqlite_where=sa.text("leaf_index IS NULL"),
-        ),
     )
 
     seq: int | None = Field(
@@ -93,9 +100,9 @@ class RegisterEntry(SQLModel, table=True):
     disclosure_id: str | None = Field(default=None, max_length=36, index=True)
     body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     leaf_hash: bytes = Field(sa_column=sa.Column(sa.LargeBinary(32), nullable=False))
-    leaf_index: int | None = Field(
-        default=None, sa_column=sa.Column(sa.BigInteger, unique=True, nullable=True)
-    )
+
+    if TYPE_CHECKING:
+        leaf_index: int | None  # mapped below, once RegisterPosition exists
 
     @property
     def body_fields(self) -> dict[str, Any]:
@@ -146,6 +153,49 @@ class RegisterEntry(SQLModel, table=True):
         """The bytes behind `leaf_hash` (see `audit.leaf`), rebuilt from the stored columns."""
         columns = {name: getattr(self, name) for name in HEADER_FIELDS}
         return leaf_input(encode_line(header_values(columns), self.body))
+
+
+class RegisterPosition(SQLModel, table=True):
+    """An entry's place in the tree, written once by the sequencer (append-only, audit_0003).
+
+    A narrow table of its own instead of a column of `register_entry`: setting a column of the
+    wide, twelve-index entry row rewrote every entry and all its indexes (PostgreSQL never makes
+    that update HOT), which bounded sequencing at about 5,400 entries/s (issue 16).
+    """
+
+    __tablename__ = "register_position"
+
+    leaf_index: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=False))
+    entry_seq: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False, unique=True))
+
+
+class PendingEntry(SQLModel, table=True):
+    """An entry awaiting the sequencer: its queue row, in `seq` order.
+
+    A database trigger (audit_0003) adds the row in the same statement that inserts the entry, so no
+    code path can store an entry that the sequencer will not place; the sequencer deletes the row
+    in the transaction that writes the position, and a trigger refuses any other delete.
+    """
+
+    __tablename__ = "register_pending"
+
+    seq: int = Field(
+        sa_column=sa.Column(
+            sa.BigInteger, sa.ForeignKey("register_entry.seq"), primary_key=True, autoincrement=False
+        )
+    )
+    leaf_hash: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary, nullable=True))
+
+
+RegisterEntry.__mapper__.add_property(  # type: ignore[attr-defined]
+    "leaf_index",
+    column_property(
+        select(RegisterPosition.leaf_index)
+        .where(RegisterPosition.entry_seq == RegisterEntry.seq)
+        .correlate_except(RegisterPosition)
+        .scalar_subquery()
+    ),
+)
 
 
 class TreeState(SQLModel, table=True):

@@ -18,7 +18,7 @@ from audit.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from audit.models import RegisterEntry, TreeHead, TreeTile
+from audit.models import RegisterEntry, RegisterPosition, TreeHead, TreeTile
 
 __all__ = [
     "ConsistencyProof",
@@ -77,11 +77,15 @@ class _StoredRow(Sequence[bytes]):
         if stop <= start:
             return []
         if self._level == 0:
-            position, value = col(RegisterEntry.leaf_index), col(RegisterEntry.leaf_hash)
+            position = col(RegisterPosition.leaf_index)
+            statement = select(position, col(RegisterEntry.leaf_hash)).join(
+                RegisterEntry, col(RegisterEntry.seq) == col(RegisterPosition.entry_seq)
+            )
         else:
-            position, value = col(TreeTile.tile_index), col(TreeTile.hash)
+            position = col(TreeTile.tile_index)
+            statement = select(position, col(TreeTile.hash))
         rows = self._session.exec(
-            select(position, value).where(position >= start, position < stop).order_by(position)
+            statement.where(position >= start, position < stop).order_by(position)
         ).all()
         if [row[0] for row in rows] != list(range(start, stop)):
             raise RegisterInconsistent(f"level {self._level}, positions {start}..{stop - 1}: not all stored")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
-from audit.models import RegisterEntry
+from audit.models import PendingEntry, RegisterEntry, RegisterPosition
 from gateway.principals import OfficerPrincipal, PartnerPrincipal, Principal
 
 __all__ = [
@@ -108,9 +108,11 @@ def list_entries(
     allocated at INSERT and committed in any order: an entry with a lower `seq` can appear after a
     client's cursor went past it.
     """
-    position = col(RegisterEntry.leaf_index)
-    statement = select(RegisterEntry).where(
-        scoped_to(viewer), *register_filter.clauses(), position.is_not(None)
+    position = col(RegisterPosition.leaf_index)
+    statement = (
+        select(RegisterEntry)
+        .join(RegisterPosition, col(RegisterPosition.entry_seq) == col(RegisterEntry.seq))
+        .where(scoped_to(viewer), *register_filter.clauses())
     )
     if after_leaf is not None:
         statement = statement.where(position > after_leaf)
@@ -123,11 +125,10 @@ def list_pending(
     session: Session, viewer: Principal, register_filter: RegisterFilter, *, after_seq: int, limit: int
 ) -> Sequence[RegisterEntry]:
     """Entries visible to `viewer` that still await the sequencer (normally for under a second)."""
-    statement = select(RegisterEntry).where(
-        scoped_to(viewer),
-        *register_filter.clauses(),
-        col(RegisterEntry.leaf_index).is_(None),
-        col(RegisterEntry.seq) > after_seq,
+    statement = (
+        select(RegisterEntry)
+        .join(PendingEntry, col(PendingEntry.seq) == col(RegisterEntry.seq))
+        .where(scoped_to(viewer), *register_filter.clauses(), col(RegisterEntry.seq) > after_seq)
     )
     return session.exec(statement.order_by(col(RegisterEntry.seq)).limit(limit)).all()
 
@@ -139,13 +140,14 @@ def count_entries(
 
     Both up to that position, so that a later read with the same bound finds exactly these entries.
     """
-    up_to_leaf = session.exec(select(sa.func.max(RegisterEntry.leaf_index))).one()
+    up_to_leaf = session.exec(select(sa.func.max(RegisterPosition.leaf_index))).one()
     if up_to_leaf is None:
         return 0, None
     statement = (
         select(sa.func.count())
         .select_from(RegisterEntry)
-        .where(scoped_to(viewer), *register_filter.clauses(), col(RegisterEntry.leaf_index) <= up_to_leaf)
+        .join(RegisterPosition, col(RegisterPosition.entry_seq) == col(RegisterEntry.seq))
+        .where(scoped_to(viewer), *register_filter.clauses(), col(RegisterPosition.leaf_index) <= up_to_leaf)
     )
     return int(session.exec(statement).one()), int(up_to_leaf)
 
@@ -163,9 +165,13 @@ def ids_beyond(session: Session, viewer: Principal, ids: Sequence[str], *, bound
     awaiting the sequencer, or placed after it. In `seq` order."""
     if not ids:
         return []
-    position = col(RegisterEntry.leaf_index)
+    position = col(RegisterPosition.leaf_index)
     beyond = sa.true() if bound is None else sa.or_(position.is_(None), position > bound)
-    statement = select(RegisterEntry.id).where(col(RegisterEntry.id).in_(ids), scoped_to(viewer), beyond)
+    statement = (
+        select(RegisterEntry.id)
+        .outerjoin(RegisterPosition, col(RegisterPosition.entry_seq) == col(RegisterEntry.seq))
+        .where(col(RegisterEntry.id).in_(ids), scoped_to(viewer), beyond)
+    )
     return list(session.exec(statement.order_by(col(RegisterEntry.seq))).all())
 
 

@@ -5,8 +5,10 @@ sequencer at a time (across processes: a PostgreSQL advisory lock taken inside i
 SQLite runs in one process and `gateway.db` begins every transaction with BEGIN IMMEDIATE) takes up
 to `sequencer_batch_size` unsequenced entries in `seq` order, appends their leaf hashes to the
 compact range kept in `TreeState`, stores a level-8 tile for every block of 256 leaves that
-completes, writes each entry's `leaf_index`, and every `checkpoint_interval_seconds` signs a tree
-head — as Tessera does (256 entries or 250 ms per batch, a checkpoint every few seconds). Holding a
+completes, writes each entry's position into `register_position` (removing it from the queue
+`register_pending`, which a trigger fills as entries are inserted), and every
+`checkpoint_interval_seconds` signs a tree head
+— as Tessera does (256 entries or 250 ms per batch, a checkpoint every few seconds). Holding a
 request until a checkpoint would cost throughput for nothing: the sender already holds a signed
 receipt, and the inclusion proof is available after the next checkpoint.
 """
@@ -30,7 +32,7 @@ from sqlmodel import Session, col, select
 
 from audit.canonical import rfc3339
 from audit.merkle import HASH_SIZE, TILE_HEIGHT, CompactRange
-from audit.models import RegisterEntry, TreeHead, TreeState, TreeTile
+from audit.models import PendingEntry, RegisterPosition, TreeHead, TreeState, TreeTile
 from audit.proofs import RegisterInconsistent, latest_head
 from gateway.db import is_sqlite, unit_of_work
 from gateway.runtime import Runtime
@@ -149,13 +151,10 @@ def sequence_batch(
     now = runtime.clock()
     state, frontier = _load_state(session, now)
     fetched = session.exec(
-        select(RegisterEntry.seq, RegisterEntry.leaf_hash)
-        .where(col(RegisterEntry.leaf_index).is_(None))
-        .order_by(col(RegisterEntry.seq))
-        .limit(limit)
+        select(PendingEntry.seq, PendingEntry.leaf_hash).order_by(col(PendingEntry.seq)).limit(limit)
     ).all()
     pending = [(seq, leaf) for seq, leaf in fetched if leaf is not None and len(leaf) == HASH_SIZE]
-    malformed = [seq or 0 for seq, leaf in fetched if leaf is None or len(leaf) != HASH_SIZE]
+    malformed = [seq for seq, leaf in fetched if leaf is None or len(leaf) != HASH_SIZE]
     if malformed:
         _report_malformed(malformed)
 
@@ -165,22 +164,13 @@ def sequence_batch(
         partial = start % TILE_SIZE
         tile = CompactRange(partial, frontier.hashes[len(frontier.hashes) - partial.bit_count() :])
         tiles: list[dict[str, object]] = []
-        positions: list[dict[str, object]] = []
-        for offset, (seq, leaf) in enumerate(pending):
-            index = start + offset
+        for offset, (_seq, leaf) in enumerate(pending):
             frontier.append(leaf)
             tile.append(leaf)
             if tile.size == TILE_SIZE:
-                tiles.append({"tile_index": index >> TILE_HEIGHT, "hash": tile.root()})
+                tiles.append({"tile_index": (start + offset) >> TILE_HEIGHT, "hash": tile.root()})
                 tile = CompactRange()
-            positions.append({"b_seq": seq, "b_index": index})
-        # Core executemany (one round trip with psycopg's pipeline), not ORM objects per entry.
-        session.connection().execute(
-            sa.update(RegisterEntry)
-            .where(col(RegisterEntry.seq) == sa.bindparam("b_seq"))
-            .values(leaf_index=sa.bindparam("b_index")),
-            positions,
-        )
+        _place(session, start, [seq for seq, _leaf in pending])
         if tiles:
             session.connection().execute(sa.insert(TreeTile), tiles)
         state.size = frontier.size
@@ -197,6 +187,33 @@ def sequence_batch(
     return BatchResult(
         sequenced=len(pending), size=state.size, head=head, backlog=backlog, unsequenceable=len(malformed)
     )
+
+
+def _place(session: Session, start: int, seqs: list[int]) -> None:
+    """Give the entries `seqs` the positions start, start + 1, … and take them off the queue.
+
+    Two statements for the whole batch: on PostgreSQL each takes the batch as one array parameter
+    (no per-row statement or parameter); elsewhere an executemany and a join on the new positions.
+    """
+    connection = session.connection()
+    if is_sqlite(connection.engine):
+        connection.execute(
+            sa.insert(RegisterPosition),
+            [{"leaf_index": start + offset, "entry_seq": seq} for offset, seq in enumerate(seqs)],
+        )
+        placed = select(RegisterPosition.entry_seq).where(col(RegisterPosition.leaf_index) >= start)
+        connection.execute(sa.delete(PendingEntry).where(col(PendingEntry.seq).in_(placed)))
+        return
+    connection.execute(_INSERT_POSITIONS, {"start": start, "seqs": seqs})
+    connection.execute(_DEQUEUE, {"seqs": seqs})
+
+
+_INSERT_POSITIONS = sa.text(
+    "INSERT INTO register_position (leaf_index, entry_seq) "
+    "SELECT CAST(:start AS bigint) + ordinality - 1, seq "
+    "FROM unnest(CAST(:seqs AS bigint[])) WITH ORDINALITY AS batch (seq, ordinality)"
+)
+_DEQUEUE = sa.text("DELETE FROM register_pending WHERE seq = ANY(CAST(:seqs AS bigint[]))")
 
 
 def _report_malformed(seqs: list[int]) -> None:
@@ -218,10 +235,8 @@ _BACKLOG = "audit.sequencer.backlog"  # runtime.extensions: (monotonic time of t
 
 
 def _count_unsequenced(session: Session) -> int:
-    """Entries awaiting the sequencer (a scan of the partial index `ix_register_entry_unsequenced`)."""
-    count = session.exec(
-        select(sa.func.count()).select_from(RegisterEntry).where(col(RegisterEntry.leaf_index).is_(None))
-    ).one()
+    """Entries awaiting the sequencer (the rows of its queue, `register_pending`)."""
+    count = session.exec(select(sa.func.count()).select_from(PendingEntry)).one()
     return int(count)
 
 
@@ -238,7 +253,7 @@ def _observe(
     """Set the gauges (per process: with several processes, the leader's are current); the backlog.
 
     A batch that was not full leaves only the rows it could not place. After a full one the rest
-    is counted — a scan of the partial index, as long as the backlog, so at most every
+    is counted — a scan of the queue, as long as the backlog, so at most every
     BACKLOG_COUNT_EVERY_SECONDS: draining a large backlog must not pay for counting it each batch.
     """
     backlog = len(malformed)

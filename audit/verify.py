@@ -464,7 +464,18 @@ class _Verifier:
             )
 
     def _check_pending(self) -> None:
-        for entry_id, data, stored in self.source.pending():
+        queued = self.source.pending()
+        if len(queued) != self.pending:
+            # The queue (audit_0003) is filled by a trigger in the inserting statement and emptied
+            # only for placed entries: a difference means someone bypassed that, and an entry
+            # outside both would never be sequenced or signed.
+            raise _Break(
+                Finding.STATE_MISMATCH,
+                f"{self.pending} entries have no tree position but {len(queued)} await the sequencer: "
+                "an entry was taken off its queue without a place in the tree, or a position points "
+                "at no entry",
+            )
+        for entry_id, data, stored in queued:
             if hashlib.sha256(data).digest() != stored:
                 raise _Break(
                     Finding.ENTRY_CHANGED,

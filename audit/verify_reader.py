@@ -109,16 +109,21 @@ _SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9A-F]+)?")
 _HEADS = "SELECT id, size, root_hash, signed_at, jws FROM register_tree_head ORDER BY id"
 _STATE = "SELECT size, frontier FROM register_tree_state WHERE id = 1"
 _COUNTS = (
-    "SELECT count(leaf_index), count(*) - count(leaf_index), "
-    "(SELECT count(*) FROM register_tree_tile) FROM register_entry"
+    "SELECT (SELECT count(*) FROM register_position), "
+    "(SELECT count(*) FROM register_entry) - (SELECT count(*) FROM register_position), "
+    "(SELECT count(*) FROM register_tree_tile)"
 )
 _TILES = (
     "SELECT tile_index, hash FROM register_tree_tile WHERE tile_index >= %s AND tile_index < %s "
     "ORDER BY tile_index"
 )
-_ENTRY_AT = "SELECT id FROM register_entry WHERE leaf_index = %s ORDER BY seq LIMIT 1"
+#: An entry with its tree position (`register_position` holds the positions, audit_0003).
+_PLACED = "register_position JOIN register_entry ON register_entry.seq = register_position.entry_seq"
+#: An entry awaiting the sequencer, in its queue.
+_QUEUED = "register_pending JOIN register_entry ON register_entry.seq = register_pending.seq"
+_ENTRY_AT = f"SELECT id FROM {_PLACED} WHERE leaf_index = %s"  # noqa: S608
 _MISPLACED = (
-    "SELECT leaf_index, id FROM register_entry WHERE leaf_index < 0 OR leaf_index >= %s "
+    f"SELECT leaf_index, id FROM {_PLACED} WHERE leaf_index < 0 OR leaf_index >= %s "  # noqa: S608
     "ORDER BY leaf_index LIMIT 10"
 )
 
@@ -221,16 +226,16 @@ class PostgresReader(_DbapiReader):
         "SELECT string_agg(int8send(leaf_index), ''::bytea), "  # noqa: S608
         "string_agg(pg_catalog.sha256(%s::bytea || pg_catalog.textsend(line)), ''::bytea), "
         "string_agg(leaf_hash, ''::bytea) FROM ("
-        f"SELECT leaf_index, {POSTGRES_LINE_SQL} AS line, leaf_hash FROM register_entry "
+        f"SELECT leaf_index, {POSTGRES_LINE_SQL} AS line, leaf_hash FROM {_PLACED} "
         "WHERE leaf_index >= %s AND leaf_index < %s ORDER BY leaf_index) AS ordered"
     )
     _ROWS = (
-        f"SELECT leaf_index, convert_to({POSTGRES_LINE_SQL}, 'UTF8'), leaf_hash FROM register_entry "  # noqa: S608
+        f"SELECT leaf_index, convert_to({POSTGRES_LINE_SQL}, 'UTF8'), leaf_hash FROM {_PLACED} "  # noqa: S608
         "WHERE leaf_index >= %s AND leaf_index < %s ORDER BY leaf_index"
     )
     _PENDING = (
-        f"SELECT id, convert_to({POSTGRES_LINE_SQL}, 'UTF8'), leaf_hash FROM register_entry "  # noqa: S608
-        "WHERE leaf_index IS NULL ORDER BY seq"
+        f"SELECT id, convert_to({POSTGRES_LINE_SQL}, 'UTF8'), register_entry.leaf_hash FROM {_QUEUED} "  # noqa: S608
+        "ORDER BY register_entry.seq"
     )
 
     READERS = 2
@@ -322,12 +327,12 @@ class PortableReader(_DbapiReader):
     """Any database (SQLite): rows are read as stored and rendered by `audit.leaf.render_line`."""
 
     placeholder = "?"
-    _COLUMNS = ", ".join(HEADER_FIELDS) + ", body, leaf_hash"
+    _COLUMNS = ", ".join(f"register_entry.{name}" for name in (*HEADER_FIELDS, "body", "leaf_hash"))
     _BLOCK = (
-        f"SELECT leaf_index, {_COLUMNS} FROM register_entry "  # noqa: S608
+        f"SELECT leaf_index, {_COLUMNS} FROM {_PLACED} "  # noqa: S608
         "WHERE leaf_index >= %s AND leaf_index < %s ORDER BY leaf_index"
     )
-    _PENDING = f"SELECT {_COLUMNS} FROM register_entry WHERE leaf_index IS NULL ORDER BY seq"  # noqa: S608
+    _PENDING = f"SELECT {_COLUMNS} FROM {_QUEUED} ORDER BY register_entry.seq"  # noqa: S608
 
     def __init__(self, runtime: Runtime, *, wait: bool = True) -> None:
         if not _LOCAL_VERIFY_LOCK.acquire(blocking=wait):

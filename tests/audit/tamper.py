@@ -12,14 +12,21 @@ from audit.models import RegisterEntry, TreeState, TreeTile
 from audit.service import ENTRY_COLUMNS
 from gateway.db import is_sqlite
 
-GUARDED_TABLES = ("register_entry", "register_tree_head", "register_tree_tile", "register_tree_state")
+GUARDED_TABLES = (
+    "register_entry",
+    "register_position",
+    "register_pending",
+    "register_tree_head",
+    "register_tree_tile",
+    "register_tree_state",
+)
+PLACED = "register_position JOIN register_entry ON register_entry.seq = register_position.entry_seq"
 
 
 def sql(engine: Engine, statement: str, *params: object) -> None:
     """Run one statement in its own transaction (`%s` placeholders on both databases)."""
-    marker = "?" if is_sqlite(engine) else "%s"
     with engine.begin() as connection:
-        connection.exec_driver_sql(statement.replace("%s", marker), tuple(params))
+        connection.exec_driver_sql(statement.replace("%s", _marker(engine)), tuple(params))
 
 
 def remove_guards(engine: Engine) -> None:
@@ -36,8 +43,13 @@ def remove_guards(engine: Engine) -> None:
             for name in list(names):
                 connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
         else:
-            for table in GUARDED_TABLES:
-                connection.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+            # By name: the trigger that queues new entries for the sequencer is no guard, and stays.
+            guards = connection.exec_driver_sql(
+                "SELECT tgrelid::regclass::text, tgname FROM pg_trigger "
+                "WHERE NOT tgisinternal AND tgname LIKE '%%register_append_only%%'"
+            ).all()
+            for table, name in guards:
+                connection.exec_driver_sql(f'ALTER TABLE {table} DISABLE TRIGGER "{name}"')
             connection.exec_driver_sql(
                 "ALTER TABLE register_entry DROP CONSTRAINT IF EXISTS ck_register_entry_leaf_hash_length"
             )
@@ -50,9 +62,72 @@ def _table() -> sa.Table:
 
 def row_at(engine: Engine, leaf_index: int) -> dict[str, Any]:
     table = _table()
+    placed = sa.text("SELECT entry_seq FROM register_position WHERE leaf_index = :i").bindparams(i=leaf_index)
     with engine.connect() as connection:
-        row = connection.execute(sa.select(table).where(table.c.leaf_index == leaf_index)).mappings().one()
+        seq = connection.execute(placed).scalar_one()
+        row = connection.execute(sa.select(table).where(table.c.seq == seq)).mappings().one()
     return dict(row)
+
+
+def move(engine: Engine, entry_id: str, leaf_index: int) -> None:
+    """Give an entry another tree position (or, if it awaits the sequencer, one behind its back)."""
+    seq = "(SELECT seq FROM register_entry WHERE id = %s)"
+    with engine.connect() as connection:
+        placed = connection.exec_driver_sql(
+            f"SELECT count(*) FROM register_position WHERE entry_seq = {seq}".replace("%s", _marker(engine)),
+            (entry_id,),
+        ).scalar_one()
+    if placed:
+        sql(
+            engine,
+            f"UPDATE register_position SET leaf_index = %s WHERE entry_seq = {seq}",
+            leaf_index,
+            entry_id,
+        )
+    else:
+        sql(
+            engine,
+            "INSERT INTO register_position (leaf_index, entry_seq) "
+            "SELECT CAST(%s AS BIGINT), seq FROM register_entry WHERE id = %s",
+            leaf_index,
+            entry_id,
+        )
+        sql(engine, f"DELETE FROM register_pending WHERE seq = {seq}", entry_id)
+
+
+def shift(engine: Engine, *, at_or_after: int, by: int) -> None:
+    """Move the positions from `at_or_after` on by `by` (one at a time, so no two ever collide)."""
+    order = "DESC" if by > 0 else "ASC"
+    with engine.connect() as connection:
+        indexes = (
+            connection.exec_driver_sql(
+                f"SELECT leaf_index FROM register_position WHERE leaf_index >= {int(at_or_after)} "
+                f"ORDER BY leaf_index {order}"
+            )
+            .scalars()
+            .all()
+        )
+    for index in indexes:
+        sql(engine, "UPDATE register_position SET leaf_index = %s WHERE leaf_index = %s", index + by, index)
+
+
+def delete_entry(engine: Engine, entry_id: str) -> None:
+    """Delete an entry with its position or queue row, as an attacker with the guards off would."""
+    seq = "(SELECT seq FROM register_entry WHERE id = %s)"
+    sql(engine, f"DELETE FROM register_position WHERE entry_seq = {seq}", entry_id)
+    sql(engine, f"DELETE FROM register_pending WHERE seq = {seq}", entry_id)
+    sql(engine, "DELETE FROM register_entry WHERE id = %s", entry_id)
+
+
+def delete_from(engine: Engine, leaf_index: int) -> None:
+    """Cut the register short: every entry from `leaf_index` on, and every entry awaiting the sequencer."""
+    sql(engine, "DELETE FROM register_position WHERE leaf_index >= %s", leaf_index)
+    sql(engine, "DELETE FROM register_pending")
+    sql(engine, "DELETE FROM register_entry WHERE seq NOT IN (SELECT entry_seq FROM register_position)")
+
+
+def _marker(engine: Engine) -> str:
+    return "?" if is_sqlite(engine) else "%s"
 
 
 def rewrite(engine: Engine, entry_id: str, **changes: Any) -> None:
@@ -67,7 +142,7 @@ def rewrite(engine: Engine, entry_id: str, **changes: Any) -> None:
 
 
 def swap_content(engine: Engine, first: int, second: int) -> None:
-    """Swap everything but `seq` and `leaf_index` (so each entry still matches its own leaf hash)."""
+    """Swap everything but `seq` (and so the tree position): each entry still matches its own leaf hash."""
     table = _table()
     a, b = row_at(engine, first), row_at(engine, second)
     with engine.begin() as connection:
@@ -82,14 +157,11 @@ def swap_content(engine: Engine, first: int, second: int) -> None:
 
 def reseal(engine: Engine) -> None:
     """Recompute the stored tiles and the sequencer's frontier from the stored leaf hashes."""
-    table = _table()
     with engine.begin() as connection:
         hashes = [
             bytes(h)
-            for h in connection.execute(
-                sa.select(table.c.leaf_hash)
-                .where(table.c.leaf_index.is_not(None))
-                .order_by(table.c.leaf_index)
+            for h in connection.exec_driver_sql(
+                f"SELECT leaf_hash FROM {PLACED} ORDER BY leaf_index"
             ).scalars()
         ]
         connection.exec_driver_sql("DELETE FROM register_tree_tile")

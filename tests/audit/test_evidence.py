@@ -30,7 +30,7 @@ from audit.verify_reader import open_reader
 from gateway.app import create_app
 from gateway.runtime import Runtime
 from tests.audit.builders import make_draft, record_all
-from tests.audit.tamper import remove_guards, sql
+from tests.audit.tamper import delete_from, remove_guards, sql
 from tests.audit.test_api import root_from_inclusion_proof
 from tests.exchange.test_disclosures import consent_body, disclosure_body, register_consent
 from tests.support import (
@@ -302,7 +302,7 @@ def test_cli_checkpoint_and_verify_against_a_saved_checkpoint(
 
     remove_guards(isolated_runtime.engine)
     sql(isolated_runtime.engine, "DELETE FROM register_tree_head")
-    sql(isolated_runtime.engine, "DELETE FROM register_entry WHERE leaf_index = 2")
+    delete_from(isolated_runtime.engine, 2)
     sql(isolated_runtime.engine, "UPDATE register_tree_state SET size = 2")
     broken = cli("verify", "--trusted-checkpoint", str(saved))
     assert broken.returncode == 1

@@ -1,4 +1,4 @@
-"""The database refuses to rewrite the register (migration audit_0002), on SQLite and PostgreSQL."""
+"""The database refuses to rewrite the register (audit_0002, audit_0003), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from audit.verify import verify_register
 from gateway.db import is_sqlite
 from gateway.runtime import Runtime
 from tests.audit.builders import make_draft, record_all
-from tests.audit.tamper import sql
+from tests.audit.tamper import GUARDED_TABLES, sql
 
 migration = importlib.import_module("gateway.migrations.versions.audit_0002_append_only")
 
@@ -35,9 +35,9 @@ def stored(isolated_runtime: Runtime) -> tuple[Runtime, list[RegisterEntry]]:
     return isolated_runtime, entries + record_all(isolated_runtime.engine, [make_draft()])
 
 
-def test_the_guard_covers_every_column_but_the_tree_position() -> None:
+def test_the_guard_covers_every_column() -> None:
     columns = set(RegisterEntry.__table__.columns.keys())  # type: ignore[attr-defined]
-    assert set(migration.FROZEN_COLUMNS) == columns - {"leaf_index"}
+    assert set(migration.FROZEN_COLUMNS) == columns  # since audit_0003 no column may change at all
 
 
 def test_no_column_of_an_entry_can_be_changed(stored: tuple[Runtime, list[RegisterEntry]]) -> None:
@@ -59,18 +59,41 @@ def test_no_column_of_an_entry_can_be_changed(stored: tuple[Runtime, list[Regist
 def test_a_tree_position_is_written_once(stored: tuple[Runtime, list[RegisterEntry]]) -> None:
     runtime, entries = stored
     engine = runtime.engine
-    refused(engine, "UPDATE register_entry SET leaf_index = 5000 WHERE id = %s", entries[3].id)
-    refused(engine, "UPDATE register_entry SET leaf_index = NULL WHERE id = %s", entries[3].id)
-    refused(engine, "UPDATE register_entry SET leaf_index = -1 WHERE id = %s", entries[-1].id)
-    # Rewriting a value with itself is no change, and the sequencer's own write is allowed.
-    refused(engine, "UPDATE register_entry SET leaf_index = leaf_index WHERE id = %s", entries[3].id)
+    placed = "(SELECT seq FROM register_entry WHERE id = %s)"
+    refused(
+        engine, f"UPDATE register_position SET leaf_index = 5000 WHERE entry_seq = {placed}", entries[3].id
+    )
+    refused(
+        engine,
+        f"UPDATE register_position SET entry_seq = entry_seq WHERE entry_seq = {placed}",
+        entries[3].id,
+    )
+    refused(engine, f"DELETE FROM register_position WHERE entry_seq = {placed}", entries[3].id)
+    # The queue row of an entry awaiting the sequencer cannot be taken away (it would never be placed).
+    refused(engine, f"DELETE FROM register_pending WHERE seq = {placed}", entries[-1].id)
+    refused(engine, f"UPDATE register_pending SET leaf_hash = leaf_hash WHERE seq = {placed}", entries[-1].id)
     assert sequence_pending(runtime, sign=True) == 1
     assert verify_register(runtime).ok
 
 
+def test_every_inserted_entry_is_queued_for_the_tree(isolated_runtime: Runtime) -> None:
+    """The queue row comes from a trigger, so even a bare INSERT (no application code) is placed."""
+    columns = entry_columns(make_draft())
+    with isolated_runtime.engine.begin() as connection:
+        connection.execute(sa.insert(RegisterEntry.__table__), columns)  # type: ignore[arg-type]
+        queued = connection.exec_driver_sql("SELECT count(*) FROM register_pending").scalar_one()
+    assert queued == 1
+    assert sequence_pending(isolated_runtime, sign=True) == 1
+    with isolated_runtime.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM register_pending").scalar_one() == 0
+    assert verify_register(isolated_runtime).ok
+
+
 REWRITES = (
-    "DELETE FROM register_entry WHERE leaf_index = 5",
-    "DELETE FROM register_entry WHERE leaf_index IS NULL",
+    "DELETE FROM register_entry WHERE seq = (SELECT entry_seq FROM register_position WHERE leaf_index = 5)",
+    "DELETE FROM register_entry WHERE seq IN (SELECT seq FROM register_pending)",
+    "DELETE FROM register_position",
+    "UPDATE register_entry SET leaf_hash = leaf_hash",
     "DELETE FROM register_tree_head",
     "DELETE FROM register_tree_tile",
     "DELETE FROM register_tree_state",
@@ -86,7 +109,7 @@ def test_deletes_and_rewrites_are_refused(stored: tuple[Runtime, list[RegisterEn
     for statement in REWRITES:
         refused(runtime.engine, statement)
     if not is_sqlite(runtime.engine):  # SQLite has no TRUNCATE; its DELETE is refused above
-        for table in ("register_entry", "register_tree_head", "register_tree_tile", "register_tree_state"):
+        for table in GUARDED_TABLES:
             refused(runtime.engine, f"TRUNCATE {table} CASCADE")
     assert verify_register(runtime).ok
 

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
+from sqlalchemy.orm.attributes import set_committed_value
 
 from audit import logboek
 from audit.models import RegisterEntry
@@ -53,7 +54,9 @@ def entry(kind: str, **overrides: Any) -> RegisterEntry:
         "caller_operation": None,
     }
     fields.update(overrides)
-    return RegisterEntry(**entry_columns(EntryDraft(**fields)), seq=1, leaf_index=7)
+    entry = RegisterEntry(**entry_columns(EntryDraft(**fields)), seq=1)
+    set_committed_value(entry, "leaf_index", 7)  # as if read back with its position
+    return entry
 
 
 # ------------------------------------------------------------------ pure mapping

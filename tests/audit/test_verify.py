@@ -30,7 +30,17 @@ from gateway.db import is_sqlite
 from gateway.runtime import Runtime
 from gateway.signing import GatewaySigner
 from tests.audit.builders import make_draft, record_all, varied_drafts
-from tests.audit.tamper import remove_guards, reseal, rewrite, sql, swap_content
+from tests.audit.tamper import (
+    delete_entry,
+    delete_from,
+    move,
+    remove_guards,
+    reseal,
+    rewrite,
+    shift,
+    sql,
+    swap_content,
+)
 from tests.support import DevEnv
 
 
@@ -163,9 +173,9 @@ def test_swapping_two_entries_positions_gives_the_range(isolated_runtime: Runtim
     entries = populate(isolated_runtime)
     first, second = entries[10], entries[16]
     engine = isolated_runtime.engine
-    sql(engine, "UPDATE register_entry SET leaf_index = -1 WHERE id = %s", first.id)
-    sql(engine, "UPDATE register_entry SET leaf_index = 10 WHERE id = %s", second.id)
-    sql(engine, "UPDATE register_entry SET leaf_index = 16 WHERE id = %s", first.id)
+    move(engine, first.id, -1)
+    move(engine, second.id, 10)
+    move(engine, first.id, 16)
     report = verify_register(isolated_runtime)
     assert (report.finding, report.bad_range, report.first_bad_entry) == (
         Finding.TREE_MISMATCH,
@@ -222,7 +232,7 @@ def test_rewriting_an_entry_with_its_hash_and_tiles_is_caught_by_the_head(isolat
 @pytest.mark.parametrize("position", [0, 20, 24, 39])
 def test_deleting_an_entry_is_detected(isolated_runtime: Runtime, position: int) -> None:
     entries = populate(isolated_runtime)
-    sql(isolated_runtime.engine, "DELETE FROM register_entry WHERE id = %s", entries[position].id)
+    delete_entry(isolated_runtime.engine, entries[position].id)
     report = verify_register(isolated_runtime)
     assert not report.ok
     if position == 39:  # the last: the head of size 40 signs more than is stored
@@ -236,7 +246,7 @@ def test_deleting_an_entry_is_detected(isolated_runtime: Runtime, position: int)
 
 def test_an_entry_moved_out_of_the_tree_is_named(isolated_runtime: Runtime) -> None:
     entries = populate(isolated_runtime)
-    sql(isolated_runtime.engine, "UPDATE register_entry SET leaf_index = 1000 WHERE id = %s", entries[20].id)
+    move(isolated_runtime.engine, entries[20].id, 1000)
     report = verify_register(isolated_runtime)
     assert (report.finding, report.first_bad_leaf_index) == (Finding.ENTRY_MISSING, 20)
     assert report.first_bad_entry == entries[20].id
@@ -244,8 +254,8 @@ def test_an_entry_moved_out_of_the_tree_is_named(isolated_runtime: Runtime) -> N
 
 def test_deleting_an_entry_and_closing_the_gap_is_detected(isolated_runtime: Runtime) -> None:
     entries = populate(isolated_runtime)
-    sql(isolated_runtime.engine, "DELETE FROM register_entry WHERE id = %s", entries[5].id)
-    sql(isolated_runtime.engine, "UPDATE register_entry SET leaf_index = leaf_index - 1 WHERE leaf_index > 5")
+    delete_entry(isolated_runtime.engine, entries[5].id)
+    shift(isolated_runtime.engine, at_or_after=6, by=-1)
     reseal(isolated_runtime.engine)
     report = verify_register(isolated_runtime)
     assert not report.ok
@@ -259,10 +269,9 @@ def test_deleting_an_entry_and_closing_the_gap_is_detected(isolated_runtime: Run
 def test_inserting_an_entry_in_the_middle_is_detected(isolated_runtime: Runtime) -> None:
     populate(isolated_runtime)
     engine = isolated_runtime.engine
-    sql(engine, "UPDATE register_entry SET leaf_index = leaf_index + 1000 WHERE leaf_index >= 30")
-    sql(engine, "UPDATE register_entry SET leaf_index = leaf_index - 999 WHERE leaf_index >= 1000")
+    shift(engine, at_or_after=30, by=1)
     forged = record_all(engine, [make_draft()])[0]
-    sql(engine, "UPDATE register_entry SET leaf_index = 30 WHERE id = %s", forged.id)
+    move(engine, forged.id, 30)
     reseal(engine)
     report = verify_register(isolated_runtime)
     assert (report.finding, report.bad_range) == (Finding.TREE_MISMATCH, (25, 40))
@@ -271,7 +280,7 @@ def test_inserting_an_entry_in_the_middle_is_detected(isolated_runtime: Runtime)
 def test_appending_an_entry_behind_the_sequencers_back_is_detected(isolated_runtime: Runtime) -> None:
     populate(isolated_runtime)
     forged = record_all(isolated_runtime.engine, [make_draft()])[0]
-    sql(isolated_runtime.engine, "UPDATE register_entry SET leaf_index = 40 WHERE id = %s", forged.id)
+    move(isolated_runtime.engine, forged.id, 40)
     report = verify_register(isolated_runtime)
     assert (report.finding, report.first_bad_entry) == (Finding.STATE_MISMATCH, forged.id)
 
@@ -317,8 +326,8 @@ def test_deleting_every_head_is_detected(isolated_runtime: Runtime) -> None:
     entries = populate(isolated_runtime)
     engine = isolated_runtime.engine
     sql(engine, "DELETE FROM register_tree_head")
-    sql(engine, "DELETE FROM register_entry WHERE id = %s", entries[5].id)
-    sql(engine, "UPDATE register_entry SET leaf_index = leaf_index - 1 WHERE leaf_index > 5")
+    delete_entry(engine, entries[5].id)
+    shift(engine, at_or_after=6, by=-1)
     reseal(engine)
     report = verify_register(isolated_runtime)
     assert not report.ok
@@ -378,7 +387,7 @@ def test_a_trusted_checkpoint_catches_truncation(isolated_runtime: Runtime) -> N
     with engine.connect() as connection:
         saved = connection.exec_driver_sql("SELECT jws FROM register_tree_head WHERE size = 40").scalar_one()
     sql(engine, "DELETE FROM register_tree_head WHERE size = 40")
-    sql(engine, "DELETE FROM register_entry WHERE leaf_index >= 30 OR leaf_index IS NULL")
+    delete_from(engine, 30)
     reseal(engine)
     assert verify_register(isolated_runtime).ok  # the database alone looks like a shorter register
     report = verify_register(isolated_runtime, trusted_checkpoints=[json.dumps({"jws": saved})])
