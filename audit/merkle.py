@@ -443,6 +443,22 @@ class CompactRange:
         hashes.append(h)
         self._size += 1
 
+    def append_subtree(self, root: bytes, height: int) -> None:
+        """Add a perfect subtree of 2**height leaves by its root: the same as appending its leaves
+        one by one, but only the merges above `height` are hashed. The tree size must be a multiple
+        of 2**height (a subtree starts only at such a position in an RFC 6962 tree)."""
+        _check_hash(root)
+        if self._size % (1 << height):
+            raise ValueError(f"a subtree of height {height} cannot start at leaf {self._size}")
+        h = root
+        size = self._size >> height
+        hashes = self._hashes
+        while size & 1:
+            h = node_hash(hashes.pop(), h)
+            size >>= 1
+        hashes.append(h)
+        self._size += 1 << height
+
     def extend(self, leaf_hashes: Iterable[bytes]) -> None:
         """Append several leaf hashes in order."""
         for h in leaf_hashes:

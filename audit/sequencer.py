@@ -31,9 +31,10 @@ from prometheus_client import Counter, Gauge
 from sqlmodel import Session, col, select
 
 from audit.canonical import rfc3339
-from audit.merkle import HASH_SIZE, TILE_HEIGHT, CompactRange
+from audit.merkle import HASH_SIZE, CompactRange
 from audit.models import PendingEntry, RegisterPosition, TreeHead, TreeState, TreeTile
 from audit.proofs import RegisterInconsistent, latest_head
+from audit.tiles import append_leaves
 from gateway.db import is_sqlite, unit_of_work
 from gateway.runtime import Runtime
 
@@ -61,8 +62,6 @@ after that `health` reports the sequencer stalled and `audit verify` a `stale_ch
 
 SEQUENCER_LOCK = int.from_bytes(b"mp-audit", "big")
 """PostgreSQL advisory lock key of the sequencer (a constant every gateway process agrees on)."""
-
-TILE_SIZE = 1 << TILE_HEIGHT
 
 # Cheap to keep: each is set from values a batch has at hand (one count query only when a batch
 # was full, i.e. when there is a backlog). Alert on `time() - …_timestamp_seconds`.
@@ -150,9 +149,7 @@ def sequence_batch(
         return None
     now = runtime.clock()
     state, frontier = _load_state(session, now)
-    fetched = session.exec(
-        select(PendingEntry.seq, PendingEntry.leaf_hash).order_by(col(PendingEntry.seq)).limit(limit)
-    ).all()
+    fetched = _fetch_queue(session, limit)
     pending = [(seq, leaf) for seq, leaf in fetched if leaf is not None and len(leaf) == HASH_SIZE]
     malformed = [seq for seq, leaf in fetched if leaf is None or len(leaf) != HASH_SIZE]
     if malformed:
@@ -160,16 +157,10 @@ def sequence_batch(
 
     if pending:
         start = frontier.size
-        # The border subtrees below level 8 are exactly the compact range of the partial tile.
-        partial = start % TILE_SIZE
-        tile = CompactRange(partial, frontier.hashes[len(frontier.hashes) - partial.bit_count() :])
-        tiles: list[dict[str, object]] = []
-        for offset, (_seq, leaf) in enumerate(pending):
-            frontier.append(leaf)
-            tile.append(leaf)
-            if tile.size == TILE_SIZE:
-                tiles.append({"tile_index": (start + offset) >> TILE_HEIGHT, "hash": tile.root()})
-                tile = CompactRange()
+        tiles = [
+            {"tile_index": index, "hash": value}
+            for index, value in append_leaves(frontier, [leaf for _seq, leaf in pending])
+        ]
         _place(session, start, [seq for seq, _leaf in pending])
         if tiles:
             session.connection().execute(sa.insert(TreeTile), tiles)
@@ -189,11 +180,37 @@ def sequence_batch(
     )
 
 
+def _fetch_queue(session: Session, limit: int) -> list[tuple[int, bytes | None]]:
+    """The first `limit` entries of the queue, in `seq` order, as (seq, leaf hash).
+
+    On PostgreSQL the batch arrives as two values (an array of seqs, the hashes concatenated)
+    instead of thousands of rows, unless a malformed hash would misalign them.
+    """
+    connection = session.connection()
+    if not is_sqlite(connection.engine):
+        seqs, hashes, malformed = connection.execute(_FETCH_QUEUE, {"limit": limit}).one()
+        if not seqs:
+            return []
+        if not malformed:
+            return [(seq, hashes[i * HASH_SIZE : (i + 1) * HASH_SIZE]) for i, seq in enumerate(seqs)]
+    rows = connection.execute(
+        select(PendingEntry.seq, PendingEntry.leaf_hash).order_by(col(PendingEntry.seq)).limit(limit)
+    ).all()
+    return [(int(seq), None if leaf is None else bytes(leaf)) for seq, leaf in rows]
+
+
+_FETCH_QUEUE = sa.text(
+    "SELECT array_agg(seq ORDER BY seq), string_agg(leaf_hash, ''::bytea ORDER BY seq), "
+    "count(*) FILTER (WHERE leaf_hash IS NULL OR length(leaf_hash) <> 32) "
+    "FROM (SELECT seq, leaf_hash FROM register_pending ORDER BY seq LIMIT :limit) AS head"
+)
+
+
 def _place(session: Session, start: int, seqs: list[int]) -> None:
     """Give the entries `seqs` the positions start, start + 1, … and take them off the queue.
 
-    Two statements for the whole batch: on PostgreSQL each takes the batch as one array parameter
-    (no per-row statement or parameter); elsewhere an executemany and a join on the new positions.
+    On PostgreSQL one statement for the whole batch, taking it as one array parameter (no
+    per-row statement or parameter); elsewhere an executemany and a join on the new positions.
     """
     connection = session.connection()
     if is_sqlite(connection.engine):
@@ -204,16 +221,16 @@ def _place(session: Session, start: int, seqs: list[int]) -> None:
         placed = select(RegisterPosition.entry_seq).where(col(RegisterPosition.leaf_index) >= start)
         connection.execute(sa.delete(PendingEntry).where(col(PendingEntry.seq).in_(placed)))
         return
-    connection.execute(_INSERT_POSITIONS, {"start": start, "seqs": seqs})
-    connection.execute(_DEQUEUE, {"seqs": seqs})
+    connection.execute(_PLACE, {"start": start, "seqs": seqs})
 
 
-_INSERT_POSITIONS = sa.text(
+# The queue's delete guard (audit_0003) runs at the end of the statement and sees these positions.
+_PLACE = sa.text(
+    "WITH dequeued AS (DELETE FROM register_pending WHERE seq = ANY(CAST(:seqs AS bigint[]))) "
     "INSERT INTO register_position (leaf_index, entry_seq) "
     "SELECT CAST(:start AS bigint) + ordinality - 1, seq "
     "FROM unnest(CAST(:seqs AS bigint[])) WITH ORDINALITY AS batch (seq, ordinality)"
 )
-_DEQUEUE = sa.text("DELETE FROM register_pending WHERE seq = ANY(CAST(:seqs AS bigint[]))")
 
 
 def _report_malformed(seqs: list[int]) -> None:

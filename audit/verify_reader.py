@@ -222,16 +222,29 @@ class PostgresReader(_DbapiReader):
     The SQL below interpolates only module constants (`POSTGRES_LINE_SQL`); values are bound.
     """
 
+    # The entries of a block of positions lie in a narrow range of `seq` (the sequencer places them in
+    # seq order, up to the few that commit late): bounding the join by that range, read first, lets
+    # PostgreSQL read them by primary key instead of scanning the table for every block. Hashes are
+    # computed before the sort, so it sorts 80-byte rows, not 700-byte ones. (`+ 0` keeps the planner
+    # off the min/max path through the entry_seq index, which would filter the whole table.)
+    _BOUNDS = (
+        "SELECT min(entry_seq + 0), max(entry_seq + 0) FROM register_position "
+        "WHERE leaf_index >= %s AND leaf_index < %s"
+    )
+    _IN_BLOCK = (
+        "WHERE leaf_index >= %s AND leaf_index < %s AND register_entry.seq >= %s AND register_entry.seq <= %s"
+    )
     _BLOCK = (
-        "SELECT string_agg(int8send(leaf_index), ''::bytea), "  # noqa: S608
-        "string_agg(pg_catalog.sha256(%s::bytea || pg_catalog.textsend(line)), ''::bytea), "
-        "string_agg(leaf_hash, ''::bytea) FROM ("
-        f"SELECT leaf_index, {POSTGRES_LINE_SQL} AS line, leaf_hash FROM {_PLACED} "
-        "WHERE leaf_index >= %s AND leaf_index < %s ORDER BY leaf_index) AS ordered"
+        "SELECT string_agg(int8send(leaf_index), ''::bytea ORDER BY leaf_index), "  # noqa: S608
+        "string_agg(computed, ''::bytea ORDER BY leaf_index), "
+        "string_agg(leaf_hash, ''::bytea ORDER BY leaf_index) FROM ("
+        "SELECT leaf_index, leaf_hash, "
+        f"pg_catalog.sha256(%s::bytea || pg_catalog.textsend({POSTGRES_LINE_SQL})) AS computed "
+        f"FROM {_PLACED} {_IN_BLOCK}) AS placed"
     )
     _ROWS = (
         f"SELECT leaf_index, convert_to({POSTGRES_LINE_SQL}, 'UTF8'), leaf_hash FROM {_PLACED} "  # noqa: S608
-        "WHERE leaf_index >= %s AND leaf_index < %s ORDER BY leaf_index"
+        f"{_IN_BLOCK} ORDER BY leaf_index"
     )
     _PENDING = (
         f"SELECT id, convert_to({POSTGRES_LINE_SQL}, 'UTF8'), register_entry.leaf_hash FROM {_QUEUED} "  # noqa: S608
@@ -285,7 +298,9 @@ class PostgresReader(_DbapiReader):
     def block(self, start: int, stop: int, reader: int) -> Block:
         connection = self._readers[reader]
         with connection.cursor(binary=True) as cursor:
-            cursor.execute(self._BLOCK, (LEAF_HASH_PREFIX, start, stop))
+            cursor.execute(self._BOUNDS, (start, stop))
+            bounds = (start, stop, *cursor.fetchone())
+            cursor.execute(self._BLOCK, (LEAF_HASH_PREFIX, *bounds))
             packed, computed, stored = cursor.fetchone()
         tiles = self._tiles(start, stop, connection)
         if packed is None:
@@ -298,12 +313,13 @@ class PostgresReader(_DbapiReader):
         if len(computed) != HASH * count or len(stored) != HASH * count:
             # A NULL column (sha256 of NULL is NULL, which string_agg skips) or a malformed stored
             # hash: read row by row, so that the verifier locates it.
-            return self._rows(start, stop, connection, tiles)
+            return self._rows(bounds, connection, tiles)
         return Block(start, indexes, [], stored, tiles, computed=computed)
 
-    def _rows(self, start: int, stop: int, connection: Any, tiles: list[tuple[int, bytes]]) -> Block:
+    def _rows(self, bounds: tuple[Any, ...], connection: Any, tiles: list[tuple[int, bytes]]) -> Block:
+        start = bounds[0]
         with connection.cursor(binary=True) as cursor:
-            cursor.execute(self._ROWS, (start, stop))
+            cursor.execute(self._ROWS, bounds)
             rows = cursor.fetchall()
         return Block(
             start,
