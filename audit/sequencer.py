@@ -21,7 +21,6 @@ import datetime as dt
 import logging
 import math
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -149,19 +148,13 @@ def sequence_batch(
         return None
     now = runtime.clock()
     state, frontier = _load_state(session, now)
-    fetched = _fetch_queue(session, limit)
-    pending = [(seq, leaf) for seq, leaf in fetched if leaf is not None and len(leaf) == HASH_SIZE]
-    malformed = [seq for seq, leaf in fetched if leaf is None or len(leaf) != HASH_SIZE]
+    start = frontier.size
+    placed, malformed, fetched = _take_batch(session, start, limit)
     if malformed:
         _report_malformed(malformed)
 
-    if pending:
-        start = frontier.size
-        tiles = [
-            {"tile_index": index, "hash": value}
-            for index, value in append_leaves(frontier, [leaf for _seq, leaf in pending])
-        ]
-        _place(session, start, [seq for seq, _leaf in pending])
+    if placed:
+        tiles = [{"tile_index": index, "hash": value} for index, value in append_leaves(frontier, placed)]
         if tiles:
             session.connection().execute(sa.insert(TreeTile), tiles)
         state.size = frontier.size
@@ -174,62 +167,54 @@ def sequence_batch(
     if _signing_due(runtime, sign, state.size, now, latest):
         head = latest = _sign_head(session, runtime, frontier, now)
     session.flush()
-    backlog = _observe(session, runtime, limit, fetched, len(pending), malformed, state.size, latest)
+    backlog = _observe(session, runtime, limit, fetched, len(placed), malformed, state.size, latest)
     return BatchResult(
-        sequenced=len(pending), size=state.size, head=head, backlog=backlog, unsequenceable=len(malformed)
+        sequenced=len(placed), size=state.size, head=head, backlog=backlog, unsequenceable=len(malformed)
     )
 
 
-def _fetch_queue(session: Session, limit: int) -> list[tuple[int, bytes | None]]:
-    """The first `limit` entries of the queue, in `seq` order, as (seq, leaf hash).
+def _take_batch(session: Session, start: int, limit: int) -> tuple[list[bytes], list[int], int]:
+    """Place the first `limit` entries of the queue at positions start, start + 1, … (in `seq`
+    order) and take them off it; return their leaf hashes in that order, the seqs of the queued
+    entries skipped for a malformed leaf hash, and how many queue rows were looked at.
 
-    On PostgreSQL the batch arrives as two values (an array of seqs, the hashes concatenated)
-    instead of thousands of rows, unless a malformed hash would misalign them.
+    On PostgreSQL this is one statement, and the batch comes back as a few values, not as rows: no
+    per-entry statement, parameter or row object (issue 16). The queue's delete guard (audit_0003)
+    runs at the end of the statement and sees the new positions.
     """
     connection = session.connection()
     if not is_sqlite(connection.engine):
-        seqs, hashes, malformed = connection.execute(_FETCH_QUEUE, {"limit": limit}).one()
-        if not seqs:
-            return []
-        if not malformed:
-            return [(seq, hashes[i * HASH_SIZE : (i + 1) * HASH_SIZE]) for i, seq in enumerate(seqs)]
+        hashes, count, malformed, fetched = connection.execute(
+            _TAKE_BATCH, {"start": start, "limit": limit}
+        ).one()
+        leaves = [hashes[i * HASH_SIZE : (i + 1) * HASH_SIZE] for i in range(count)]
+        return leaves, list(malformed or []), int(fetched)
     rows = connection.execute(
         select(PendingEntry.seq, PendingEntry.leaf_hash).order_by(col(PendingEntry.seq)).limit(limit)
     ).all()
-    return [(int(seq), None if leaf is None else bytes(leaf)) for seq, leaf in rows]
-
-
-_FETCH_QUEUE = sa.text(
-    "SELECT array_agg(seq ORDER BY seq), string_agg(leaf_hash, ''::bytea ORDER BY seq), "
-    "count(*) FILTER (WHERE leaf_hash IS NULL OR length(leaf_hash) <> 32) "
-    "FROM (SELECT seq, leaf_hash FROM register_pending ORDER BY seq LIMIT :limit) AS head"
-)
-
-
-def _place(session: Session, start: int, seqs: list[int]) -> None:
-    """Give the entries `seqs` the positions start, start + 1, … and take them off the queue.
-
-    On PostgreSQL one statement for the whole batch, taking it as one array parameter (no
-    per-row statement or parameter); elsewhere an executemany and a join on the new positions.
-    """
-    connection = session.connection()
-    if is_sqlite(connection.engine):
+    good = [(int(seq), bytes(leaf)) for seq, leaf in rows if leaf is not None and len(leaf) == HASH_SIZE]
+    if good:
         connection.execute(
             sa.insert(RegisterPosition),
-            [{"leaf_index": start + offset, "entry_seq": seq} for offset, seq in enumerate(seqs)],
+            [{"leaf_index": start + offset, "entry_seq": seq} for offset, (seq, _leaf) in enumerate(good)],
         )
         placed = select(RegisterPosition.entry_seq).where(col(RegisterPosition.leaf_index) >= start)
         connection.execute(sa.delete(PendingEntry).where(col(PendingEntry.seq).in_(placed)))
-        return
-    connection.execute(_PLACE, {"start": start, "seqs": seqs})
+    malformed = [int(seq) for seq, leaf in rows if leaf is None or len(leaf) != HASH_SIZE]
+    return [leaf for _seq, leaf in good], malformed, len(rows)
 
 
-# The queue's delete guard (audit_0003) runs at the end of the statement and sees these positions.
-_PLACE = sa.text(
-    "WITH dequeued AS (DELETE FROM register_pending WHERE seq = ANY(CAST(:seqs AS bigint[]))) "
-    "INSERT INTO register_position (leaf_index, entry_seq) "
-    "SELECT CAST(:start AS bigint) + ordinality - 1, seq "
-    "FROM unnest(CAST(:seqs AS bigint[])) WITH ORDINALITY AS batch (seq, ordinality)"
+_TAKE_BATCH = sa.text(
+    "WITH head AS (SELECT seq, leaf_hash FROM register_pending ORDER BY seq LIMIT :limit), "
+    "well_formed AS (SELECT seq, leaf_hash, row_number() OVER (ORDER BY seq) AS ordinal "
+    "FROM head WHERE length(leaf_hash) = 32), "
+    "placed AS (INSERT INTO register_position (leaf_index, entry_seq) "
+    "SELECT CAST(:start AS bigint) + ordinal - 1, seq FROM well_formed), "
+    "dequeued AS (DELETE FROM register_pending WHERE seq IN (SELECT seq FROM well_formed)) "
+    "SELECT (SELECT string_agg(leaf_hash, ''::bytea ORDER BY seq) FROM well_formed), "
+    "(SELECT count(*) FROM well_formed), "
+    "(SELECT array_agg(seq ORDER BY seq) FROM head WHERE leaf_hash IS NULL OR length(leaf_hash) <> 32), "
+    "(SELECT count(*) FROM head)"
 )
 
 
@@ -261,7 +246,7 @@ def _observe(
     session: Session,
     runtime: Runtime,
     limit: int,
-    fetched: Sequence[Any],
+    fetched: int,
     sequenced: int,
     malformed: list[int],
     size: int,
@@ -274,7 +259,7 @@ def _observe(
     BACKLOG_COUNT_EVERY_SECONDS: draining a large backlog must not pay for counting it each batch.
     """
     backlog = len(malformed)
-    if len(fetched) == limit:
+    if fetched == limit:
         counted_at, estimate = runtime.extensions.get(_BACKLOG, (-math.inf, 0))
         if time.monotonic() - counted_at >= BACKLOG_COUNT_EVERY_SECONDS:
             # This batch's entries already have their position in this transaction.
