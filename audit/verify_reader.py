@@ -216,6 +216,12 @@ class _DbapiReader:
             main.close()
 
 
+# For the readers' transactions: a plan per block with its actual bounds (psycopg prepares a query
+# run five times, and a generic plan cannot see how narrow a block's seq range is), and no parallel
+# workers (the readers are already one backend per core).
+_PLANNING = "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL max_parallel_workers_per_gather = 0"
+
+
 class PostgresReader(_DbapiReader):
     """PostgreSQL renders the leaf inputs; a block arrives as three values (indexes, lines, hashes).
 
@@ -284,6 +290,7 @@ class PostgresReader(_DbapiReader):
         # One snapshot for the whole run, shared by every reader (as pg_dump --jobs does): the
         # sequencer keeps appending meanwhile.
         self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        self._conn.execute(_PLANNING)
         snapshot = str(self._conn.execute("SELECT pg_export_snapshot()").fetchone()[0])
         if not _SNAPSHOT_ID.fullmatch(snapshot):
             raise RuntimeError(f"unexpected snapshot id {snapshot!r}")
@@ -293,6 +300,7 @@ class PostgresReader(_DbapiReader):
             reader: Any = raw.driver_connection
             reader.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             reader.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # no bind parameters in SET
+            reader.execute(_PLANNING)
             self._readers.append(reader)
 
     def block(self, start: int, stop: int, reader: int) -> Block:
