@@ -210,7 +210,10 @@ _TAKE_BATCH = sa.text(
     "FROM head WHERE length(leaf_hash) = 32), "
     "placed AS (INSERT INTO register_position (leaf_index, entry_seq) "
     "SELECT CAST(:start AS bigint) + ordinal - 1, seq FROM well_formed), "
-    "dequeued AS (DELETE FROM register_pending WHERE seq IN (SELECT seq FROM well_formed)) "
+    # A range, not a probe per entry: in the statement's snapshot the queue rows up to the batch's
+    # last seq are exactly the batch (a row committed later is not seen, and stays queued).
+    "dequeued AS (DELETE FROM register_pending WHERE seq <= (SELECT max(seq) FROM well_formed) "
+    "AND length(leaf_hash) = 32) "
     "SELECT (SELECT string_agg(leaf_hash, ''::bytea ORDER BY seq) FROM well_formed), "
     "(SELECT count(*) FROM well_formed), "
     "(SELECT array_agg(seq ORDER BY seq) FROM head WHERE leaf_hash IS NULL OR length(leaf_hash) <> 32), "
