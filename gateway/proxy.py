@@ -22,7 +22,7 @@ import ipaddress
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import unquote
@@ -36,6 +36,7 @@ from cryptography.x509.verification import (
     Store,
     VerificationError,
 )
+from prometheus_client import Counter
 
 from gateway.auth import PartnerAuthenticator, parse_peer_certificate
 from gateway.principals import PartnerPrincipal
@@ -48,6 +49,40 @@ HeaderFormat = Literal["rfc9440", "nginx-escaped-pem"]
 #: A verified chain is re-checked after this long (the CA's validity, a changed anchor file on
 #: restart); the leaf's own validity, the CRL and the OIN are checked on every request.
 CHAIN_CACHE_SECONDS = 300.0
+
+
+IGNORED_HEADERS = Counter(
+    "meerpunt_proxy_header_ignored_total",
+    "Forwarded-certificate headers ignored because they came from an address that is no trusted proxy",
+)
+
+#: One warning per address per this many seconds about ignored headers: a client repeating the
+#: header (by mistake or to probe) must not flood the log; the counter above counts them all.
+IGNORED_WARNING_INTERVAL_SECONDS = 60.0
+_MAX_TRACKED_ADDRESSES = 10_000
+
+
+class WarningThrottle:
+    """At most one warning per key per interval; tells how many were held back since the last."""
+
+    def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._interval = interval
+        self._clock = clock
+        self._last: dict[str, tuple[float, int]] = {}  # key -> (when last logged, held back since)
+        self._lock = threading.Lock()
+
+    def admit(self, key: str) -> int | None:
+        """None when this warning is held back; else how many were held back before it."""
+        now = self._clock()
+        with self._lock:
+            last = self._last.get(key)
+            if last is not None and now - last[0] < self._interval:
+                self._last[key] = (last[0], last[1] + 1)
+                return None
+            if len(self._last) >= _MAX_TRACKED_ADDRESSES:
+                self._last.clear()  # a scan from many addresses: start over rather than grow
+            self._last[key] = (now, 0)
+            return last[1] if last is not None else 0
 
 
 class ForwardedCertificateInvalid(NotAuthenticated):
@@ -109,6 +144,7 @@ class TrustedProxy:
         self._authenticator = authenticator
         self._verified: dict[bytes, float] = {}
         self._lock = threading.Lock()
+        self.ignored_warnings = WarningThrottle(IGNORED_WARNING_INTERVAL_SECONDS)
 
     def is_trusted(self, address: str | None) -> bool:
         if not address:
@@ -125,8 +161,16 @@ class TrustedProxy:
         value = headers.get(self.header)
         if not self.is_trusted(address):
             if value is not None:
-                # The address and the header's name only: never the header's content.
-                log.warning("ignored %s header from %s: not a trusted proxy address", self.header, address)
+                IGNORED_HEADERS.inc()
+                held_back = self.ignored_warnings.admit(str(address))
+                if held_back is not None:
+                    # The address and the header's name only: never the header's content.
+                    log.warning(
+                        "ignored %s header from %s: not a trusted proxy address%s",
+                        self.header,
+                        address,
+                        f" ({held_back} more since the last warning)" if held_back else "",
+                    )
             return ProxyDecision(trusted=False, der=None)
         if value is None or value.strip() in ("", "::"):
             # No certificate presented: an empty value, or HAProxy's `:%[ssl_c_der,base64]:` of none.

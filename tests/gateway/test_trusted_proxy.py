@@ -30,7 +30,7 @@ from gateway.pki import (
     write_certificate,
     write_private_key,
 )
-from gateway.proxy import parse_client_cert_header
+from gateway.proxy import IGNORED_HEADERS, WarningThrottle, parse_client_cert_header
 from gateway.runtime import build_runtime
 from tests.support import MUNICIPALITY, DevEnv, ServerThread, client_context
 
@@ -226,14 +226,33 @@ def test_header_from_an_untrusted_address_is_ignored_and_logged(
     dev_env: DevEnv, untrusting_gateway: ServerThread, caplog: pytest.LogCaptureFixture
 ) -> None:
     header = _rfc9440(dev_env.partner_cert(MUNICIPALITY)[0])
+    ignored_before = IGNORED_HEADERS._value.get()
     with caplog.at_level(logging.WARNING, logger="meerpunt.gateway.proxy"):
         response = _get(dev_env, untrusting_gateway.base_url, **{"Client-Cert": header})
+        for _ in range(4):  # a client repeating it: counted, but warned about once a minute
+            assert _get(dev_env, untrusting_gateway.base_url, **{"Client-Cert": header}).status_code == 401
     assert response.status_code == 401  # the header did not authenticate anybody
     logged = [r.getMessage() for r in caplog.records if r.name == "meerpunt.gateway.proxy"]
-    assert any("ignored client-cert header from 127.0.0.1" in m for m in logged), logged
+    assert [m for m in logged if "ignored client-cert header from 127.0.0.1" in m] == [
+        "ignored client-cert header from 127.0.0.1: not a trusted proxy address"
+    ], logged
+    assert IGNORED_HEADERS._value.get() - ignored_before == 5
     assert not any(header[1:20] in m for m in logged)  # the header's content is not logged
     # A direct connection with its own certificate still works as always.
     assert _get(dev_env, untrusting_gateway.base_url, dev_env.partner_cert(MUNICIPALITY)).status_code == 200
+
+
+def test_ignored_header_warnings_are_throttled_per_address() -> None:
+    now = [0.0]
+    throttle = WarningThrottle(60.0, clock=lambda: now[0])
+    assert throttle.admit("192.0.2.1") == 0
+    assert throttle.admit("192.0.2.1") is None
+    assert throttle.admit("192.0.2.2") == 0  # another address has its own allowance
+    now[0] = 59.9
+    assert throttle.admit("192.0.2.1") is None
+    now[0] = 60.0
+    assert throttle.admit("192.0.2.1") == 2  # the two held back are reported with the next warning
+    assert throttle.admit("192.0.2.1") is None
 
 
 def test_header_parsing_accepts_both_formats(dev_env: DevEnv) -> None:
