@@ -110,8 +110,8 @@ def decision_facts(session: Session, subject_hash: str) -> SubjectFacts:
 def facts_from_rows(rows: Iterable[Sequence[Any]]) -> SubjectFacts:
     """`SubjectFacts` from the rows of the decision query, however they were fetched.
 
-    Apart from `decision_facts`, the send path runs the query itself, next to its idempotency
-    lookup in one round trip (exchange/send_store.py).
+    Apart from `decision_facts`, the send path runs the query itself, straight on the driver
+    (exchange/send_store.py).
     """
     headers: dict[str, tuple[ConsentForm, bool, dt.datetime, dt.datetime, str, str | None]] = {}
     grants: dict[str, list[GrantFacts]] = {}

@@ -18,7 +18,6 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlmodel import Session
 
 
 @dataclass(frozen=True)
@@ -27,10 +26,12 @@ class DriverStatement:
 
     sql: bytes
     processors: tuple[tuple[str, Callable[[Any], Any]], ...]
+    #: Parameters whose value is part of the statement (a `literal()`, a bindparam with a value).
+    fixed: Mapping[str, Any]
 
     def params(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """The values as SQLAlchemy would bind them (e.g. JSON wrapped, datetimes checked UTC)."""
-        params = dict(values)
+        params = {**self.fixed, **values}
         for name, process in self.processors:
             params[name] = process(params[name])
         return params
@@ -51,13 +52,14 @@ def compiled(statement: sa.ClauseElement, dialect: Dialect) -> DriverStatement:
     processors = tuple(
         (name, process) for name, process in compiled_statement._bind_processors.items() if callable(process)
     )
-    driver = DriverStatement(compiled_statement.string.encode(), processors)
+    binds = compiled_statement.binds
+    fixed = {name: bind.effective_value for name, bind in binds.items() if not bind.required}
+    driver = DriverStatement(compiled_statement.string.encode(), processors, fixed)
     _COMPILED[key] = (statement, driver)  # the statement is kept, so its id is not reused
     return driver
 
 
-def psycopg_connection(session: Session) -> psycopg.Connection[Any] | None:
-    """The psycopg connection under the session's transaction, or None on another driver (SQLite)."""
-    connection = session.connection()
+def psycopg_connection(connection: sa.Connection) -> psycopg.Connection[Any] | None:
+    """The psycopg connection under a SQLAlchemy connection, or None on another driver (SQLite)."""
     driver = connection.connection.driver_connection
     return driver if isinstance(driver, psycopg.Connection) else None
