@@ -52,8 +52,8 @@ def compiled(statement: sa.ClauseElement, dialect: Dialect) -> DriverStatement:
     processors = tuple(
         (name, process) for name, process in compiled_statement._bind_processors.items() if callable(process)
     )
-    binds = compiled_statement.binds
-    fixed = {name: bind.effective_value for name, bind in binds.items() if not bind.required}
+    names = compiled_statement.bind_names
+    fixed = {name: bind.effective_value for bind, name in names.items() if not bind.required}
     driver = DriverStatement(compiled_statement.string.encode(), processors, fixed)
     _COMPILED[key] = (statement, driver)  # the statement is kept, so its id is not reused
     return driver
