@@ -22,7 +22,7 @@ from consent.repository import SubjectFacts, decision_facts, decision_facts_stat
 from exchange.envelope import PAYLOAD_COLUMNS
 from exchange.models import Message, OutboxItem, StoredPayload
 from exchange.outgoing import OutgoingMessage
-from gateway.driver_sql import compiled, psycopg_connection
+from gateway.driver_sql import compiled, driver_cursor
 
 _MESSAGES: sa.Table = Message.__table__  # type: ignore[attr-defined]
 _OUTBOX: sa.Table = OutboxItem.__table__  # type: ignore[attr-defined]
@@ -64,17 +64,17 @@ def look_up(session: Session, *, sender: str, key: str, subject_hash: str | None
     joining them into one statement (more backend CPU) made a send cheaper.
     """
     connection = session.connection()
-    driver = psycopg_connection(connection)
-    if driver is None:
+    cursor = driver_cursor(connection)
+    if cursor is None:
         row = connection.execute(_IDEMPOTENCY_LOOKUP, {"sender": sender, "key": key}).first()
         facts = decision_facts(session, subject_hash) if subject_hash is not None else None
         return Lookup(Previous(*row) if row is not None else None, facts)
     lookup = compiled(_IDEMPOTENCY_LOOKUP, connection.dialect)
-    row = driver.execute(lookup.sql, lookup.params({"sender": sender, "key": key})).fetchone()
+    row = cursor.execute(lookup.sql, lookup.params({"sender": sender, "key": key})).fetchone()
     if subject_hash is None:
         return Lookup(Previous(*row) if row is not None else None, None)
     decision = compiled(decision_facts_statement(), connection.dialect)
-    rows = driver.execute(decision.sql, decision.params({"subject_hash": subject_hash})).fetchall()
+    rows = cursor.execute(decision.sql, decision.params({"subject_hash": subject_hash})).fetchall()
     return Lookup(Previous(*row) if row is not None else None, facts_from_rows(rows))
 
 
@@ -138,14 +138,14 @@ def accept(
     values = message.columns()
     entry_values = entry.columns if entry is not None else {}
     connection = session.connection()
-    driver = psycopg_connection(connection)
-    if driver is not None:
+    cursor = driver_cursor(connection)
+    if cursor is not None:
         params = {f"m_{name}": value for name, value in values.items()}
         params.update({f"p_{name}": value for name, value in payload.items()})
         params.update({f"o_{name}": value for name, value in (outbox or {}).items()})
         params.update({f"r_{name}": value for name, value in entry_values.items()})
         statement = compiled(_ACCEPT[entry is not None], connection.dialect)
-        return driver.execute(statement.sql, statement.params(params)).fetchone() is not None
+        return cursor.execute(statement.sql, statement.params(params)).fetchone() is not None
     if connection.execute(_INSERT_MESSAGE_ONCE, values).first() is None:
         return False
     connection.execute(_PAYLOADS.insert(), payload)

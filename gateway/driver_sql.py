@@ -59,7 +59,21 @@ def compiled(statement: sa.ClauseElement, dialect: Dialect) -> DriverStatement:
     return driver
 
 
-def psycopg_connection(connection: sa.Connection) -> psycopg.Connection[Any] | None:
-    """The psycopg connection under a SQLAlchemy connection, or None on another driver (SQLite)."""
+_CURSOR = "meerpunt.driver_cursor"
+
+
+def driver_cursor(connection: sa.Connection) -> psycopg.Cursor[Any] | None:
+    """A psycopg cursor on the connection under `connection`, or None on another driver (SQLite).
+
+    One cursor per pooled connection, kept in the connection's `info` (which SQLAlchemy clears
+    when it closes or invalidates that connection): a new cursor starts with an empty cache of
+    parameter dumpers, and looking them up again for every statement cost measurable CPU.
+    """
     driver = connection.connection.driver_connection
-    return driver if isinstance(driver, psycopg.Connection) else None
+    if not isinstance(driver, psycopg.Connection):
+        return None
+    info = connection.connection.info
+    cursor: psycopg.Cursor[Any] | None = info.get(_CURSOR)
+    if cursor is None or cursor.closed or cursor.connection is not driver:
+        cursor = info[_CURSOR] = driver.cursor()
+    return cursor

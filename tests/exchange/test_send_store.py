@@ -11,7 +11,7 @@ from sqlmodel import Session
 from consent.repository import decision_facts
 from exchange.outgoing import OutgoingMessage
 from exchange.send_store import MESSAGE_COLUMNS, look_up
-from gateway.driver_sql import compiled
+from gateway.driver_sql import compiled, driver_cursor
 from gateway.runtime import Runtime
 from tests.exchange.test_disclosures import Client, consent_body, disclosure_body, register_consent, send
 from tests.support import JGZ, SCHOOL, idempotency_key, new_bsn
@@ -51,3 +51,19 @@ def test_a_driver_statement_binds_like_sqlalchemy(engine: Engine) -> None:
     assert compiled(statement, engine.dialect) is driver
     assert driver.params({"n": 1}) == {**driver.fixed, "n": 1}
     assert list(driver.fixed.values()) == [41]
+
+
+def test_one_driver_cursor_per_pooled_connection(engine: Engine) -> None:
+    with engine.connect() as connection:
+        cursor = driver_cursor(connection)
+        assert driver_cursor(connection) is cursor
+        if engine.dialect.name == "sqlite":
+            assert cursor is None
+        else:
+            assert cursor is not None
+            assert cursor.execute(b"SELECT 1").fetchone() == (1,)
+            connection.invalidate()  # a cut connection: the next checkout gets a cursor of its own
+    if cursor is not None:
+        with engine.connect() as connection:
+            fresh = driver_cursor(connection)
+            assert fresh is not None and fresh is not cursor
