@@ -10,6 +10,7 @@ machinery is skipped. The statements run in the session's own transaction and co
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,15 +38,18 @@ class DriverStatement:
         return params
 
 
-_COMPILED: dict[tuple[int, int], tuple[sa.ClauseElement, DriverStatement]] = {}
+# Per dialect (one per engine), forgotten with it; keyed by the module-level statement objects.
+_COMPILED: weakref.WeakKeyDictionary[Dialect, dict[sa.ClauseElement, DriverStatement]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def compiled(statement: sa.ClauseElement, dialect: Dialect) -> DriverStatement:
     """`statement` compiled for `dialect`, once per (statement, dialect) pair."""
-    key = (id(statement), id(dialect))
-    hit = _COMPILED.get(key)
-    if hit is not None and hit[0] is statement:
-        return hit[1]
+    cache = _COMPILED.setdefault(dialect, {})
+    hit = cache.get(statement)
+    if hit is not None:
+        return hit
     compiled_statement = statement.compile(dialect=dialect)
     assert isinstance(compiled_statement, SQLCompiler)
     # Private in name only: the mapping SQLAlchemy's own execution uses for these parameters.
@@ -55,7 +59,7 @@ def compiled(statement: sa.ClauseElement, dialect: Dialect) -> DriverStatement:
     names = compiled_statement.bind_names
     fixed = {name: bind.effective_value for bind, name in names.items() if not bind.required}
     driver = DriverStatement(compiled_statement.string.encode(), processors, fixed)
-    _COMPILED[key] = (statement, driver)  # the statement is kept, so its id is not reused
+    cache[statement] = driver
     return driver
 
 
