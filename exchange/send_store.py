@@ -1,4 +1,4 @@
-"""The rows a disclosure reads and writes, in as few round trips as the database allows.
+"""The rows a disclosure reads and writes, with as little per-statement overhead as possible.
 
 A consented send runs three statements of its own: the idempotency lookup, the consent decision
 query and (PostgreSQL) the one statement that writes message, sealed payload, outbox row and
@@ -44,7 +44,7 @@ class Previous(NamedTuple):
 
 
 class Lookup(NamedTuple):
-    """The first round trip: an earlier send with this key, and the subject's consent facts."""
+    """The reads before anything is written: an earlier send with this key, the consent facts."""
 
     previous: Previous | None
     facts: SubjectFacts | None

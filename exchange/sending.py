@@ -224,8 +224,8 @@ def send_disclosure(
         )
     fingerprint = request_fingerprint(runtime, body)
     subject_hash = runtime.bsn_hash(body.subject.bsn) if not rules.check_subject(body.subject.bsn) else ""
-    # A consented send needs the subject's consent facts: read with the idempotency lookup (one
-    # round trip on PostgreSQL), and unused when the key turns out to be a retry.
+    # A consented send needs the subject's consent facts: read together with the idempotency
+    # lookup (both straight on the driver on PostgreSQL), and unused when the key is a retry.
     consented = body.legal_basis.type == "consent" and bool(subject_hash)
     lookup = send_store.look_up(
         session, sender=caller.oin, key=idempotency_key, subject_hash=subject_hash if consented else None
