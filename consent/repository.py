@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,7 +104,15 @@ def decision_facts(session: Session, subject_hash: str) -> SubjectFacts:
     Core rows, not ORM objects: the decision sits on the path of every disclosure, and
     hydrating and tracking entities would cost more than the query itself.
     """
-    rows = session.connection().execute(_DECISION_FACTS, {"subject_hash": subject_hash})
+    return facts_from_rows(session.connection().execute(_DECISION_FACTS, {"subject_hash": subject_hash}))
+
+
+def facts_from_rows(rows: Iterable[Sequence[Any]]) -> SubjectFacts:
+    """`SubjectFacts` from the rows of the decision query, however they were fetched.
+
+    Apart from `decision_facts`, the send path runs the query itself, straight on the driver
+    (exchange/send_store.py).
+    """
     headers: dict[str, tuple[ConsentForm, bool, dt.datetime, dt.datetime, str, str | None]] = {}
     grants: dict[str, list[GrantFacts]] = {}
     withdrawals: list[WithdrawalFacts] = []

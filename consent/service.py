@@ -71,7 +71,26 @@ def decide_for_subject(
     counts only the statements `sender` may rely on. `sender` has no default, so no caller can
     forget it: `None` (no sender scope) must be asked for explicitly.
     """
-    facts = repository.decision_facts(session, subject_hash)
+    return decide_on_facts(
+        repository.decision_facts(session, subject_hash),
+        recipient=recipient,
+        categories=categories,
+        at=at,
+        special_categories=special_categories,
+        sender=sender,
+    )
+
+
+def decide_on_facts(
+    facts: repository.SubjectFacts,
+    *,
+    recipient: str,
+    categories: Sequence[str],
+    at: dt.datetime,
+    special_categories: Collection[str],
+    sender: str | None,
+) -> Decision:
+    """`decide_for_subject` on facts already read (the send path reads them with its other lookup)."""
     return rules.decide(
         facts.consents,
         facts.withdrawals,

@@ -27,6 +27,7 @@ from exchange.models import (
     Override,
     StoredPayload,
 )
+from exchange.outgoing import OutgoingMessage
 from gateway.sqltypes import UTCDateTime
 
 _PAYLOADS: sa.Table = StoredPayload.__table__  # type: ignore[attr-defined]
@@ -35,7 +36,7 @@ PAYLOAD_COLUMNS = ("message_id", "subject_hash", "wrapped_key", "kek_id", "nonce
 
 def sealed_payload_row(
     vault: PayloadVault,
-    message: Message,
+    message: Message | OutgoingMessage,
     *,
     bsn: str,
     payload_jwe: str | None,

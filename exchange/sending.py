@@ -18,12 +18,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from prometheus_client import Counter
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from audit.models import RegisterEntry
 from audit.service import (
-    ENTRY_COLUMNS,
     EntryDraft,
     EntryKind,
     PreparedEntry,
@@ -34,10 +32,10 @@ from audit.service import (
 )
 from consent.restrictions import is_restricted
 from consent.rules import Decision
-from consent.service import decide_for_subject
-from exchange import rules
+from consent.service import decide_on_facts
+from exchange import rules, send_store
 from exchange.crypto import PayloadVault, email_content, encrypt_for_partner, json_plaintext, payload_digest
-from exchange.envelope import PAYLOAD_COLUMNS, sealed_payload_row
+from exchange.envelope import sealed_payload_row
 from exchange.legal_basis import BasisCheck, check_legal_basis
 from exchange.models import (
     Message,
@@ -46,8 +44,8 @@ from exchange.models import (
     OutboxItem,
     OutboxState,
     Override,
-    StoredPayload,
 )
+from exchange.outgoing import MessageLike, OutgoingMessage
 from exchange.schemas import DisclosureIn
 from gateway.principals import PartnerPrincipal
 from gateway.problems import Conflict, Problem, RuleBroken, RuleViolation
@@ -56,6 +54,9 @@ from gateway.runtime import Runtime
 DISCLOSURES = Counter(
     "meerpunt_disclosures_total", "Disclosure attempts by outcome and legal basis", ["outcome", "basis"]
 )
+
+# The child of the commonest outcome, looked up once: `labels()` costs a lock and a dict lookup.
+_ACCEPTED_BY_CONSENT = DISCLOSURES.labels("accepted", "consent")
 
 DENY_ARTICLES = {
     "restricted": "14",
@@ -101,7 +102,7 @@ def request_fingerprint(runtime: Runtime, body: DisclosureIn) -> str:
     return mac.hexdigest()
 
 
-def accepted_body(message: Message) -> dict[str, Any]:
+def accepted_body(message: MessageLike | send_store.Previous) -> dict[str, Any]:
     return {
         "id": message.id,
         "status": message.status,
@@ -112,7 +113,7 @@ def accepted_body(message: Message) -> dict[str, Any]:
 
 
 def sign_receipt(
-    runtime: Runtime, message: Message, *, accepted_at: dt.datetime, entry: RegisterEntry | PreparedEntry
+    runtime: Runtime, message: MessageLike, *, accepted_at: dt.datetime, entry: RegisterEntry | PreparedEntry
 ) -> str:
     """The gateway-signed receipt of a message (a JWS, like CT's signed promise of inclusion).
 
@@ -138,60 +139,8 @@ def sign_receipt(
     )
 
 
-# The send path writes its own rows with Core statements: every disclosure runs them, and an ORM
-# object's construction, tracking and flush cost more CPU than the statement it ends up sending.
 _MESSAGES: sa.Table = Message.__table__  # type: ignore[attr-defined]
 _OUTBOX: sa.Table = OutboxItem.__table__  # type: ignore[attr-defined]
-_PAYLOADS: sa.Table = StoredPayload.__table__  # type: ignore[attr-defined]
-_ENTRIES: sa.Table = RegisterEntry.__table__  # type: ignore[attr-defined]
-_MESSAGE_COLUMNS = tuple(column.name for column in _MESSAGES.columns if column.name != "seq")
-_IDEMPOTENCY_LOOKUP = sa.select(
-    _MESSAGES.c.id,
-    _MESSAGES.c.status,
-    _MESSAGES.c.register_entry_id,
-    _MESSAGES.c.receipt,
-    _MESSAGES.c.trace_id,
-    _MESSAGES.c.request_hash,
-).where(_MESSAGES.c.sender == sa.bindparam("sender"), _MESSAGES.c.idempotency_key == sa.bindparam("key"))
-_OUTBOX_COLUMNS = ("message_id", "recipient", "state", "attempts", "next_attempt_at")
-# One Idempotency-Key per sender: a concurrent duplicate inserts nothing (it waits for the first
-# transaction and then sees its row) instead of failing, so no savepoint is needed. SQLite needs
-# 3.35+ for RETURNING.
-_INSERT_MESSAGE_ONCE = (
-    sqlite.insert(_MESSAGES)
-    .on_conflict_do_nothing(index_elements=["sender", "idempotency_key"])
-    .returning(_MESSAGES.c.seq)
-)
-
-
-def _accept_statement(*, complete: bool) -> sa.Select[Any]:
-    """PostgreSQL: message, sealed payload and (`complete`) outbox row and sender-side register
-    entry in one statement: one round trip for everything an accepted disclosure writes.
-
-    The other inserts select from the message insert's RETURNING, so when the Idempotency-Key was
-    already used none of the rows is written. A held override (not `complete`) is registered and
-    enqueued separately (exchange/override_hold.py).
-    """
-    message = (
-        postgresql.insert(_MESSAGES)
-        .values({name: sa.bindparam(f"m_{name}", type_=_MESSAGES.c[name].type) for name in _MESSAGE_COLUMNS})
-        .on_conflict_do_nothing(index_elements=["sender", "idempotency_key"])
-        .returning(_MESSAGES.c.id)
-        .cte("message")
-    )
-    statement = sa.select(message.c.id)
-    parts: list[tuple[str, sa.Table, tuple[str, ...]]] = [("p_", _PAYLOADS, PAYLOAD_COLUMNS)]
-    if complete:
-        parts += [("o_", _OUTBOX, _OUTBOX_COLUMNS), ("r_", _ENTRIES, ENTRY_COLUMNS)]
-    for prefix, table, columns in parts:
-        row = sa.select(*(sa.bindparam(prefix + name, type_=table.c[name].type) for name in columns))
-        insert = table.insert().from_select(columns, row.select_from(message))
-        statement = statement.add_cte(insert.cte(f"{table.name}_row"))
-    return statement
-
-
-_ACCEPT = {True: _accept_statement(complete=True), False: _accept_statement(complete=False)}
-_INSERT_ENTRY = _ENTRIES.insert()
 _SET_RECEIPT = (
     sa.update(_MESSAGES)
     .where(_MESSAGES.c.id == sa.bindparam("message_id"))
@@ -199,18 +148,16 @@ _SET_RECEIPT = (
 )
 
 
-def _replay(session: Session, sender: str, key: str, fingerprint: str) -> SendResult | None:
+def _replay(previous: send_store.Previous | None, fingerprint: str) -> SendResult | None:
     """Idempotent retry: same key and body → the original result; same key, other body → 409."""
-    # A Core row with the attributes `accepted_body` reads (no ORM object: most sends find nothing).
-    existing: Any = session.connection().execute(_IDEMPOTENCY_LOOKUP, {"sender": sender, "key": key}).first()
-    if existing is None:
+    if previous is None:
         return None
-    if not hmac.compare_digest(existing.request_hash or "", fingerprint):
+    if not hmac.compare_digest(previous.request_hash or "", fingerprint):
         raise Conflict(
             "This Idempotency-Key was already used for a different request body.",
             slug="idempotency-key-reused",
         )
-    return SendResult(202, accepted_body(existing), headers={"Idempotent-Replayed": "true"})
+    return SendResult(202, accepted_body(previous), headers={"Idempotent-Replayed": "true"})
 
 
 def _denial(decision: Decision) -> Problem:
@@ -276,7 +223,14 @@ def send_disclosure(
             title="Idempotency-Key required",
         )
     fingerprint = request_fingerprint(runtime, body)
-    replay = _replay(session, caller.oin, idempotency_key, fingerprint)
+    subject_hash = runtime.bsn_hash(body.subject.bsn) if not rules.check_subject(body.subject.bsn) else ""
+    # A consented send needs the subject's consent facts: read together with the idempotency
+    # lookup (both straight on the driver on PostgreSQL), and unused when the key is a retry.
+    consented = body.legal_basis.type == "consent" and bool(subject_hash)
+    lookup = send_store.look_up(
+        session, sender=caller.oin, key=idempotency_key, subject_hash=subject_hash if consented else None
+    )
+    replay = _replay(lookup.previous, fingerprint)
     if replay is not None:
         return replay
 
@@ -305,7 +259,6 @@ def send_disclosure(
         violations.append(
             RuleViolation("recipient_key_missing", "19", "The recipient has no registered encryption key.")
         )
-    subject_hash = runtime.bsn_hash(body.subject.bsn) if not rules.check_subject(body.subject.bsn) else ""
     request: Message | None = None
     if body.in_reply_to and subject_hash:
         request = session.exec(select(Message).where(Message.id == body.in_reply_to)).first()
@@ -324,9 +277,9 @@ def send_disclosure(
     trace_id = request.trace_id if request is not None and request.trace_id else new_trace_id()
     decision: Decision | None = None
     if basis.kind == "consent":
-        decision = decide_for_subject(
-            session,
-            subject_hash=subject_hash,
+        assert lookup.facts is not None  # a consent basis with an invalid BSN broke a rule above
+        decision = decide_on_facts(
+            lookup.facts,
             recipient=body.recipient,
             categories=body.categories,
             at=now,
@@ -355,7 +308,7 @@ def send_disclosure(
 
     held = basis.kind == "override" and _four_eyes_applies(runtime, caller)
     legal_basis = basis.record
-    message = Message(
+    message = OutgoingMessage(
         id=message_id,
         kind=kind,
         sender=caller.oin,
@@ -370,11 +323,16 @@ def send_disclosure(
         in_reply_to=body.in_reply_to,
         status=MessageStatus.AWAITING_APPROVAL if held else MessageStatus.ACCEPTED,
         created_at=now,
+        delivered_at=None,
+        acknowledged_at=None,
         payload_sha256=payload_sha256,
         end_to_end=body.payload_jwe is not None,
+        register_entry_id=None,
         trace_id=trace_id,
         idempotency_key=idempotency_key,
         request_hash=fingerprint,
+        receipt=None,
+        last_error=None,
     )
     payload = sealed_payload_row(
         PayloadVault(runtime.kek), message, bsn=body.subject.bsn, payload_jwe=payload_jwe, extra=extra
@@ -388,9 +346,11 @@ def send_disclosure(
         message.register_entry_id = entry.id
         message.receipt = sign_receipt(runtime, message, accepted_at=now, entry=entry)
         outbox = outbox_row(runtime, message, at=now)
-    if not _accept(session, message, payload, outbox, entry):
+    if not send_store.accept(session, message, payload, outbox, entry):
         # A concurrent retry with the same key won the race: answer with its result.
-        replay = _replay(session, caller.oin, idempotency_key, fingerprint)
+        replay = _replay(
+            send_store.previous_send(session, sender=caller.oin, key=idempotency_key), fingerprint
+        )
         if replay is None:
             raise Conflict(
                 "A concurrent request with this Idempotency-Key is still in progress; retry.",
@@ -404,7 +364,7 @@ def send_disclosure(
             # Registered as held and enqueued only when approved (exchange/override_hold.py).
             from exchange.override_hold import hold  # override_hold builds on this module
 
-            held_entry = hold(session, runtime, message, bsn=body.subject.bsn, at=now)
+            held_entry = hold(session, runtime, message.as_model(), bsn=body.subject.bsn, at=now)
             message.register_entry_id = held_entry.id
             message.receipt = sign_receipt(runtime, message, accepted_at=now, entry=held_entry)
             session.connection().execute(
@@ -412,40 +372,11 @@ def send_disclosure(
                 {"message_id": message.id, "entry_id": held_entry.id, "receipt": message.receipt},
             )
         session.flush()  # the override row, so that a failure surfaces here, inside the request
-    DISCLOSURES.labels("held" if held else "accepted", basis.kind).inc()
+    if not held and basis.kind == "consent":
+        _ACCEPTED_BY_CONSENT.inc()
+    else:
+        DISCLOSURES.labels("held" if held else "accepted", basis.kind).inc()
     return SendResult(202, accepted_body(message))
-
-
-def _accept(
-    session: Session,
-    message: Message,
-    payload: dict[str, Any],
-    outbox: dict[str, Any] | None,
-    entry: PreparedEntry | None,
-) -> bool:
-    """Insert the message, its sealed payload and (both or neither) its outbox row and sender-side
-    register entry, in the request's transaction; or nothing, and False, when this sender already
-    used the Idempotency-Key.
-
-    The message goes in first, so a duplicate is found before anything else is written.
-    """
-    assert (outbox is None) == (entry is None)
-    connection = session.connection()
-    values = {name: getattr(message, name) for name in _MESSAGE_COLUMNS}
-    entry_values = entry.columns if entry is not None else {}
-    if connection.dialect.name == "postgresql":
-        params = {f"m_{name}": value for name, value in values.items()}
-        params.update({f"p_{name}": value for name, value in payload.items()})
-        params.update({f"o_{name}": value for name, value in (outbox or {}).items()})
-        params.update({f"r_{name}": value for name, value in entry_values.items()})
-        return connection.execute(_ACCEPT[entry is not None], params).first() is not None
-    if connection.execute(_INSERT_MESSAGE_ONCE, values).first() is None:
-        return False
-    connection.execute(_PAYLOADS.insert(), payload)
-    if outbox is not None:
-        connection.execute(_OUTBOX.insert(), outbox)
-        connection.execute(_INSERT_ENTRY, entry_values)
-    return True
 
 
 def register_and_enqueue(
@@ -461,7 +392,7 @@ def register_and_enqueue(
     return entry
 
 
-def sent_entry_draft(message: Message, *, at: dt.datetime) -> EntryDraft:
+def sent_entry_draft(message: MessageLike, *, at: dt.datetime) -> EntryDraft:
     """What the sender-side entry says: reasons, recipient and which data (art. 8 lid 1)."""
     return EntryDraft(
         # A coordinator notice carrying case data is a verstrekking like any other (art. 8.1).
@@ -496,7 +427,7 @@ def enqueue(session: Session, runtime: Runtime, message: Message, *, at: dt.date
     session.connection().execute(_OUTBOX.insert(), outbox_row(runtime, message, at=at))
 
 
-def outbox_row(runtime: Runtime, message: Message, *, at: dt.datetime) -> dict[str, Any]:
+def outbox_row(runtime: Runtime, message: MessageLike, *, at: dt.datetime) -> dict[str, Any]:
     """The transactional outbox row: pushed by a worker, or waiting in the recipient's inbox."""
     partner = runtime.partners.get(message.recipient)
     # Push and e-mail partners are delivered to by a worker; pull partners fetch from their inbox.
@@ -515,7 +446,7 @@ def _four_eyes_applies(runtime: Runtime, caller: PartnerPrincipal) -> bool:
 
 
 def _override_row(
-    runtime: Runtime, message: Message, basis: BasisCheck, *, held: bool, at: dt.datetime
+    runtime: Runtime, message: MessageLike, basis: BasisCheck, *, held: bool, at: dt.datetime
 ) -> Override:
     inform = basis.record.get("inform_subject") or {}
     if basis.kind == "statutory":
