@@ -15,10 +15,12 @@ import asyncio
 import functools
 import json
 import ssl
+import weakref
 from typing import TYPE_CHECKING, Any, cast
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import ServerState
 
 from gateway.problems import PROBLEM_BASE, PROBLEM_JSON
 from gateway.settings import Settings
@@ -30,6 +32,10 @@ ASGIApp = Any
 CLOSE_NOTIFY_WAIT_SECONDS = 0.5
 #: How often a draining connection checks whether its last bytes have left.
 _DRAIN_POLL_SECONDS = 0.05
+#: A connection whose TLS handshake completed after shutdown began: how long its client may take
+#: to send a request before the connection is closed unanswered. A client sends its request as
+#: soon as its handshake is done; this only bounds one that sends nothing.
+LATE_REQUEST_WAIT_SECONDS = 1.0
 
 
 def build_server_ssl_context(settings: Settings) -> ssl.SSLContext:
@@ -130,6 +136,46 @@ class _DrainMixin:
         self.loop.call_later(_DRAIN_POLL_SECONDS, self._drain)
 
 
+class _ShutdownWatch:
+    """Tells connections that arrive late that their server's shutdown has begun.
+
+    uvicorn's `Server.shutdown` stops accepting, then calls `shutdown()` once on every connection
+    in `server_state.connections`. A connection joins that set in `connection_made`, which over TLS
+    comes only when the handshake has completed: a connection accepted just before shutdown whose
+    handshake ended just after it was never told, and was served with keep-alive until the grace
+    period ran out. uvicorn keeps no "shutting down" state a connection could read, so one watch
+    per server sits in that set and is told like a connection; it then leaves the set, so uvicorn
+    does not wait on it. (It counts as a connection for uvicorn's `limit_concurrency`, which
+    `serve` does not set.)
+    """
+
+    def __init__(self, connections: set[Any]) -> None:
+        self.connections = connections
+        self.begun = False
+        connections.add(self)
+
+    def shutdown(self) -> None:
+        """Called by uvicorn's `Server.shutdown`, as on every connection."""
+        self.begun = True
+        self.connections.discard(self)
+
+
+#: One watch per uvicorn server (its `ServerState`), for as long as the server exists.
+_watches: weakref.WeakKeyDictionary[ServerState, _ShutdownWatch] = weakref.WeakKeyDictionary()
+
+
+def _shutdown_watch(server_state: ServerState) -> _ShutdownWatch:
+    """The server's watch, made along with the protocol of its first accepted connection: before
+    any handshake can be under way, so before any connection can arrive late. (On uvloop, which
+    `serve` uses, nothing is accepted once the listener is closed. On asyncio's own loop the very
+    first connection of a server could be accepted just after: its watch would join the set too
+    late to be told, and uvicorn would wait on it until the grace period ran out.)"""
+    watch = _watches.get(server_state)
+    if watch is None:
+        watch = _watches[server_state] = _ShutdownWatch(server_state.connections)
+    return watch
+
+
 def malformed_request_response(message: str) -> bytes:
     """The 400 uvicorn sends when it cannot parse a request at all (a bad request line, a path
     with bytes HTTP does not allow), as problem+json like every other error: the API's clients
@@ -161,7 +207,12 @@ if TYPE_CHECKING:
     class _UvicornProtocol:
         """What the mixin's super() offers: the methods both uvicorn HTTP protocols have."""
 
+        server_state: ServerState
+        cycle: Any  # the request-response cycle under way or last, None before the first request
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None: ...
         def connection_made(self, transport: asyncio.BaseTransport) -> None: ...
+        def data_received(self, data: bytes) -> None: ...
         def shutdown(self) -> None: ...
         def on_response_complete(self) -> None: ...
         def send_400_response(self, msg: str) -> None: ...
@@ -172,13 +223,40 @@ else:
 
 class _GatewayProtocol(_PeerCertMixin, _DrainMixin, _UvicornProtocol):
     """What the gateway adds to either uvicorn protocol: the verified peer certificate in every
-    request scope, the draining shutdown, and problem+json for requests uvicorn cannot parse."""
+    request scope, the draining shutdown (also of connections whose handshake completed after it
+    began), and problem+json for requests uvicorn cannot parse."""
 
     _shutting_down = False
+    #: Set while a connection that arrived after shutdown began waits for its request.
+    _late_timer: asyncio.TimerHandle | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # uvicorn makes the protocol when it accepts the connection, before the TLS handshake.
+        self._watch = _shutdown_watch(self.server_state)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self._expose_peer_certificate(cast(asyncio.Transport, transport))  # a stream server's
+        if self._watch.begun:
+            # The handshake completed after shutdown began: uvicorn will not tell this connection
+            # to close. Its client is about to send a request; answer that one, then close.
+            self._late_timer = self.loop.call_later(LATE_REQUEST_WAIT_SECONDS, self._shutdown_late)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._late_timer is not None and self.cycle is not None:
+            self._shutdown_late()  # its request has begun: answered with `Connection: close`
+
+    def _shutdown_late(self) -> None:
+        """Shut a late connection down as uvicorn does the others: after the request under way,
+        if any, else at once (the client sent none within `LATE_REQUEST_WAIT_SECONDS`)."""
+        if self._late_timer is None:
+            return
+        self._late_timer.cancel()
+        self._late_timer = None
+        if self in self.connections:  # not already gone
+            self.shutdown()
 
     def shutdown(self) -> None:
         super().shutdown()

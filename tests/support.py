@@ -165,7 +165,12 @@ class ServerThread:
     """A real uvicorn HTTPS server with client-certificate verification, in a background thread."""
 
     def __init__(
-        self, app: Any, settings: Settings, protocol: type[Any] = PeerCertProtocol, port: int | None = None
+        self,
+        app: Any,
+        settings: Settings,
+        protocol: type[Any] = PeerCertProtocol,
+        port: int | None = None,
+        graceful_timeout: int | None = None,
     ) -> None:
         self.port = port or free_port()
         context = build_server_ssl_context(settings)
@@ -183,6 +188,7 @@ class ServerThread:
             proxy_headers=False,
             server_header=False,
             lifespan="on",
+            timeout_graceful_shutdown=graceful_timeout,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

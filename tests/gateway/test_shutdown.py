@@ -5,6 +5,8 @@ some busy sending disclosures, one in the middle of uploading a request body whe
 Before the fix an idle TLS connection held the process for 30 s: uvicorn closed it, and the TLS
 layer (uvloop's SSL protocol) then waited `ssl_shutdown_timeout` (30 s) for the client's
 close_notify, which a client idling in its pool never sends.
+
+At the end, in-process servers: a connection whose TLS handshake completes after shutdown began.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -29,14 +32,24 @@ from audit.models import RegisterEntry
 from exchange.models import Message
 from gateway.db import create_db_engine
 from gateway.pki import init_dev_environment
-from gateway.tls import build_client_ssl_context
+from gateway.tls import (
+    CLOSE_NOTIFY_WAIT_SECONDS,
+    LATE_REQUEST_WAIT_SECONDS,
+    PeerCertH11Protocol,
+    PeerCertHttpToolsProtocol,
+    build_client_ssl_context,
+)
 from gateway.workers import WORKER_STOP_SECONDS
 from tests.mail_support import make_smime_identity
 from tests.support import (
     EMAIL_SMIME,
     JGZ,
+    MUNICIPALITY,
     SCHOOL,
     SMIME_ADDRESS,
+    DevEnv,
+    ServerThread,
+    client_context,
     free_port,
     idempotency_key,
     new_bsn,
@@ -379,3 +392,155 @@ def test_sigterm_stops_the_delivery_worker_between_rounds(
             process.wait(10)
     assert code == 0, log.read_text()
     assert "delivered 0" in log.read_text()
+
+
+# ---------------------------------------------------------------- connections that arrive late
+#
+# A connection accepted just before shutdown whose TLS handshake completes just after it joins
+# uvicorn's connections only then: after uvicorn told the others to close. Left alone it was served
+# with keep-alive until the grace period ran out ("Cancel 0 running task(s), timeout graceful
+# shutdown exceeded": the rare failure of the 2-worker test above, where a busy client's
+# reconnection reached the worker that had not yet stopped accepting). These tests hold the
+# client's last handshake flight back until the server has begun its shutdown, so the connection
+# arrives late every time.
+
+LATE_GRACE_SECONDS = 10
+#: Well below the grace period: a connection left open holds the server that long.
+PROMPTLY = LATE_REQUEST_WAIT_SECONDS + CLOSE_NOTIFY_WAIT_SECONDS + 3
+
+
+async def _ok_app(scope: Any, receive: Any, send: Any) -> None:
+    """Answers every request 200 "ok" (after reading its body); lifespan for uvicorn."""
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+class HeldHandshake:
+    """A TLS 1.3 client that has the server's whole handshake but has not yet sent its own last
+    flight (certificate and Finished): the server has accepted the connection, and its handshake
+    (so uvicorn's `connection_made`) completes only when `finish` sends that flight."""
+
+    def __init__(self, env: DevEnv, port: int) -> None:
+        context = client_context(env, MUNICIPALITY)
+        context.minimum_version = ssl.TLSVersion.TLSv1_3
+        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.tls = context.wrap_bio(self.incoming, self.outgoing, server_hostname="127.0.0.1")
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=PROMPTLY)
+        while True:
+            try:
+                self.tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self.sock.sendall(self.outgoing.read())
+                data = self.sock.recv(65536)
+                assert data, "the server closed the connection during the handshake"
+                self.incoming.write(data)
+        self.held = self.outgoing.read()
+        assert self.held, "nothing held back: the server's handshake is already complete"
+
+    def finish(self, request: bytes) -> bytes:
+        """Complete the handshake, send `request`, and read until the server closes the connection."""
+        if request:
+            self.tls.write(request)
+        self.sock.sendall(self.held + self.outgoing.read())
+        received = bytearray()
+        while True:
+            try:
+                chunk = self.tls.read(65536)
+            except ssl.SSLWantReadError:
+                chunk = None
+            except ssl.SSLZeroReturnError:
+                return bytes(received)
+            if chunk == b"":  # the server's close_notify
+                return bytes(received)
+            if chunk:
+                received += chunk
+                continue
+            try:
+                data = self.sock.recv(65536)
+            except ConnectionResetError:
+                return bytes(received)
+            if not data:
+                return bytes(received)
+            self.incoming.write(data)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _begin_shutdown(server: ServerThread) -> None:
+    """Tell the server to stop, and wait until it has: it no longer accepts, and (in the same step
+    of its event loop) it has called `shutdown()` on every connection it had."""
+    server.server.should_exit = True
+    deadline = time.monotonic() + 10
+    while any(listener.is_serving() for listener in server.server.servers):
+        assert time.monotonic() < deadline, "the server did not begin its shutdown"
+        time.sleep(0.01)
+
+
+PROTOCOLS = pytest.mark.parametrize(
+    "protocol", [PeerCertHttpToolsProtocol, PeerCertH11Protocol], ids=["httptools", "h11"]
+)
+
+
+@PROTOCOLS
+@pytest.mark.parametrize("other_connection", [True, False], ids=["with-idle-connection", "alone"])
+def test_a_connection_whose_handshake_ends_after_shutdown_began_is_answered_and_closed(
+    dev_env: DevEnv, protocol: type[Any], other_connection: bool
+) -> None:
+    """Its request is answered, with `Connection: close`, the connection is closed, and the server
+    stops well within the grace period, whether or not it had another connection to tell when its
+    shutdown began."""
+    with ServerThread(_ok_app, dev_env.settings, protocol, graceful_timeout=LATE_GRACE_SECONDS) as server:
+        idle = httpx.Client(base_url=server.base_url, verify=client_context(dev_env, MUNICIPALITY))
+        late = HeldHandshake(dev_env, server.port)
+        try:
+            if other_connection:
+                assert idle.get("/").status_code == 200  # then idles in the client's pool
+            _begin_shutdown(server)
+            began = time.monotonic()
+            response = late.finish(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\nhello")
+            closed_after = time.monotonic() - began
+            server.thread.join(PROMPTLY)
+            stopped_after = time.monotonic() - began
+        finally:
+            late.close()
+            idle.close()
+    head, _, body = response.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 "), response
+    if protocol is PeerCertHttpToolsProtocol:  # `serve`'s; uvicorn's h11 protocol closes unannounced
+        assert b"connection: close" in head.lower().split(b"\r\n"), response
+    assert body == b"ok"
+    assert closed_after < PROMPTLY, closed_after
+    assert not server.thread.is_alive(), "the late connection held the server"
+    assert stopped_after < PROMPTLY, stopped_after
+
+
+@PROTOCOLS
+def test_a_connection_whose_handshake_ends_after_shutdown_began_and_that_sends_nothing_is_closed(
+    dev_env: DevEnv, protocol: type[Any]
+) -> None:
+    """A client that completes its handshake but sends no request is not waited for."""
+    with ServerThread(_ok_app, dev_env.settings, protocol, graceful_timeout=LATE_GRACE_SECONDS) as server:
+        late = HeldHandshake(dev_env, server.port)
+        try:
+            _begin_shutdown(server)
+            began = time.monotonic()
+            response = late.finish(b"")
+            closed_after = time.monotonic() - began
+            server.thread.join(PROMPTLY)
+        finally:
+            late.close()
+    assert response == b""
+    assert LATE_REQUEST_WAIT_SECONDS <= closed_after < PROMPTLY, closed_after
+    assert not server.thread.is_alive(), "the late connection held the server"
