@@ -231,7 +231,7 @@ class PostgresReader(_DbapiReader):
     # The entries of a block of positions lie in a narrow range of `seq` (the sequencer places them in
     # seq order, up to the few that commit late): bounding the join by that range, read first, lets
     # PostgreSQL read them by primary key instead of scanning the table for every block. Hashes are
-    # computed before the sort, so it sorts 80-byte rows, not 700-byte ones. (`+ 0` keeps the planner
+    # computed before the one sort, so it sorts 80-byte rows, not 700-byte ones. (`+ 0` keeps the planner
     # off the min/max path through the entry_seq index, which would filter the whole table.)
     _BOUNDS = (
         "SELECT min(entry_seq + 0), max(entry_seq + 0) FROM register_position "
@@ -241,12 +241,11 @@ class PostgresReader(_DbapiReader):
         "WHERE leaf_index >= %s AND leaf_index < %s AND register_entry.seq >= %s AND register_entry.seq <= %s"
     )
     _BLOCK = (
-        "SELECT string_agg(int8send(leaf_index), ''::bytea ORDER BY leaf_index), "  # noqa: S608
-        "string_agg(computed, ''::bytea ORDER BY leaf_index), "
-        "string_agg(leaf_hash, ''::bytea ORDER BY leaf_index) FROM ("
+        "SELECT string_agg(int8send(leaf_index), ''::bytea), string_agg(computed, ''::bytea), "  # noqa: S608
+        "string_agg(leaf_hash, ''::bytea) FROM ("
         "SELECT leaf_index, leaf_hash, "
         f"pg_catalog.sha256(%s::bytea || pg_catalog.textsend({POSTGRES_LINE_SQL})) AS computed "
-        f"FROM {_PLACED} {_IN_BLOCK}) AS placed"
+        f"FROM {_PLACED} {_IN_BLOCK} ORDER BY leaf_index) AS placed"
     )
     _ROWS = (
         f"SELECT leaf_index, convert_to({POSTGRES_LINE_SQL}, 'UTF8'), leaf_hash FROM {_PLACED} "  # noqa: S608
