@@ -24,7 +24,7 @@ from exchange.crypto import PayloadVault, encrypt_for_partner, json_plaintext, p
 from exchange.envelope import open_payload, store_payload
 from exchange.models import Message, MessageKind, MessageStatus, StoredPayload
 from exchange.schemas import CorrectionIn
-from exchange.sending import register_and_enqueue
+from exchange.sent_records import register_and_enqueue
 from gateway.principals import PartnerPrincipal
 from gateway.problems import Conflict, NotFound, RuleBroken, RuleViolation
 from gateway.runtime import Runtime

@@ -36,7 +36,8 @@ from exchange.override_rules import (
     approval_violations,
 )
 from exchange.schemas import Professional
-from exchange.sending import enqueue, register_and_enqueue, sent_entry_draft, sign_receipt
+from exchange.sending import sign_receipt
+from exchange.sent_records import enqueue, register_and_enqueue, sent_entry_draft
 from gateway.db import unit_of_work
 from gateway.principals import PartnerPrincipal
 from gateway.problems import Conflict, NotFound, RuleBroken

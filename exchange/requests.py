@@ -19,7 +19,7 @@ from exchange.crypto import PayloadVault
 from exchange.envelope import open_payload, schedule_payload_deletion, store_payload
 from exchange.models import Message, MessageKind, MessageStatus
 from exchange.schemas import DeclineIn, InformationRequestIn
-from exchange.sending import enqueue
+from exchange.sent_records import enqueue
 from gateway.principals import PartnerPrincipal
 from gateway.problems import Conflict, NotFound, RuleBroken, RuleViolation
 from gateway.runtime import Runtime

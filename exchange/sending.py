@@ -41,12 +41,11 @@ from exchange.models import (
     Message,
     MessageKind,
     MessageStatus,
-    OutboxItem,
-    OutboxState,
     Override,
 )
 from exchange.outgoing import MessageLike, OutgoingMessage
 from exchange.schemas import DisclosureIn
+from exchange.sent_records import outbox_row, sent_entry_draft
 from gateway.principals import PartnerPrincipal
 from gateway.problems import Conflict, Problem, RuleBroken, RuleViolation
 from gateway.runtime import Runtime
@@ -140,7 +139,6 @@ def sign_receipt(
 
 
 _MESSAGES: sa.Table = Message.__table__  # type: ignore[attr-defined]
-_OUTBOX: sa.Table = OutboxItem.__table__  # type: ignore[attr-defined]
 _SET_RECEIPT = (
     sa.update(_MESSAGES)
     .where(_MESSAGES.c.id == sa.bindparam("message_id"))
@@ -377,68 +375,6 @@ def send_disclosure(
     else:
         DISCLOSURES.labels("held" if held else "accepted", basis.kind).inc()
     return SendResult(202, accepted_body(message))
-
-
-def register_and_enqueue(
-    session: Session, runtime: Runtime, message: Message, *, at: dt.datetime
-) -> RegisterEntry:
-    """Registratie van verstrekking (art. 8 lid 1): the sender-side entry, and the outbox row.
-
-    For messages written through the ORM (corrections, approved overrides); a send writes both in
-    its one accept statement instead.
-    """
-    entry = record(session, sent_entry_draft(message, at=at))
-    enqueue(session, runtime, message, at=at)
-    return entry
-
-
-def sent_entry_draft(message: MessageLike, *, at: dt.datetime) -> EntryDraft:
-    """What the sender-side entry says: reasons, recipient and which data (art. 8 lid 1)."""
-    return EntryDraft(
-        # A coordinator notice carrying case data is a verstrekking like any other (art. 8.1).
-        kind=EntryKind.CORRECTION_SENT
-        if message.kind == MessageKind.CORRECTION
-        else EntryKind.DISCLOSURE_SENT,
-        occurred_at=at,
-        actor=message.sender,
-        actor_role="partner",
-        actor_org=message.sender,
-        sender=message.sender,
-        recipient=message.recipient,
-        subject_hash=message.subject_hash,
-        categories=message.categories,
-        reason=message.reason,
-        description=message.description,
-        legal_basis=message.legal_basis,
-        professional=message.professional,
-        trace_id=message.trace_id,
-        disclosure_id=message.id,
-        details={
-            "consent_ids": list(message.consent_ids),
-            "payload_sha256": message.payload_sha256,
-            "end_to_end": message.end_to_end,
-            "in_reply_to": message.in_reply_to,
-            "message_kind": message.kind,
-        },
-    )
-
-
-def enqueue(session: Session, runtime: Runtime, message: Message, *, at: dt.datetime) -> None:
-    session.connection().execute(_OUTBOX.insert(), outbox_row(runtime, message, at=at))
-
-
-def outbox_row(runtime: Runtime, message: MessageLike, *, at: dt.datetime) -> dict[str, Any]:
-    """The transactional outbox row: pushed by a worker, or waiting in the recipient's inbox."""
-    partner = runtime.partners.get(message.recipient)
-    # Push and e-mail partners are delivered to by a worker; pull partners fetch from their inbox.
-    push = partner is not None and partner.delivery in ("push", "email")
-    return {
-        "message_id": message.id,
-        "recipient": message.recipient,
-        "state": OutboxState.PENDING if push else OutboxState.IN_INBOX,
-        "attempts": 0,
-        "next_attempt_at": at,
-    }
 
 
 def _four_eyes_applies(runtime: Runtime, caller: PartnerPrincipal) -> bool:

@@ -31,7 +31,7 @@ from exchange.models import (
     Override,
     StoredPayload,
 )
-from exchange.sending import enqueue
+from exchange.sent_records import enqueue
 from gateway.db import is_sqlite
 from gateway.principals import OfficerPrincipal
 from gateway.problems import RuleBroken
