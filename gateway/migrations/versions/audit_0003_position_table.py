@@ -63,9 +63,12 @@ def _create_queue() -> None:
         sa.PrimaryKeyConstraint("seq"),
     )
 
+    # NOT EXISTS, an anti-join: `NOT IN (subquery)` over a large register would not fit work_mem as
+    # a hashed subplan, and PostgreSQL would then rescan the positions for every entry.
     op.execute(
         "INSERT INTO register_pending (seq, leaf_hash) SELECT seq, leaf_hash FROM register_entry "
-        "WHERE seq NOT IN (SELECT entry_seq FROM register_position) ORDER BY seq"
+        "WHERE NOT EXISTS (SELECT 1 FROM register_position WHERE register_position.entry_seq = "
+        "register_entry.seq) ORDER BY seq"
     )
 
 
