@@ -63,9 +63,9 @@ class RegisterEntry(SQLModel, table=True):
 
     The indexed columns and `body` (canonical JSON of the rest: actor role, reason, description,
     the full legal basis, professional, details) are together the hashed content, encoded as in
-    `audit.leaf`; `content` puts them back together. Only `leaf_index` is written after insert,
-    once, by the sequencer; it is not hashed, and verification checks that positions form the
-    sequence 0..n-1 and reproduce every signed tree head.
+    `audit.leaf`; `content` puts them back together. The tree position (`leaf_index`) is given
+    later, once, by the sequencer; it is not hashed, and verification checks that positions form
+    the sequence 0..n-1 and reproduce every signed tree head.
 
     The tree position is not a column: the sequencer writes it into `RegisterPosition` (migration
     audit_0003), so an entry row is written once and never updated. `leaf_index` reads it back
