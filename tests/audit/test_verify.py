@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -275,6 +276,22 @@ def test_inserting_an_entry_in_the_middle_is_detected(isolated_runtime: Runtime)
     reseal(engine)
     report = verify_register(isolated_runtime)
     assert (report.finding, report.bad_range) == (Finding.TREE_MISMATCH, (25, 40))
+
+
+def test_an_entry_taken_off_the_sequencers_queue_is_detected(isolated_runtime: Runtime) -> None:
+    """With the guards off, deleting a waiting entry's queue row would keep it out of the tree
+    (and so out of every signed head) for good: verification names the gap."""
+    populate(isolated_runtime)
+    waiting = record_all(isolated_runtime.engine, [make_draft()])[0]
+    assert verify_register(isolated_runtime).ok  # waiting for the sequencer is no finding
+    remove_guards(isolated_runtime.engine)
+    sql(isolated_runtime.engine, "DELETE FROM register_pending WHERE seq = %s", waiting.seq)
+    report = verify_register(isolated_runtime)
+    assert report.finding == Finding.STATE_MISMATCH
+    counts = re.match(r"(\d+) entries have no tree position but (\d+) await", report.message)
+    assert counts is not None, report.message
+    unplaced, queued = counts.groups()
+    assert int(unplaced) == int(queued) + 1  # populate() leaves a few waiting; one of them was cut off
 
 
 def test_appending_an_entry_behind_the_sequencers_back_is_detected(isolated_runtime: Runtime) -> None:
