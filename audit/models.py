@@ -57,6 +57,13 @@ def decode_categories(stored: str) -> list[str]:
     return [code for code in stored.split(",") if code]
 
 
+VERIFICATION_READS = "kind = 'register_accessed' AND body LIKE '%\"action\":\"verify\"%'"
+"""The entries that record a full verification (a `verify` read, `audit.evidence`): the predicate
+of the partial index `ix_register_entry_verifications` (audit_0004), spelled in SQL so that a query
+using the same text can use the index on SQLite as well as PostgreSQL. The body is canonical JSON,
+so the action appears in exactly this spelling."""
+
+
 class RegisterEntry(SQLModel, table=True):
     """Registratie (art. 8): one registrable event. No code path updates or deletes a row, and the
     database refuses to (triggers of migration audit_0002).
@@ -78,6 +85,14 @@ class RegisterEntry(SQLModel, table=True):
         sa.Index("ix_register_entry_subject_time", "subject_hash", "occurred_at"),
         # A trigger on SQLite (audit_0002): a malformed hash would stop the sequencer's tree.
         sa.CheckConstraint("length(leaf_hash) = 32", name="ck_register_entry_leaf_hash_length"),
+        # The console's "last verification": without it, finding the newest one scanned every
+        # register read back to it (all of them, if the register was never verified).
+        sa.Index(
+            "ix_register_entry_verifications",
+            "seq",
+            postgresql_where=sa.text(VERIFICATION_READS),
+            sqlite_where=sa.text(VERIFICATION_READS),
+        ),
     )
 
     seq: int | None = Field(

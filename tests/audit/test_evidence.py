@@ -24,6 +24,7 @@ from jose import jws
 from sqlmodel import Session, col, select
 
 from audit.models import RegisterEntry
+from audit.overview import LAST_VERIFICATION
 from audit.sequencer import checkpoint_now
 from audit.service import EntryKind
 from audit.verify_reader import open_reader
@@ -237,6 +238,10 @@ def test_verification_is_registered_and_names_only_the_officers_own_entries(
     assert [a.actor_org for a in logged] == [MUNICIPALITY, None]  # the central officer acts for no partner
     assert logged[1].content["details"]["central"] is True
     assert logged[0].content["details"]["ok"] is False
+    # The console's "last verification" finds the newest of them among all register reads.
+    with Session(runtime.engine) as session:
+        newest = session.exec(LAST_VERIFICATION).first()
+    assert newest is not None and newest.id == logged[-1].id
 
 
 def test_a_second_verification_gets_a_conflict(own_server: tuple[Runtime, str], dev_env: DevEnv) -> None:
