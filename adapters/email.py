@@ -31,7 +31,7 @@ from prometheus_client import Counter
 from sqlmodel import Session
 
 from adapters import mail
-from audit.service import EntryDraft, EntryKind, record, rfc3339
+from audit.service import EntryKind, rfc3339
 from exchange import delivery
 from exchange.delivery import Claimed, Retry
 from exchange.envelope import inbox_item
@@ -214,21 +214,12 @@ def _notified(session: Session, message: Message, at: dt.datetime) -> None:
         .where(_OUTBOX.c.message_id == message.id, _OUTBOX.c.state == OutboxState.PENDING)
         .values(state=OutboxState.IN_INBOX, delivered_at=at)
     )
-    record(
+    delivery.record_delivery_event(
         session,
-        EntryDraft(
-            kind=EntryKind.DELIVERY_NOTIFIED,
-            occurred_at=at,
-            actor="gateway",
-            actor_role="system",
-            sender=message.sender,
-            recipient=message.recipient,
-            subject_hash=message.subject_hash,
-            categories=message.categories,
-            trace_id=message.trace_id,
-            disclosure_id=message.id,
-            details={"channel": "email_notify", "notified_at": rfc3339(at), "message_kind": message.kind},
-        ),
+        message,
+        EntryKind.DELIVERY_NOTIFIED,
+        at=at,
+        details={"channel": "email_notify", "notified_at": rfc3339(at), "message_kind": message.kind},
     )
 
 

@@ -39,6 +39,30 @@ BATCH_SIZE = 16
 
 log = logging.getLogger("meerpunt.delivery")
 
+
+def record_delivery_event(
+    session: Session, message: Message, kind: str, *, at: dt.datetime, details: dict[str, Any]
+) -> None:
+    """Register what the gateway itself did about delivering a message (failed, notified by
+    e-mail): the same facts of the message each time, with the event's own details."""
+    record(
+        session,
+        EntryDraft(
+            kind=kind,
+            occurred_at=at,
+            actor="gateway",
+            actor_role="system",
+            sender=message.sender,
+            recipient=message.recipient,
+            subject_hash=message.subject_hash,
+            categories=message.categories,
+            trace_id=message.trace_id,
+            disclosure_id=message.id,
+            details=details,
+        ),
+    )
+
+
 _OUTBOX: sa.Table = OutboxItem.__table__  # type: ignore[attr-defined]
 
 #: What an adapter does in the outcome transaction when its delivery succeeded.
@@ -217,21 +241,12 @@ def record_outcome(
             schedule_payload_deletion(
                 session, message.id, now + dt.timedelta(days=runtime.settings.payload_grace_days)
             )
-            record(
+            record_delivery_event(
                 session,
-                EntryDraft(
-                    kind=EntryKind.DELIVERY_FAILED,
-                    occurred_at=now,
-                    actor="gateway",
-                    actor_role="system",
-                    sender=message.sender,
-                    recipient=message.recipient,
-                    subject_hash=message.subject_hash,
-                    categories=message.categories,
-                    trace_id=message.trace_id,
-                    disclosure_id=message.id,
-                    details={"attempts": item.attempts, "last_error": error},
-                ),
+                message,
+                EntryKind.DELIVERY_FAILED,
+                at=now,
+                details={"attempts": item.attempts, "last_error": error},
             )
         session.add(message)
         return "failed" if final else "retry"
