@@ -149,9 +149,9 @@ def serve(
     # process with "killed by SIGTERM" (exit 143) after a clean stop; orchestrators and systemd
     # read that as a failure. A SIGTERM before uvicorn runs (during migrations) stops us as well.
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    if workers is None:
-        from gateway.serve_defaults import default_workers
+    from gateway.serve_defaults import KEEP_ALIVE_SECONDS, default_workers
 
+    if workers is None:
         workers = default_workers(settings.database_url)
     engine = create_db_engine(settings.database_url)
     upgrade(engine)
@@ -173,7 +173,7 @@ def serve(
         log_level=log_level,
         # uvicorn's own loggers propagate to the root handler set up above (RedactingFormatter).
         log_config=None,
-        timeout_keep_alive=30,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         # Partners connect directly (TCP passthrough: the client certificate must reach the
         # gateway), so no proxy's X-Forwarded-* header is to be believed; nor is the server's name

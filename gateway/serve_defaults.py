@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import os
 
+KEEP_ALIVE_SECONDS = 30
+"""How long `serve` keeps an idle client connection open. Partners keep a pool of connections; a
+short idle timeout makes the server close them often, and a request sent on a pooled connection
+just as the server closes it fails ("Server disconnected without sending a response")."""
+
 MAX_DEFAULT_WORKERS = 4
 """Beyond four processes the gateway is bound by PostgreSQL and the connection pools, not Python."""
 

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from gateway.auth import mint_dev_token
 from gateway.pki import DEV_AUDIENCE, DEV_ISSUER, load_private_key
+from gateway.serve_defaults import KEEP_ALIVE_SECONDS
 from gateway.settings import Settings
 from gateway.tls import PeerCertProtocol, build_client_ssl_context, build_server_ssl_context
 
@@ -189,6 +190,9 @@ class ServerThread:
             server_header=False,
             lifespan="on",
             timeout_graceful_shutdown=graceful_timeout,
+            # As `serve` does: with uvicorn's default of 5 s, a client idle in a test's slower steps
+            # (a browser flow) could send on a connection the server was closing at that moment.
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
