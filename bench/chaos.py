@@ -166,6 +166,7 @@ def cluster(directory: Path, admin_url: str, instances: int = 2, subjects: int =
         balancer = HAProxy(directory, gateways).start()
         stack.callback(balancer.stop)
         wait_balanced(balancer, env)
+        balancer.wait_all_up()
         names = register_consents(env, balancer.base_url, subjects, seed=13)
         yield Cluster(env, database_url, gateways, balancer, webhook, names)
 
@@ -206,6 +207,7 @@ def finish(row: Row, c: Cluster, outcomes: list[Outcome], *, webhook: bool = Tru
 
 def several_instances(c: Cluster, scale: Scale) -> Row:
     """No fault: load through the balancer onto both instances. recover_s: not applicable."""
+    c.balancer.wait_all_up()  # a scenario before this one may have restarted an instance
     before = c.balancer.sessions()
     load = c.load(scale).start()
     time.sleep(2 * scale.seconds)

@@ -372,8 +372,8 @@ class HAProxy:
             raise RuntimeError(f"haproxy did not start: {self.log.read_text()[-2000:]}") from None
         return self
 
-    def sessions(self) -> dict[str, int]:
-        """Connections each instance has been given so far (the stats socket's `stot`)."""
+    def _servers(self) -> list[dict[str, str]]:
+        """The stats socket's `show stat` rows of the gateway instances."""
         with socket.socket(socket.AF_UNIX) as sock:
             sock.connect(str(self.socket))
             sock.sendall(b"show stat\n")
@@ -383,11 +383,27 @@ class HAProxy:
         lines = data.decode().splitlines()
         header = lines[0].lstrip("# ").split(",")
         rows = [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
-        return {
-            row["svname"]: int(row["stot"] or 0)
+        return [
+            row
             for row in rows
             if row.get("pxname") == "meerpunt_gateways" and row["svname"] not in ("BACKEND", "FRONTEND")
-        }
+        ]
+
+    def sessions(self) -> dict[str, int]:
+        """Connections each instance has been given so far (`stot`)."""
+        return {row["svname"]: int(row["stot"] or 0) for row in self._servers()}
+
+    def states(self) -> dict[str, str]:
+        """Each instance's check state as HAProxy routes by it: "UP", "DOWN", "UP 1/2", ..."""
+        return {row["svname"]: row["status"] for row in self._servers()}
+
+    def wait_all_up(self, timeout: float = 30.0) -> None:
+        """Until every instance is fully UP: a scenario that spreads load needs all of them."""
+        deadline = time.monotonic() + timeout
+        while (states := self.states()) and any(state != "UP" for state in states.values()):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"HAProxy backends not all up: {states}")
+            time.sleep(0.1)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
