@@ -27,19 +27,18 @@ Speed (see bench/register.py): on PostgreSQL the database renders and hashes eac
 input itself and returns blocks of 16,384 leaf hashes as one value (`audit.verify_reader`), so
 Python builds the tree while reader threads fetch the next blocks. On SQLite the same bytes are
 rendered and hashed in Python from the stored columns.
+
+The report is defined in `audit.verify_report`; trusted checkpoints are read by `audit.verify_trusted`.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 import hashlib
-import json
 import time
 from array import array
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from typing import Any, NoReturn
 
 from jose.exceptions import JOSEError
@@ -49,6 +48,8 @@ from audit.keyring import Keyring, keyring
 from audit.merkle import EMPTY_ROOT, TILE_HEIGHT, CompactRange, border_in_block, tree_levels
 from audit.sequencer import CHECKPOINT_GRACE_SECONDS, CHECKPOINT_TYP, head_claims
 from audit.verify_reader import HASH, Block, Head, Source, VerificationBusy, open_reader, read_blocks
+from audit.verify_report import Finding, VerificationReport
+from audit.verify_trusted import TrustedCheckpointError, parse_trusted_checkpoint
 from gateway.runtime import Runtime
 
 __all__ = [
@@ -64,66 +65,6 @@ __all__ = [
 BLOCK_HEIGHT = 14
 BLOCK = 1 << BLOCK_HEIGHT
 """Leaves per read: aligned, so each block is a perfect subtree (about 8 MB of leaf inputs)."""
-
-
-class Finding:
-    """What kind of break a report describes (`VerificationReport.finding`)."""
-
-    HEAD_SIGNATURE = "head_signature"  # a stored head's signature or columns are wrong
-    ENTRY_CHANGED = "entry_changed"  # an entry no longer matches its leaf hash (named)
-    ENTRY_MISSING = "entry_missing"  # a leaf index is missing or held twice
-    TREE_MISMATCH = "tree_mismatch"  # a signed root does not match the entries (a range)
-    ENTRIES_DELETED = "entries_deleted"  # a head signs more entries than are stored
-    TILE_MISMATCH = "tile_mismatch"  # stored tiles disagree with the entries
-    STATE_MISMATCH = "state_mismatch"  # the sequencer's tree state disagrees with the entries
-    TRUSTED_CHECKPOINT = "trusted_checkpoint"  # the register does not extend a trusted checkpoint
-    NO_SIGNED_HEAD = "no_signed_head"  # entries exist, but no signed tree head
-    STALE_CHECKPOINT = "stale_checkpoint"  # the newest head lags the sequenced entries too long
-
-
-@dataclass(frozen=True)
-class VerificationReport:
-    ok: bool
-    entries: int
-    first_bad_entry: str | None
-    message: str
-    first_bad_leaf_index: int | None = None
-    pending: int = 0
-    tree_heads: int = 0
-    tree_size: int = 0
-    root_hash: str | None = None
-    seconds: float = 0.0
-    finding: str | None = None
-    bad_range: tuple[int, int] | None = None  # leaf indexes [start, stop) the break lies in
-    trusted_checkpoints: int = 0
-
-    def summary(self) -> str:
-        if self.ok:
-            trusted = (
-                f", consistent with {self.trusted_checkpoints} trusted" if self.trusted_checkpoints else ""
-            )
-            return (
-                f"register OK: {self.entries} entries, {self.tree_heads} signed tree heads{trusted}, "
-                f"root {self.root_hash}, {self.pending} awaiting the sequencer ({self.seconds:.2f} s)"
-            )
-        where = []
-        if self.first_bad_entry is not None:
-            where.append(f"first bad entry {self.first_bad_entry}")
-        if self.first_bad_leaf_index is not None:
-            where.append(f"leaf index {self.first_bad_leaf_index}")
-        elif self.bad_range is not None:
-            where.append(f"somewhere in leaf indexes {self.bad_range[0]}..{self.bad_range[1] - 1}")
-        located = f" [{', '.join(where)}]" if where else ""
-        return f"register BROKEN ({self.finding}): {self.message}{located}"
-
-    def as_dict(self) -> dict[str, Any]:
-        values = asdict(self)
-        values["bad_range"] = list(self.bad_range) if self.bad_range is not None else None
-        return values
-
-
-class TrustedCheckpointError(ValueError):
-    """A trusted checkpoint handed to the verifier is not a valid checkpoint of this gateway."""
 
 
 class _Break(Exception):
@@ -165,31 +106,6 @@ def _changed_claims(head: Head, claims: dict[str, Any], kid: str) -> list[str]:
     """Names of the signed claims that differ from the head's stored columns."""
     expected: dict[str, Any] = head_claims(head.size, head.root_hash, head.signed_at, kid)
     return sorted(k for k in expected.keys() | claims.keys() if claims.get(k) != expected.get(k))
-
-
-def parse_trusted_checkpoint(text: str, ring: Keyring, *, number: int = 0) -> Head:
-    """A checkpoint saved by a partner or officer: the JWS, or `GET /v1/audit/checkpoint`'s JSON.
-
-    Raises `TrustedCheckpointError` if it is not a checkpoint signed by one of this gateway's keys.
-    """
-    token = text.strip()
-    if token.startswith("{"):
-        try:
-            token = str(json.loads(token)["jws"])
-        except (ValueError, KeyError, TypeError, RecursionError) as exc:  # RecursionError: deep nesting
-            raise TrustedCheckpointError("a JSON checkpoint must carry its `jws`") from exc
-    try:
-        _kid, claims = ring.verify(token, typ=CHECKPOINT_TYP)
-        size, root_text, signed_at = claims["size"], claims["root_hash"], claims["signed_at"]
-        if not isinstance(size, int) or size < 0:
-            raise ValueError("size")
-        root = base64.b64decode(root_text, validate=True)
-        if len(root) != HASH:
-            raise ValueError("root_hash")
-        moment = dt.datetime.fromisoformat(str(signed_at).replace("Z", "+00:00"))
-    except (JOSEError, KeyError, TypeError, ValueError, binascii.Error) as exc:
-        raise TrustedCheckpointError(f"not a checkpoint of this gateway: {exc}") from exc
-    return Head(id=-1 - number, size=size, root_hash=root, signed_at=moment, jws=token, trusted=True)
 
 
 class _Verifier:

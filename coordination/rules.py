@@ -1,7 +1,7 @@
 """The rules of coordination of help as pure functions (Spoorboekje §10.2-10.3, Bijlage VI; art. 6.1).
 
 No I/O and no clock: time is a parameter. Each function names the paragraph or article it applies
-and returns every violation at once, like `consent/rules.py`.
+and returns every violation at once, like `consent/rules/`.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ class SubjectRef(BaseModel):
 
 
 # The override body is typed loosely on purpose: a time is a string, a flag any JSON value. The
-# art. 7 rules (exchange/override_rules.py) parse and check them, so that one problem lists every
+# art. 7 rules (exchange/override_rules/) parse and check them, so that one problem lists every
 # missing or invalid element with its article; a type error here would hide all the others.
 # Flags are still strict: only the JSON boolean true affirms anything (no "yes" or 1 coercion).
 StrictFlag = Annotated[object, WithJsonSchema({"type": "boolean"})]

@@ -145,19 +145,24 @@ def test_settings_use_the_one_list_of_default_statutory_grounds() -> None:
 
 
 def _modules() -> Iterator[tuple[Path, ast.Module]]:
-    for path in sorted(EXCHANGE.glob("*.py")):
+    for path in sorted(EXCHANGE.rglob("*.py")):
         yield path, ast.parse(path.read_text(encoding="utf-8"))
 
 
 def test_every_violation_of_the_override_rules_uses_the_code_registry() -> None:
     """A code written as a bare string would escape the registry, and therefore the docs check."""
-    rules = ast.parse((EXCHANGE / "override_rules.py").read_text(encoding="utf-8"))
-    for node in ast.walk(rules):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Violation":
-            code = node.args[0] if node.args else next(k.value for k in node.keywords if k.arg == "code")
-            assert isinstance(code, ast.Attribute) and getattr(code.value, "id", None) == "ViolationCode", (
-                f"override_rules.py line {node.lineno}: use ViolationCode, not {ast.unparse(code)}"
-            )
+    calls = [
+        (path, node)
+        for path in sorted((EXCHANGE / "override_rules").glob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Violation"
+    ]
+    assert calls, "no Violation(...) found in exchange/override_rules/"
+    for path, node in calls:
+        code = node.args[0] if node.args else next(k.value for k in node.keywords if k.arg == "code")
+        assert isinstance(code, ast.Attribute) and getattr(code.value, "id", None) == "ViolationCode", (
+            f"override_rules/{path.name} line {node.lineno}: use ViolationCode, not {ast.unparse(code)}"
+        )
 
 
 def _is_conflict_details(statement: ast.stmt) -> bool:
