@@ -1,7 +1,8 @@
 """Dutch letters for a request that gets no report: the written, motivated refusal (art. 10.6-10.7),
 the rejection of a request art. 16 does not allow, and the status page while the request is open.
 
-Pure: plain values in, HTML or JSON out; every moment is a parameter and timezone-aware.
+Pure: plain values in, HTML or JSON out; every moment is a parameter and timezone-aware. The pages
+are the templates `templates/letters/*.html` on the report's frame (`templates/page.html`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from audit.access.html import escape_html, render_page, time_html
+from audit.access.templating import render
 from audit.access_report import RIGHTS, format_date_nl, withheld_ground_label
 from audit.canonical import rfc3339
 
@@ -116,23 +117,14 @@ def letter_to_json(letter: DecisionLetter) -> dict[str, Any]:
 
 def render_letter_html(letter: DecisionLetter) -> str:
     """The written refusal as a printable Dutch letter (art. 10.7: in writing, with the motives)."""
-    e = escape_html
-    intro = (
-        f"Op {time_html(letter.received_at, date_only=True)} ontvingen wij uw verzoek om te laten weten "
-        "welke gegevens via Meerpunt zijn gedeeld (artikel 10 van het Privacyreglement Meerpunt)."
+    return render(
+        "letters/decision.html",
+        title=letter.title,
+        request_id=letter.request_id,
+        generated_at=letter.generated_at,
+        letter=letter,
+        complaint_text=COMPLAINT_TEXT,
     )
-    motivation = ""
-    if letter.motivation:
-        motivation = f'<h2 id="motivering-titel">Waarom</h2><p class="motivation">{e(letter.motivation)}</p>'
-    main = f"""<section class="letter" aria-labelledby="besluit-titel">
-<h2 id="besluit-titel">Ons besluit</h2>
-<p>{intro}</p>
-<p class="ground"><strong>{e(letter.reason_nl)}</strong></p>
-{motivation}
-<h2 id="klacht-titel">Niet eens met dit besluit?</h2>
-<p>{e(COMPLAINT_TEXT)}</p>
-</section>"""
-    return render_page(letter.title, _header(letter.title, letter), main, _footer(letter))
 
 
 @dataclass(frozen=True)
@@ -148,38 +140,16 @@ class StatusPage:
 
 
 def render_status_html(page: StatusPage) -> str:
-    e = escape_html
-    title = "Uw verzoek om inzage"
-    due = format_date_nl(_noon(page.due_date))
-    main = f"""<section aria-labelledby="stand-titel">
-<h2 id="stand-titel">Waar staat uw verzoek?</h2>
-<p>{e(STATUS_EXPLANATIONS_NL.get(page.status, ""))}</p>
-<p>U krijgt uiterlijk op <strong>{e(due)}</strong> antwoord (één maand na ontvangst, artikel 10 lid 3).</p>
-</section>"""
-    return render_page(title, _header(title, page), main, _footer(page))
-
-
-def _header(title: str, doc: DecisionLetter | StatusPage) -> str:
-    e = escape_html
-    decided = ""
-    if isinstance(doc, DecisionLetter):
-        decided = f"<div><dt>Besluit genomen op</dt><dd>{time_html(doc.decided_at)}</dd></div>\n"
-    return f"""<header class="page-header">
-<p class="sender">Meerpunt Zoetermeer</p>
-<h1>{e(title)}</h1>
-<dl class="meta">
-<div><dt>Over</dt><dd>{e(doc.subject_label)}</dd></div>
-<div><dt>Verzoek ontvangen op</dt><dd>{time_html(doc.received_at)}</dd></div>
-{decided}<div><dt>Kenmerk</dt><dd>{e(doc.request_id)}</dd></div>
-</dl>
-</header>"""
-
-
-def _footer(doc: DecisionLetter | StatusPage) -> str:
-    return f"""<footer class="page-footer">
-<p>Opgesteld op {time_html(doc.generated_at)} &middot; kenmerk {escape_html(doc.request_id)} &middot;
-Privacyreglement Meerpunt, artikel 10.</p>
-</footer>"""
+    """Where the request stands and when the answer is due (art. 10 lid 3: within one month)."""
+    return render(
+        "letters/status.html",
+        title="Uw verzoek om inzage",
+        request_id=page.request_id,
+        generated_at=page.generated_at,
+        status=page,
+        explanation=STATUS_EXPLANATIONS_NL.get(page.status, ""),
+        due=format_date_nl(_noon(page.due_date)),
+    )
 
 
 def _noon(day: dt.date) -> dt.datetime:

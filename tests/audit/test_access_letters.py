@@ -50,6 +50,21 @@ def test_the_motivation_is_escaped() -> None:
     assert XSS not in page and "&lt;script&gt;" in page
 
 
+def test_a_script_in_the_motivation_or_the_request_shows_as_text() -> None:
+    pages = {
+        # motivation, subject, reference in the header and in the footer
+        4: render_letter_html(letter(motivation=f"Reden {XSS}", subject_label=XSS, request_id=XSS)),
+        3: render_status_html(StatusPage(XSS, XSS, "pending_decision", AT, dt.date(2026, 4, 10), AT)),
+    }
+    for count, page in pages.items():
+        recorder = parse(page)
+        assert ("start", "script") not in recorder.tags
+        assert recorder.errors == []
+        shown = "".join(recorder.text)
+        assert shown.count(XSS) == count  # the reader sees exactly what was typed, as text
+    assert f"Reden {XSS}" in "".join(parse(pages[4]).text)
+
+
 @pytest.mark.parametrize(
     ("article", "text"), [("16.1", "jonger dan 12 jaar"), ("16.2", "Vanaf 16 jaar vraagt de jongere")]
 )
