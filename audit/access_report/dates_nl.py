@@ -1,0 +1,39 @@
+"""Dates in Dutch, as a parent reads them on the report and the letters: ``3 februari 2026``.
+
+Shown in Europe/Amsterdam time (`consent.rules.LOCAL_TZ`, the calendar the consent rules count
+in); machines get RFC 3339 UTC instead (`json_form`). The labels and the report's delivery texts
+use these too, so every date on a page is written the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from consent.rules import LOCAL_TZ
+
+_MONTHS_NL = (
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
+
+
+def format_datetime_nl(moment: datetime) -> str:
+    """``3 februari 2026, 14:05`` in Europe/Amsterdam time."""
+    local = moment.astimezone(LOCAL_TZ)
+    return f"{format_date_nl(moment)}, {local:%H:%M}"
+
+
+def format_date_nl(moment: datetime) -> str:
+    """``3 februari 2026`` (the date in Europe/Amsterdam)."""
+    local = moment.astimezone(LOCAL_TZ)
+    return f"{local.day} {_MONTHS_NL[local.month - 1]} {local.year}"
