@@ -7,6 +7,7 @@ import base64
 import dataclasses
 import datetime as dt
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -212,7 +213,11 @@ def test_the_backlog_is_counted_when_a_batch_is_full(isolated_runtime: Runtime) 
 def test_failed_batches_are_counted(isolated_runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = isolated_runtime.settings.model_copy(update={"sequencer_interval_seconds": 0.01})
     runtime = dataclasses.replace(isolated_runtime, settings=settings)
-    failures = REGISTRY.get_sample_value("meerpunt_register_sequencer_failures_total") or 0.0
+
+    def counted() -> float:
+        return REGISTRY.get_sample_value("meerpunt_register_sequencer_failures_total") or 0.0
+
+    failures = counted()
     calls: list[int] = []
 
     def broken(_runtime: Runtime) -> None:
@@ -222,16 +227,19 @@ def test_failed_batches_are_counted(isolated_runtime: Runtime, monkeypatch: pyte
     monkeypatch.setattr("audit.sequencer._tick", broken)
 
     async def run_briefly() -> None:
+        # Wait for the counter, not for the calls: a call has failed in its thread a moment
+        # before the loop counts it, and cancelling in between would drop that count.
         task = asyncio.create_task(run_sequencer(runtime))
-        while len(calls) < 3:
+        deadline = time.monotonic() + 10
+        while counted() - failures < 3 and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
 
     asyncio.run(run_briefly())
-    after = REGISTRY.get_sample_value("meerpunt_register_sequencer_failures_total") or 0.0
-    assert after - failures >= 3
+    assert len(calls) >= 3
+    assert counted() - failures >= 3
 
 
 def test_health_reports_a_stalled_sequencer(isolated_runtime: Runtime) -> None:
