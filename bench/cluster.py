@@ -252,7 +252,7 @@ def create_database(admin_url: str, prefix: str) -> tuple[str, Any]:
 
 
 def migrate(env: Environment, database_url: str) -> None:
-    """Once, before the instances start: two `serve` processes must not migrate at the same time."""
+    """Once, before the instances start, so that their start-up times measure serving alone."""
     subprocess.run(
         [sys.executable, "-m", "gateway", "migrate", "--config", str(env.config)],
         env={**os.environ, "MEERPUNT_DATABASE_URL": database_url},

@@ -10,9 +10,16 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+#: Held for the whole upgrade transaction on PostgreSQL. Every instance runs `upgrade` when it
+#: starts (`serve`), so several replicas rolled out at once race for the same migrations: without
+#: it, the second fails on a duplicate key half-way. With it, the second waits, then finds the
+#: schema at its heads and does nothing.
+MIGRATION_LOCK = int.from_bytes(b"mp-migr8", "big")
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
@@ -26,8 +33,11 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Apply every pending migration in one transaction per run."""
+    """Apply every pending migration in one transaction per run, one run at a time."""
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Transaction-scoped: released by the commit or rollback, even if the process dies.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, "heads")
