@@ -38,6 +38,7 @@ _PATH_FIELDS = (
     "crl_file",
     "partners_file",
     "categories_file",
+    "processing_activities_file",
     "gateway_signing_key_file",
     "gateway_client_cert_file",
     "gateway_client_key_file",

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from gateway.settings import load_settings
+from gateway.settings import Settings, load_settings
 from tests.support import DevEnv
 
 
@@ -33,6 +33,25 @@ def test_relative_paths_resolve_against_the_config_directory(dev_env: DevEnv) ->
     settings = load_settings(dev_env.directory / "gateway.toml")
     assert settings.ca_file == dev_env.directory / "pki" / "ca.pem"
     assert settings.ca_file.exists()
+
+
+def _path_settings() -> list[str]:
+    """Every setting that names one file, read from the model (so a new one is covered too)."""
+    return [
+        name
+        for name, field in Settings.model_fields.items()
+        if name != "config_dir" and field.annotation in (Path, Path | None)
+    ]
+
+
+@pytest.mark.parametrize("name", _path_settings())
+def test_every_relative_file_setting_resolves_against_the_config_directory(
+    dev_env: DevEnv, name: str
+) -> None:
+    """In the image the process runs in /srv/meerpunt and the configuration sits in /etc/meerpunt:
+    a relative path must mean the configuration's directory, never the working directory."""
+    settings = load_settings(dev_env.directory / "gateway.toml", **{name: Path("elsewhere/file")})
+    assert getattr(settings, name) == dev_env.directory / "elsewhere" / "file"
 
 
 def test_database_password_does_not_show_in_repr(dev_env: DevEnv) -> None:
