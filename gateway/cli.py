@@ -109,7 +109,10 @@ def serve(
     port: Annotated[int, typer.Option(help="HTTPS port")] = 8443,
     workers: Annotated[
         int | None,
-        typer.Option(help="Worker processes (default: min(CPU cores, 4) on PostgreSQL, 1 on SQLite)"),
+        typer.Option(
+            help="Worker processes (default: min(CPU cores, 4) on PostgreSQL, counting a container's "
+            "CPU quota; 1 on SQLite)"
+        ),
     ] = None,
     log_level: Annotated[str, typer.Option(help="Log level")] = "info",
     graceful_timeout: Annotated[
