@@ -281,7 +281,7 @@ def test_ports_and_probe_paths_agree_with_the_gateway() -> None:
     port = int(_option(api["args"], "--port") or 0)
     assert _option(api["args"], "--host") == "0.0.0.0"  # a probe comes from the kubelet, not 127.0.0.1
     assert [p["containerPort"] for p in api["ports"]] == [port]
-    for probe in ("readinessProbe", "livenessProbe"):
+    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
         check = api[probe]["httpGet"]
         assert check["port"] == port and check["scheme"] == "HTTPS", (probe, check)
         assert check["path"] in routes, (probe, check["path"])
