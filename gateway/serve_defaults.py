@@ -54,7 +54,7 @@ def cgroup_cpu_quota(cgroup_root: Path = CGROUP_ROOT) -> float | None:
         if quota == "max":
             return None
         return int(quota) / int(period)
-    except (OSError, ValueError):
+    except (OSError, ValueError, ZeroDivisionError):
         pass
     try:
         quota_us = int((cgroup_root / "cpu" / "cpu.cfs_quota_us").read_text())
