@@ -32,6 +32,7 @@ from gateway.oidc import OidcIssuer, ProviderUnavailable, TokenInvalid
 from gateway.principals import CitizenPrincipal, OfficerPrincipal, PartnerPrincipal, ProfessionalPrincipal
 from gateway.problems import BearerTokenRefused, Forbidden, NotAuthenticated, Problem
 from gateway.registry import PartnerRegistry
+from gateway.sealed_tokens import SealedTokenError, is_sealed, open_sealed
 from gateway.settings import EIDAS_SUBSTANTIAL, TokenIssuer
 
 log = logging.getLogger("meerpunt.gateway")
@@ -177,10 +178,18 @@ class TokenVerifier:
     """Verifies OIDC bearer tokens against the configured issuers (gateway.oidc), and maps their
     claims to officers and citizens with each issuer's claim names (SPEC §5, §9)."""
 
-    def __init__(self, issuers: Sequence[TokenIssuer], *, http_client: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        issuers: Sequence[TokenIssuer],
+        *,
+        http_client: httpx.Client | None = None,
+        sealing_key: bytes | None = None,
+    ) -> None:
+        """`sealing_key`: development only; opens dev-token's sealed citizen tokens (sealed_tokens)."""
         self.issuers: dict[str, OidcIssuer] = {
             config.issuer: OidcIssuer(config, http_client=http_client) for config in issuers
         }
+        self._sealing_key = sealing_key
 
     def issuer_of(self, token: str) -> OidcIssuer:
         try:
@@ -199,7 +208,19 @@ class TokenVerifier:
     def claims(self, token: str) -> dict[str, Any]:
         return self._verified(token)[1]
 
+    def _opened(self, token: str) -> str:
+        """The inner JWS of a sealed development token; any other token as it is."""
+        if self._sealing_key is None or not is_sealed(token):
+            return token
+        try:
+            return open_sealed(token, self._sealing_key)
+        except SealedTokenError as exc:
+            raise BearerTokenRefused(
+                "The bearer token is malformed.", slug="invalid-token", invalid=True
+            ) from exc
+
     def _verified(self, token: str) -> tuple[OidcIssuer, dict[str, Any]]:
+        token = self._opened(token)
         issuer = self.issuer_of(token)
         try:
             return issuer, issuer.verify(token, audience=issuer.config.audience)

@@ -229,7 +229,11 @@ def dev_token(
     name: Annotated[str | None, typer.Option(help="Display name")] = None,
     hours: Annotated[int, typer.Option(help="Lifetime in hours")] = 8,
 ) -> None:
-    """Print a development bearer token signed with the local token-signing key."""
+    """Print a development bearer token signed with the local token-signing key.
+
+    A citizen's token carries a BSN, so it is printed sealed (encrypted for this environment's
+    gateway, which opens it): the BSN never shows on the terminal or in logs.
+    """
     import datetime as dt
 
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -238,6 +242,7 @@ def dev_token(
     from gateway.auth import mint_dev_token
     from gateway.pki import load_private_key
     from gateway.registry import load_partners
+    from gateway.sealed_tokens import seal, sealing_key
     from gateway.settings import load_settings
 
     settings = load_settings(config)
@@ -259,18 +264,20 @@ def dev_token(
     key_file = issuer.public_key_file.with_name(issuer.public_key_file.name.replace(".pub.pem", ".key"))
     key = load_private_key(key_file)
     assert isinstance(key, ec.EllipticCurvePrivateKey)
-    typer.echo(
-        mint_dev_token(
-            key,
-            issuer=issuer.issuer,
-            audience=issuer.audience,
-            role=role,
-            org=org,
-            bsn=bsn,
-            name=name,
-            lifetime=dt.timedelta(hours=hours),
-        )
+    token = mint_dev_token(
+        key,
+        issuer=issuer.issuer,
+        audience=issuer.audience,
+        role=role,
+        org=org,
+        bsn=bsn,
+        name=name,
+        lifetime=dt.timedelta(hours=hours),
     )
+    if bsn is not None:
+        # Never a readable BSN on stdout: only this environment's gateway can open the token.
+        token = seal(token, sealing_key(settings.bsn_hash_key_bytes()))
+    typer.echo(token)
 
 
 @app.command()

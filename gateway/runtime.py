@@ -20,6 +20,7 @@ from gateway.pki import load_private_key
 from gateway.proxy import TrustedProxy
 from gateway.pseudonyms import BsnHasher
 from gateway.registry import CategoryTaxonomy, PartnerRegistry, load_categories, load_partners
+from gateway.sealed_tokens import sealing_key
 from gateway.settings import Settings
 from gateway.signing import GatewaySigner
 
@@ -72,7 +73,12 @@ def build_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
         categories=load_categories(settings.categories_file),
         authenticator=authenticator,
         proxy=proxy,
-        tokens=TokenVerifier(settings.token_issuers),
+        tokens=TokenVerifier(
+            settings.token_issuers,
+            sealing_key=sealing_key(settings.bsn_hash_key_bytes())
+            if settings.environment == "development"
+            else None,
+        ),
         bsn_hash=BsnHasher(settings.bsn_hash_key_bytes()),
         signer=GatewaySigner(signing_key),
         kek=settings.kek_ring(),

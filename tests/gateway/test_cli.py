@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -11,6 +12,9 @@ from pathlib import Path
 import httpx
 from jose import jwt
 
+from gateway.auth import TokenVerifier
+from gateway.sealed_tokens import sealing_key
+from gateway.settings import load_settings
 from tests.support import free_port
 
 CLI = [sys.executable, "-m", "gateway"]
@@ -55,9 +59,23 @@ def test_dev_token_prints_a_verifiable_officer_token(tmp_path: Path) -> None:
     assert _run("dev-token", "--config", config, "--role", "citizen").returncode != 0
     # A BSN that fails the 11-check, or an organisation that is not a partner, is refused.
     assert _run("dev-token", "--config", config, "--role", "citizen", "--bsn", "123").returncode != 0
-    assert _run("dev-token", "--config", config, "--role", "citizen", "--bsn", "111222333").returncode == 0
+    citizen = _run("dev-token", "--config", config, "--role", "citizen", "--bsn", "111222333")
+    assert citizen.returncode == 0, citizen.stderr
+    _assert_no_bsn_readable(citizen.stdout, "111222333")
+    # Sealed, yet a bearer token the same environment's gateway accepts.
+    settings = load_settings(tmp_path / "gateway.toml")
+    verifier = TokenVerifier(settings.token_issuers, sealing_key=sealing_key(settings.bsn_hash_key_bytes()))
+    assert verifier.citizen(citizen.stdout.strip()).bsn == "111222333"
     refused = _run("dev-token", "--config", config, "--role", "privacy_officer", "--org", "acme")
     assert refused.returncode != 0 and "--org" in refused.stderr
+
+
+def _assert_no_bsn_readable(output: str, bsn: str) -> None:
+    """Not in the text, nor in any base64url part of a JOSE token in it (a JWS payload decodes)."""
+    assert bsn not in output
+    for part in output.strip().split("."):
+        decoded = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+        assert bsn.encode() not in decoded
 
 
 def test_serve_answers_over_mutual_tls(tmp_path: Path) -> None:

@@ -10,11 +10,12 @@ import json
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from gateway.auth import mint_dev_token
+from gateway.auth import TokenVerifier, mint_dev_token
 from gateway.jwk import b64url
 from gateway.pki import DEV_AUDIENCE, DEV_ISSUER, load_private_key
 from gateway.problems import Forbidden, NotAuthenticated
 from gateway.runtime import Runtime
+from gateway.sealed_tokens import seal, sealing_key
 from tests.support import DevEnv
 
 
@@ -83,3 +84,36 @@ def test_hs256_token_with_public_key_as_secret_is_refused(dev_env: DevEnv, runti
     token = f"{header}.{payload}.{b64url(signature)}"
     with pytest.raises(NotAuthenticated):
         runtime.tokens.officer(token)
+
+
+# --- Sealed development tokens (dev-token never prints a readable BSN) ---------------------------
+
+
+def _citizen_token(dev_env: DevEnv) -> str:
+    return dev_env.token("citizen", bsn="111222333")
+
+
+def test_a_sealed_citizen_token_is_opened_then_verified(dev_env: DevEnv, runtime: Runtime) -> None:
+    sealed = seal(_citizen_token(dev_env), sealing_key(runtime.settings.bsn_hash_key_bytes()))
+    assert "111222333" not in sealed
+    assert runtime.tokens.citizen(sealed).bsn == "111222333"
+
+
+def test_a_token_sealed_for_another_environment_is_refused(dev_env: DevEnv, runtime: Runtime) -> None:
+    sealed = seal(_citizen_token(dev_env), sealing_key(b"another environment's bsn hash key"))
+    with pytest.raises(NotAuthenticated):
+        runtime.tokens.citizen(sealed)
+
+
+def test_sealing_adds_no_trust_to_a_token_signed_by_another_key(runtime: Runtime) -> None:
+    other = ec.generate_private_key(ec.SECP256R1())
+    forged = mint_dev_token(other, issuer=DEV_ISSUER, audience=DEV_AUDIENCE, role="citizen", bsn="111222333")
+    with pytest.raises(NotAuthenticated):
+        runtime.tokens.citizen(seal(forged, sealing_key(runtime.settings.bsn_hash_key_bytes())))
+
+
+def test_a_gateway_without_a_sealing_key_refuses_sealed_tokens(dev_env: DevEnv, runtime: Runtime) -> None:
+    production_like = TokenVerifier(runtime.settings.token_issuers)  # what runtime builds outside development
+    sealed = seal(_citizen_token(dev_env), sealing_key(runtime.settings.bsn_hash_key_bytes()))
+    with pytest.raises(NotAuthenticated):
+        production_like.citizen(sealed)
