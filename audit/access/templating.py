@@ -10,46 +10,22 @@ template, escaped.
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from audit.access_report import format_date_nl, format_datetime_nl
+from audit.access_report.dates_nl import (
+    format_clock_nl,
+    format_date_nl,
+    format_date_short_nl,
+    format_datetime_nl,
+)
 from audit.canonical import rfc3339
-from consent.rules import LOCAL_TZ
 
 __all__ = ["ENVIRONMENT", "TEMPLATES_DIR", "format_date_short_nl", "render"]
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-
-# The usual Dutch abbreviations (Taalunie): "mrt.", not "maa.".
-_MONTHS_SHORT_NL = (
-    "jan.",
-    "feb.",
-    "mrt.",
-    "apr.",
-    "mei",
-    "jun.",
-    "jul.",
-    "aug.",
-    "sep.",
-    "okt.",
-    "nov.",
-    "dec.",
-)
-
-
-def format_date_short_nl(moment: datetime) -> str:
-    """``3 feb. 2026`` (the date in Europe/Amsterdam), for table columns."""
-    local = moment.astimezone(LOCAL_TZ)
-    return f"{local.day} {_MONTHS_SHORT_NL[local.month - 1]} {local.year}"
-
-
-def format_clock_nl(moment: datetime) -> str:
-    """``14:05``, the time in Europe/Amsterdam."""
-    return f"{moment.astimezone(LOCAL_TZ):%H:%M}"
 
 
 def build_environment() -> Environment:
